@@ -1,0 +1,32 @@
+/* Structs read by the kernels and written by the host. Laid out by hand with
+ * fixed-width fields, 64-bit members first, so that C on the host and OpenCL
+ * C on every device agree on offsets and size (checked by a static assert in
+ * src/warp.c). */
+#ifndef TSR_TYPES_H
+#define TSR_TYPES_H
+#include "tsr_compat.h"
+
+/* Values of tsr_view_desc.kind; they equal tsr_coord_kind in tessera.h. */
+#define TSR_KIND_AFFINE 0
+
+/* One output view of a warp, as the kernels see it. */
+typedef struct {
+  tsr_u64 dst_offset; /* byte offset of this view inside one batch item's output */
+  float p[16];        /* coordinate-function parameters (see warp.h) */
+  tsr_i32 kind;       /* TSR_KIND_* */
+  tsr_i32 width, height;
+  tsr_i32 stride;     /* output row bytes */
+} tsr_view_desc;
+
+/* The source image of a warp and how to sample it. */
+typedef struct {
+  tsr_u64 item_bytes;     /* bytes from one source image to the next */
+  tsr_u64 dst_item_bytes; /* bytes from one item's outputs to the next */
+  tsr_i32 width, height, stride, channels;
+  tsr_i32 depth;          /* 8 or 16 */
+  tsr_i32 interp;         /* 0 nearest, 1 bilinear */
+  tsr_i32 border;         /* 0 clamp, 1 wrap, 2 constant, 3 sphere */
+  tsr_i32 nviews;
+} tsr_src_desc;
+
+#endif

@@ -1,0 +1,67 @@
+/* Outputs appear whole or not at all: written under a temporary name in the
+ * same folder (same file system), then renamed. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+tsr_status tsr__atomic_open(tsr_context *ctx, const char *path, tsr__atomic_file *af) {
+  memset(af, 0, sizeof *af);
+  const char *slash = strrchr(path, '/');
+  size_t dirlen = slash ? (size_t)(slash - path + 1) : 0;
+  size_t n = strlen(path) + 32;
+  af->tmp_path = malloc(n);
+  af->path = strdup(path);
+  if (!af->tmp_path || !af->path) {
+    tsr__atomic_abort(af);
+    return TSR_E_NOMEM;
+  }
+  snprintf(af->tmp_path, n, "%.*s.%s.tmp.XXXXXX", (int)dirlen, path, path + dirlen);
+  int fd = mkstemp(af->tmp_path);
+  if (fd < 0) {
+    int e = errno;
+    free(af->tmp_path);
+    af->tmp_path = NULL;
+    tsr__atomic_abort(af);
+    return tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", path, strerror(e));
+  }
+  fchmod(fd, 0644);
+  af->fp = fdopen(fd, "wb");
+  if (!af->fp) {
+    close(fd);
+    tsr__atomic_abort(af);
+    return tsr__fail(ctx, TSR_E_IO, "%s: cannot open: %s", path, strerror(errno));
+  }
+  return TSR_OK;
+}
+
+tsr_status tsr__atomic_commit(tsr_context *ctx, tsr__atomic_file *af) {
+  int bad = ferror(af->fp);
+  int e = errno;
+  if (fclose(af->fp)) {
+    bad = 1;
+    e = errno;
+  }
+  af->fp = NULL;
+  if (!bad && rename(af->tmp_path, af->path) == 0) {
+    free(af->tmp_path);
+    free(af->path);
+    memset(af, 0, sizeof *af);
+    return TSR_OK;
+  }
+  if (!bad) e = errno;
+  tsr_status st = tsr__fail(ctx, TSR_E_IO, "%s: write failed: %s", af->path, strerror(e));
+  tsr__atomic_abort(af);
+  return st;
+}
+
+void tsr__atomic_abort(tsr__atomic_file *af) {
+  if (af->fp) fclose(af->fp);
+  if (af->tmp_path) unlink(af->tmp_path);
+  free(af->tmp_path);
+  free(af->path);
+  memset(af, 0, sizeof *af);
+}

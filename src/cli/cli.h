@@ -1,0 +1,35 @@
+/* The tessera command line: one file per command, sharing the options that
+ * pick the device and its budget. */
+#ifndef TSR_CLI_H
+#define TSR_CLI_H
+
+#include <getopt.h>
+
+#include "tessera/tessera.h"
+
+typedef struct {
+  const char *device;
+  uint64_t mem_budget;
+  int threads;
+  int json;
+} cli_common;
+
+/* Options every command takes; a command appends its own after these. */
+#define CLI_COMMON_LONGOPTS                                         \
+  {"device", required_argument, NULL, 'd'},                         \
+  {"mem-budget", required_argument, NULL, 'm'},                     \
+  {"threads", required_argument, NULL, 't'},                        \
+  {"json", no_argument, NULL, 'J'},                                 \
+  {"help", no_argument, NULL, 'h'}
+
+/* Handles a common option; returns 1 if handled, 0 if not common, -1 on a
+ * bad value (message printed). */
+int cli_common_opt(int c, const char *arg, cli_common *o);
+
+/* Exit status for a library status: 0 ok, 1 usage, 10 + |status| errors,
+ * so each error class has its own code. */
+int cli_exit_code(tsr_status st);
+
+int cmd_devices(int argc, char **argv);
+
+#endif

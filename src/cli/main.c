@@ -1,0 +1,67 @@
+/* tessera: command dispatch and the options shared by every command. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_common_opt(int c, const char *arg, cli_common *o) {
+  switch (c) {
+  case 'd': o->device = arg; return 1;
+  case 'm':
+    if (tsr_parse_bytes(arg, &o->mem_budget) || !o->mem_budget) {
+      fprintf(stderr, "tessera: --mem-budget '%s' is not a size (e.g. 2G, 512M)\n", arg);
+      return -1;
+    }
+    return 1;
+  case 't': {
+    char *end;
+    long n = strtol(arg, &end, 10);
+    if (*end || n < 1 || n > 4096) {
+      fprintf(stderr, "tessera: --threads '%s' is not a thread count\n", arg);
+      return -1;
+    }
+    o->threads = (int)n;
+    return 1;
+  }
+  case 'J': o->json = 1; return 1;
+  }
+  return 0;
+}
+
+int cli_exit_code(tsr_status st) { return st == TSR_OK ? 0 : 10 - (int)st; }
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: tessera COMMAND [OPTIONS]\n"
+          "\n"
+          "commands:\n"
+          "  devices     list OpenCL devices and the CPU backend, with memory budgets\n"
+          "\n"
+          "options for every command:\n"
+          "  --device auto|cpu|cl|cl:P.D|NAME   device to use (default $TESSERA_DEVICE or auto)\n"
+          "  --mem-budget SIZE                  device memory to plan with, e.g. 2G\n"
+          "  --threads N                        CPU threads (default: all)\n"
+          "  --json                             machine-readable output\n"
+          "  --version                          print the version\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 1;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+    printf("tessera %s\n", TSR_VERSION);
+    return 0;
+  }
+  if (!strcmp(cmd, "devices")) return cmd_devices(argc - 1, argv + 1);
+  fprintf(stderr, "tessera: unknown command '%s'\n", cmd);
+  usage(stderr);
+  return 1;
+}

@@ -1,0 +1,116 @@
+/* The generic warp: validation, the memory it declares, and the choice of
+ * backend with fallback to the CPU when the device fails. The per-pixel math
+ * is in cl/warp.h. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cl.h"
+#include "tsr_types.h"
+#include "warp_impl.h"
+
+/* The kernels read these structs; their layout must not depend on the
+ * compiler. */
+_Static_assert(sizeof(tsr_view_desc) == 88, "tsr_view_desc layout");
+_Static_assert(offsetof(tsr_view_desc, kind) == 72, "tsr_view_desc layout");
+_Static_assert(sizeof(tsr_src_desc) == 48, "tsr_src_desc layout");
+
+/* After this many failed jobs a context stops trying its OpenCL device. */
+#define TSR_MAX_DEVICE_FAILURES 3
+
+void tsr_view_affine(tsr_warp_view *view, int out_w, int out_h, const double a[6]) {
+  memset(view, 0, sizeof *view);
+  view->width = out_w;
+  view->height = out_h;
+  view->kind = TSR_COORD_AFFINE;
+  memcpy(view->p, a, 6 * sizeof *a);
+}
+
+static uint64_t view_bytes(const tsr_warp_view *v, int channels, int depth) {
+  return (uint64_t)v->width * (uint64_t)v->height * (uint64_t)channels * (uint64_t)(depth / 8);
+}
+
+tsr_mem_need tsr_warp_mem_need(int src_w, int src_h, int channels, int depth, const tsr_warp_view *views,
+                               int nviews) {
+  tsr_mem_need n = {0};
+  n.nbuffers = 2;
+  n.item_bytes[0] = (uint64_t)src_w * (uint64_t)src_h * (uint64_t)channels * (uint64_t)(depth / 8);
+  for (int v = 0; v < nviews; v++) n.item_bytes[1] += view_bytes(&views[v], channels, depth);
+  n.fixed_bytes = (uint64_t)nviews * sizeof(tsr_view_desc) + sizeof(tsr_src_desc);
+  return n;
+}
+
+static int same_format(const tsr_image *a, const tsr_image *b) {
+  return a->width == b->width && a->height == b->height && a->channels == b->channels && a->depth == b->depth;
+}
+
+tsr_status tsr_warp(tsr_context *ctx, const tsr_image *const *src, int nsrc, const tsr_warp_view *views,
+                    int nviews, tsr_interp interp, tsr_border border, tsr_image *const *dst,
+                    tsr_warp_stats *stats) {
+  if (!ctx || !src || !views || !dst || nsrc < 1 || nviews < 1)
+    return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: missing images or views");
+  if ((unsigned)interp > TSR_INTERP_BILINEAR || (unsigned)border > TSR_BORDER_SPHERE)
+    return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: unknown interpolation or border");
+  tsr_warp_stats local;
+  if (!stats) stats = &local;
+  memset(stats, 0, sizeof *stats);
+  const tsr_image *s0 = src[0];
+  size_t bpp = tsr_image_bytes_per_pixel(s0);
+  for (int i = 0; i < nsrc; i++)
+    if (!src[i] || !same_format(src[i], s0) || src[i]->stride != (size_t)s0->width * bpp)
+      return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: source %d differs in size/format from the first, or has padded rows", i);
+
+  tsr_src_desc sd = {0};
+  sd.width = s0->width;
+  sd.height = s0->height;
+  sd.stride = (tsr_i32)s0->stride;
+  sd.channels = s0->channels;
+  sd.depth = s0->depth;
+  sd.interp = (tsr_i32)interp;
+  sd.border = (tsr_i32)border;
+  sd.nviews = nviews;
+  sd.item_bytes = (uint64_t)s0->stride * (uint64_t)s0->height;
+  tsr_view_desc *vd = calloc((size_t)nviews, sizeof *vd);
+  if (!vd) return tsr__fail(ctx, TSR_E_NOMEM, "tsr_warp: out of memory");
+  for (int v = 0; v < nviews; v++) {
+    const tsr_warp_view *w = &views[v];
+    if (w->kind != TSR_COORD_AFFINE || w->width < 1 || w->height < 1) {
+      free(vd);
+      return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: view %d has an unknown coordinate function or no size", v);
+    }
+    for (int i = 0; i < nsrc; i++) {
+      const tsr_image *d = dst[i * nviews + v];
+      if (!d || d->width != w->width || d->height != w->height || d->channels != s0->channels ||
+          d->depth != s0->depth || d->stride != (size_t)d->width * bpp) {
+        free(vd);
+        return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: output %d does not match view %d", i * nviews + v, v);
+      }
+    }
+    vd[v].kind = w->kind;
+    vd[v].width = w->width;
+    vd[v].height = w->height;
+    vd[v].stride = (tsr_i32)((size_t)w->width * bpp);
+    vd[v].dst_offset = sd.dst_item_bytes;
+    for (int k = 0; k < 16; k++) vd[v].p[k] = (float)w->p[k];
+    sd.dst_item_bytes += view_bytes(w, s0->channels, s0->depth);
+  }
+
+  tsr_status st = TSR_OK;
+  if (ctx->dev->backend == TSR_BACKEND_OPENCL && ctx->device_failures < TSR_MAX_DEVICE_FAILURES) {
+    stats->backend = TSR_BACKEND_OPENCL;
+    st = tsr__warp_cl(ctx, src, nsrc, &sd, vd, dst, stats);
+    if (st == TSR_OK) {
+      free(vd);
+      return TSR_OK;
+    }
+    ctx->device_failures++;
+    tsr__warn(ctx, "%s (%s) failed, finishing on the CPU backend: %s", ctx->dev->id, ctx->dev->name, ctx->err);
+    stats->fell_back = 1;
+  }
+  stats->backend = TSR_BACKEND_CPU;
+  if (!stats->batch) stats->batch = nsrc;
+  for (int i = 0; i < nsrc; i++)
+    for (int v = 0; v < nviews; v++) tsr__warp_cpu(ctx->threads, &sd, src[i]->data, &vd[v], dst[i * nviews + v]->data);
+  free(vd);
+  return TSR_OK;
+}
