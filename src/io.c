@@ -95,6 +95,7 @@ tsr_status tsr_image_decode(tsr_context *ctx, const uint8_t *buf, size_t size, c
 
 tsr_status tsr_image_read(tsr_context *ctx, const char *path, int flags, tsr_image **img) {
   if (!path || !img) return TSR_E_INVALID;
+  *img = NULL;
   uint8_t *buf;
   size_t size;
   tsr_status st = tsr__read_file(ctx, path, &buf, &size);

@@ -33,15 +33,17 @@ tsr_status tsr__jpeg_decode(tsr_context *ctx, const uint8_t *buf, size_t size, c
                             tsr_image **out) {
   tjhandle tj = tjInitDecompress();
   if (!tj) return tsr__fail(ctx, TSR_E_NOMEM, "%s: cannot start the JPEG decoder", name);
-  int w, h, subsamp, cs;
+  int w = 0, h = 0, subsamp = 0, cs = 0;
   tsr_image *img = NULL;
   tsr_status st = TSR_OK;
   if (size > (size_t)0xFFFFFFFFu) {
     st = tsr__fail(ctx, TSR_E_TOO_LARGE, "%s: file larger than 4 GiB", name);
     goto done;
   }
-  if (tjDecompressHeader3(tj, buf, (unsigned long)size, &w, &h, &subsamp, &cs)) {
-    st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: bad JPEG header: %s", name, tjGetErrorStr2(tj));
+  /* A header cut short can "succeed" without a frame header: check the size. */
+  if (tjDecompressHeader3(tj, buf, (unsigned long)size, &w, &h, &subsamp, &cs) || w <= 0 || h <= 0) {
+    st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: bad or truncated JPEG header: %s", name,
+                   w <= 0 || h <= 0 ? "no frame header" : tjGetErrorStr2(tj));
     goto done;
   }
   if (cs == TJCS_CMYK || cs == TJCS_YCCK) {

@@ -1,0 +1,168 @@
+#include "testutil.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int tt_opencl_present(char *name, size_t len) {
+  int fd[2];
+  if (pipe(fd)) return 0;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fd[0]);
+    const tsr_device_info *devs;
+    int n;
+    tsr_devices(&devs, &n, NULL);
+    for (int i = 0; i < n; i++)
+      if (devs[i].backend == TSR_BACKEND_OPENCL && devs[i].usable) {
+        char buf[512];
+        int k = snprintf(buf, sizeof buf, "%s (%s on %s)", devs[i].id, devs[i].name, devs[i].platform);
+        if (write(fd[1], buf, (size_t)k) != k) _exit(2);
+        _exit(0);
+      }
+    _exit(1);
+  }
+  close(fd[1]);
+  ssize_t k = read(fd[0], name, len - 1);
+  name[k > 0 ? k : 0] = 0;
+  close(fd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+int tt_backend_count(const char *suite, int *count) {
+  char name[512];
+  int cl = tt_opencl_present(name, sizeof name);
+  const char *req = getenv("TSR_TEST_REQUIRE_OPENCL");
+  printf("%s: backend cpu (OpenMP)\n", suite);
+  if (cl) printf("%s: backend cl: %s\n", suite, name);
+  else printf("%s: no OpenCL device: OpenCL cases not run\n", suite);
+  fflush(stdout);
+  *count = cl ? 2 : 1;
+  if (!cl && req && !strcmp(req, "1")) {
+    fprintf(stderr, "%s: TSR_TEST_REQUIRE_OPENCL=1 but no OpenCL device was found\n", suite);
+    return 0;
+  }
+  return 1;
+}
+
+const char *tt_backend(int i) { return i == 0 ? "cpu" : "cl"; }
+
+tsr_context *tt_context(const char *device) {
+  tsr_context_options o = {.device = device, .quiet = 1};
+  tsr_context *ctx = NULL;
+  tsr_status st = tsr_context_create(&o, &ctx);
+  ck_assert_msg(st == TSR_OK, "context on %s: %s", device, tsr_context_error(ctx));
+  return ctx;
+}
+
+char *tt_tempdir(void) {
+  const char *t = getenv("TMPDIR");
+  char *p = malloc(4096);
+  snprintf(p, 4096, "%s/tsrtest.XXXXXX", t && *t ? t : "/tmp");
+  ck_assert_ptr_nonnull(mkdtemp(p));
+  return p;
+}
+
+void tt_rmtree(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  char p[4096];
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    struct stat sb;
+    if (!lstat(p, &sb) && S_ISDIR(sb.st_mode)) tt_rmtree(p);
+    else unlink(p);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+void tt_write_file(const char *path, const void *data, size_t n) {
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+  fclose(f);
+}
+
+int tt_file_exists(const char *path) { return access(path, F_OK) == 0; }
+
+int tt_dir_entries(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return -1;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+  closedir(d);
+  return n;
+}
+
+static unsigned lcg(unsigned *s) {
+  *s = *s * 1664525u + 1013904223u;
+  return *s >> 8;
+}
+
+void tt_fill_random(tsr_image *img, unsigned seed) {
+  size_t n = img->stride * (size_t)img->height;
+  if (img->depth == 8)
+    for (size_t i = 0; i < n; i++) img->data[i] = (uint8_t)lcg(&seed);
+  else
+    for (size_t i = 0; i < n / 2; i++) ((uint16_t *)img->data)[i] = (uint16_t)lcg(&seed);
+}
+
+void tt_fill_smooth(tsr_image *img, unsigned seed) {
+  double ph = (seed % 97) * 0.1, maxv = img->depth == 16 ? 65535.0 : 255.0;
+  for (int y = 0; y < img->height; y++)
+    for (int x = 0; x < img->width; x++)
+      for (int c = 0; c < img->channels; c++) {
+        double v = 0.5 + 0.25 * sin(x * 0.07 + c + ph) + 0.2 * cos(y * 0.05 - c * 0.5);
+        size_t i = (size_t)y * img->stride / (img->depth / 8) + (size_t)x * img->channels + (size_t)c;
+        if (img->depth == 8) img->data[i] = (uint8_t)lrint(v * maxv);
+        else ((uint16_t *)img->data)[i] = (uint16_t)lrint(v * maxv);
+      }
+}
+
+int tt_max_diff(const tsr_image *a, const tsr_image *b) {
+  ck_assert_int_eq(a->width, b->width);
+  ck_assert_int_eq(a->height, b->height);
+  ck_assert_int_eq(a->channels, b->channels);
+  ck_assert_int_eq(a->depth, b->depth);
+  size_t n = (size_t)a->width * a->height * a->channels;
+  int m = 0;
+  for (size_t i = 0; i < n; i++) {
+    int va = a->depth == 8 ? a->data[i] : ((uint16_t *)a->data)[i];
+    int vb = b->depth == 8 ? b->data[i] : ((uint16_t *)b->data)[i];
+    int d = abs(va - vb);
+    if (d > m) m = d;
+  }
+  return m;
+}
+
+double tt_psnr(const tsr_image *a, const tsr_image *b) {
+  size_t n = (size_t)a->width * a->height * a->channels;
+  double se = 0, maxv = a->depth == 8 ? 255.0 : 65535.0;
+  for (size_t i = 0; i < n; i++) {
+    double va = a->depth == 8 ? a->data[i] : ((uint16_t *)a->data)[i];
+    double vb = b->depth == 8 ? b->data[i] : ((uint16_t *)b->data)[i];
+    se += (va - vb) * (va - vb);
+  }
+  if (se == 0) return INFINITY;
+  return 10 * log10(maxv * maxv / (se / (double)n));
+}
+
+int tt_run(Suite *s) {
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,41 @@
+/* Helpers shared by the Check suites: which backends to run on, scratch
+ * folders, and image comparison. */
+#ifndef TSR_TESTUTIL_H
+#define TSR_TESTUTIL_H
+
+#include <check.h>
+
+#include "tessera/tessera.h"
+
+/* Whether a usable OpenCL device exists, probed in a child process so the
+ * test runner itself never initialises a driver before forking tests.
+ * name receives "cl:0.0 (pthread-... on Portable Computing Language)". */
+int tt_opencl_present(char *name, size_t len);
+
+/* Adds the suite's backends to tc: the CPU backend always, OpenCL when
+ * present. When TSR_TEST_REQUIRE_OPENCL=1 and no OpenCL device exists,
+ * returns 0 (the runner must fail). Prints the devices used. */
+int tt_backend_count(const char *suite, int *count);
+/* The --device string for loop index i (0 = "cpu", 1 = "cl"). */
+const char *tt_backend(int i);
+tsr_context *tt_context(const char *device);
+
+/* A fresh empty folder under $TMPDIR; caller frees the string. */
+char *tt_tempdir(void);
+void tt_rmtree(const char *dir);
+/* Writes bytes to a file. */
+void tt_write_file(const char *path, const void *data, size_t n);
+int tt_file_exists(const char *path);
+/* Counts entries of a folder (excluding . and ..). */
+int tt_dir_entries(const char *dir);
+
+/* Fills img with a deterministic pattern (seeded). */
+void tt_fill_random(tsr_image *img, unsigned seed);
+void tt_fill_smooth(tsr_image *img, unsigned seed);
+/* Max absolute sample difference of two same-shaped images. */
+int tt_max_diff(const tsr_image *a, const tsr_image *b);
+double tt_psnr(const tsr_image *a, const tsr_image *b);
+/* Runs a suite; returns the process exit code. */
+int tt_run(Suite *s);
+
+#endif
