@@ -14,7 +14,7 @@ endfunction()
 
 tsr_require_pkg(libpng libpng-dev)
 tsr_require_pkg(libturbojpeg libturbojpeg0-dev)
-tsr_require_pkg(libjpeg libjpeg62-turbo-dev)
+tsr_require_pkg(libjpeg libjpeg-dev)
 tsr_require_pkg(libcjson libcjson-dev)
 tsr_require_pkg(libxxhash libxxhash-dev)
 pkg_check_modules(TSR_DEPS REQUIRED IMPORTED_TARGET libpng libturbojpeg libjpeg libcjson libxxhash)
