@@ -9,7 +9,7 @@ JOBS=$(nproc)
 echo "== release build and tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTSR_TEST_REQUIRE_OPENCL=ON >/dev/null
 cmake --build build -j"$JOBS"
-(cd build && ctest --output-on-failure)
+(cd build && ctest --output-on-failure --verbose | grep -v -e "^[0-9]*: Test command" -e "^[0-9]*: Working Directory" -e "^[0-9]*: Environment variables" -e "^[0-9]*:  TSR_TEST\|^[0-9]*:  TESSERA_CACHE")
 
 echo "== install check"
 prefix=$(mktemp -d)
