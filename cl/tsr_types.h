@@ -8,6 +8,7 @@
 
 /* Values of tsr_view_desc.kind; they equal tsr_coord_kind in tessera.h. */
 #define TSR_KIND_AFFINE 0
+#define TSR_KIND_EQUIRECT 1
 
 /* One output view of a warp, as the kernels see it. */
 typedef struct {

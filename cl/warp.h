@@ -12,12 +12,30 @@
 #include "tsr_compat.h"
 #include "tsr_types.h"
 
-/* Output pixel centre (x + .5, y + .5) to source position (u, v). */
-TSR_INLINE void tsr_view_coord(TSR_GLOBAL const tsr_view_desc *view, float x, float y,
-                               float *u, float *v) {
-  /* TSR_COORD_AFFINE: p[0..5] = 2x3 row-major matrix. */
-  *u = view->p[0] * x + view->p[1] * y + view->p[2];
-  *v = view->p[3] * x + view->p[4] * y + view->p[5];
+/* Output pixel centre (x + .5, y + .5) to source position (u, v).
+ *
+ * TSR_KIND_AFFINE: p[0..5] is a 2x3 row-major matrix.
+ * TSR_KIND_EQUIRECT: a pinhole view of an equirectangular source. p[0..8]
+ * is the row-major rotation from camera to world (camera x right, y up, z
+ * forward; world longitude 0 along +z, +90 deg along +x, latitude +90 deg
+ * along +y), p[9..12] = fx, fy, cx, cy in output pixels. Source column 0 is
+ * longitude -180 deg, row 0 latitude +90 deg. */
+TSR_INLINE void tsr_view_coord(TSR_GLOBAL const tsr_view_desc *view, TSR_GLOBAL const tsr_src_desc *s,
+                               float x, float y, float *u, float *v) {
+  TSR_GLOBAL const float *p = view->p;
+  if (view->kind == TSR_KIND_EQUIRECT) {
+    float cxr = (x - p[11]) / p[9], cyr = (p[12] - y) / p[10];
+    float dx = p[0] * cxr + p[1] * cyr + p[2];
+    float dy = p[3] * cxr + p[4] * cyr + p[5];
+    float dz = p[6] * cxr + p[7] * cyr + p[8];
+    float lon = tsr_atan2f(dx, dz);
+    float lat = tsr_atan2f(dy, tsr_sqrtf(dx * dx + dz * dz));
+    *u = (lon * 0.15915494309189535f + 0.5f) * (float)s->width;
+    *v = (0.5f - lat * 0.3183098861837907f) * (float)s->height;
+    return;
+  }
+  *u = p[0] * x + p[1] * y + p[2];
+  *v = p[3] * x + p[4] * y + p[5];
 }
 
 /* Maps an integer source coordinate to a valid one, or returns 0 when the
@@ -72,7 +90,7 @@ TSR_INLINE void tsr_warp_pixel(TSR_GLOBAL const tsr_u8 *src, TSR_GLOBAL const ts
                                TSR_GLOBAL const tsr_view_desc *view, TSR_GLOBAL tsr_u8 *dst,
                                tsr_i32 x, tsr_i32 y) {
   float u, v;
-  tsr_view_coord(view, (float)x + 0.5f, (float)y + 0.5f, &u, &v);
+  tsr_view_coord(view, s, (float)x + 0.5f, (float)y + 0.5f, &u, &v);
   TSR_GLOBAL tsr_u8 *row = dst + (tsr_u64)y * (tsr_u64)view->stride;
   tsr_i32 ch = s->channels;
   if (s->interp == 0) {

@@ -1,6 +1,7 @@
 /* The generic warp: validation, the memory it declares, and the choice of
  * backend with fallback to the CPU when the device fails. The per-pixel math
  * is in cl/warp.h. */
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 _Static_assert(sizeof(tsr_view_desc) == 88, "tsr_view_desc layout");
 _Static_assert(offsetof(tsr_view_desc, kind) == 72, "tsr_view_desc layout");
 _Static_assert(sizeof(tsr_src_desc) == 48, "tsr_src_desc layout");
+_Static_assert(TSR_COORD_AFFINE == TSR_KIND_AFFINE && TSR_COORD_EQUIRECT == TSR_KIND_EQUIRECT, "kind values");
 
 /* After this many failed jobs a context stops trying its OpenCL device. */
 #define TSR_MAX_DEVICE_FAILURES 3
@@ -24,6 +26,42 @@ void tsr_view_affine(tsr_warp_view *view, int out_w, int out_h, const double a[6
   view->height = out_h;
   view->kind = TSR_COORD_AFFINE;
   memcpy(view->p, a, 6 * sizeof *a);
+}
+
+void tsr_rotation_ypr(double yaw, double pitch, double roll, double r[9]) {
+  const double d = 3.14159265358979323846 / 180.0;
+  double cy = cos(yaw * d), sy = sin(yaw * d), cp = cos(pitch * d), sp = sin(pitch * d);
+  double cr = cos(roll * d), sr = sin(roll * d);
+  /* R = Ry(yaw) * Rx(pitch) * Rz(roll); Ry turns +z toward +x, Rx turns +z
+   * toward +y, Rz turns +y toward +x (clockwise seen from behind). */
+  double ry[9] = {cy, 0, sy, 0, 1, 0, -sy, 0, cy};
+  double rx[9] = {1, 0, 0, 0, cp, sp, 0, -sp, cp};
+  double rz[9] = {cr, sr, 0, -sr, cr, 0, 0, 0, 1};
+  double t[9];
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++) {
+      t[i * 3 + j] = 0;
+      for (int k = 0; k < 3; k++) t[i * 3 + j] += ry[i * 3 + k] * rx[k * 3 + j];
+    }
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++) {
+      r[i * 3 + j] = 0;
+      for (int k = 0; k < 3; k++) r[i * 3 + j] += t[i * 3 + k] * rz[k * 3 + j];
+    }
+}
+
+void tsr_view_equirect(tsr_warp_view *view, int out_w, int out_h, double yaw, double pitch, double roll,
+                       double hfov) {
+  memset(view, 0, sizeof *view);
+  view->width = out_w;
+  view->height = out_h;
+  view->kind = TSR_COORD_EQUIRECT;
+  tsr_rotation_ypr(yaw, pitch, roll, view->p);
+  double f = 0.5 * out_w / tan(0.5 * hfov * 3.14159265358979323846 / 180.0);
+  view->p[9] = f;
+  view->p[10] = f;
+  view->p[11] = 0.5 * out_w;
+  view->p[12] = 0.5 * out_h;
 }
 
 static uint64_t view_bytes(const tsr_warp_view *v, int channels, int depth) {
@@ -74,7 +112,7 @@ tsr_status tsr_warp(tsr_context *ctx, const tsr_image *const *src, int nsrc, con
   if (!vd) return tsr__fail(ctx, TSR_E_NOMEM, "tsr_warp: out of memory");
   for (int v = 0; v < nviews; v++) {
     const tsr_warp_view *w = &views[v];
-    if (w->kind != TSR_COORD_AFFINE || w->width < 1 || w->height < 1) {
+    if ((w->kind != TSR_COORD_AFFINE && w->kind != TSR_COORD_EQUIRECT) || w->width < 1 || w->height < 1) {
       free(vd);
       return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: view %d has an unknown coordinate function or no size", v);
     }

@@ -9,38 +9,6 @@
 
 #include "testutil.h"
 
-/* ---- the reference ------------------------------------------------------- */
-static double ref_fetch(const tsr_image *s, int border, long x, long y, int c) {
-  long w = s->width, h = s->height;
-  if (border == TSR_BORDER_WRAP) {
-    x = ((x % w) + w) % w;
-    y = ((y % h) + h) % h;
-  } else if (border == TSR_BORDER_CONSTANT) {
-    if (x < 0 || y < 0 || x >= w || y >= h) return 0;
-  } else if (border == TSR_BORDER_SPHERE) {
-    /* Walking past a pole lands on the opposite meridian, heading back. */
-    long yy = ((y % (2 * h)) + 2 * h) % (2 * h);
-    if (yy >= h) {
-      yy = 2 * h - 1 - yy;
-      x += w / 2;
-    }
-    y = yy;
-    x = ((x % w) + w) % w;
-  } else {
-    x = x < 0 ? 0 : x >= w ? w - 1 : x;
-    y = y < 0 ? 0 : y >= h ? h - 1 : y;
-  }
-  size_t i = (size_t)y * s->width * s->channels + (size_t)x * s->channels + (size_t)c;
-  return s->depth == 8 ? s->data[i] : ((uint16_t *)s->data)[i];
-}
-
-static double ref_bilinear(const tsr_image *s, int border, double u, double v, int c) {
-  double fx = u - 0.5, fy = v - 0.5, x0 = floor(fx), y0 = floor(fy), ax = fx - x0, ay = fy - y0;
-  long X = (long)x0, Y = (long)y0;
-  return (1 - ay) * ((1 - ax) * ref_fetch(s, border, X, Y, c) + ax * ref_fetch(s, border, X + 1, Y, c)) +
-         ay * ((1 - ax) * ref_fetch(s, border, X, Y + 1, c) + ax * ref_fetch(s, border, X + 1, Y + 1, c));
-}
-
 static int sample(const tsr_image *img, int x, int y, int c) {
   size_t i = (size_t)y * img->width * img->channels + (size_t)x * img->channels + (size_t)c;
   return img->depth == 8 ? img->data[i] : ((uint16_t *)img->data)[i];
@@ -57,13 +25,13 @@ static double check_against_reference(const tsr_image *src, const tsr_image *out
       for (int c = 0; c < src->channels; c++) {
         double got = sample(out, x, y, c), err;
         if (interp == TSR_INTERP_BILINEAR) {
-          double want = fmin(fmax(floor(ref_bilinear(src, border, u, v, c) + 0.5), 0), maxv);
+          double want = fmin(fmax(floor(tt_ref_bilinear(src, border, u, v, c) + 0.5), 0), maxv);
           err = fabs(got - want);
         } else {
           err = 1e9;
           for (int dy = -1; dy <= 1; dy += 2)
             for (int dx = -1; dx <= 1; dx += 2) {
-              double e = fabs(got - ref_fetch(src, border, (long)floor(u + dx * 1e-3), (long)floor(v + dy * 1e-3), c));
+              double e = fabs(got - tt_ref_fetch(src, border, (long)floor(u + dx * 1e-3), (long)floor(v + dy * 1e-3), c));
               if (e < err) err = e;
             }
         }

@@ -166,3 +166,36 @@ int tt_run(Suite *s) {
   srunner_free(sr);
   return failed ? 1 : 0;
 }
+
+/* The reference sampler, in double precision, written apart from cl/warp.h. */
+double tt_ref_fetch(const tsr_image *s, int border, long x, long y, int c) {
+  long w = s->width, h = s->height;
+  if (border == TSR_BORDER_WRAP) {
+    x = ((x % w) + w) % w;
+    y = ((y % h) + h) % h;
+  } else if (border == TSR_BORDER_CONSTANT) {
+    if (x < 0 || y < 0 || x >= w || y >= h) return 0;
+  } else if (border == TSR_BORDER_SPHERE) {
+    /* Walking past a pole lands on the opposite meridian, heading back. */
+    long yy = ((y % (2 * h)) + 2 * h) % (2 * h);
+    if (yy >= h) {
+      yy = 2 * h - 1 - yy;
+      x += w / 2;
+    }
+    y = yy;
+    x = ((x % w) + w) % w;
+  } else {
+    x = x < 0 ? 0 : x >= w ? w - 1 : x;
+    y = y < 0 ? 0 : y >= h ? h - 1 : y;
+  }
+  size_t i = (size_t)y * s->width * s->channels + (size_t)x * s->channels + (size_t)c;
+  return s->depth == 8 ? s->data[i] : ((uint16_t *)s->data)[i];
+}
+
+double tt_ref_bilinear(const tsr_image *s, int border, double u, double v, int c) {
+  double fx = u - 0.5, fy = v - 0.5, x0 = floor(fx), y0 = floor(fy), ax = fx - x0, ay = fy - y0;
+  long X = (long)x0, Y = (long)y0;
+  return (1 - ay) * ((1 - ax) * tt_ref_fetch(s, border, X, Y, c) + ax * tt_ref_fetch(s, border, X + 1, Y, c)) +
+         ay * ((1 - ax) * tt_ref_fetch(s, border, X, Y + 1, c) + ax * tt_ref_fetch(s, border, X + 1, Y + 1, c));
+}
+

@@ -35,6 +35,10 @@ void tt_fill_smooth(tsr_image *img, unsigned seed);
 /* Max absolute sample difference of two same-shaped images. */
 int tt_max_diff(const tsr_image *a, const tsr_image *b);
 double tt_psnr(const tsr_image *a, const tsr_image *b);
+/* Reference sampling in double precision: one sample with a border rule
+ * (TSR_BORDER_*), and bilinear interpolation at source position (u, v). */
+double tt_ref_fetch(const tsr_image *s, int border, long x, long y, int c);
+double tt_ref_bilinear(const tsr_image *s, int border, double u, double v, int c);
 /* Runs a suite; returns the process exit code. */
 int tt_run(Suite *s);
 

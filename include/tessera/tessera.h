@@ -191,7 +191,7 @@ typedef enum {
   TSR_BORDER_SPHERE = 3    /* equirectangular: x periodic, y reflects over the pole with a half-turn in x */
 } tsr_border;
 
-typedef enum { TSR_COORD_AFFINE = 0 } tsr_coord_kind;
+typedef enum { TSR_COORD_AFFINE = 0, TSR_COORD_EQUIRECT = 1 } tsr_coord_kind;
 
 /* One output view: its size and the coordinate function that maps an output
  * pixel to a source position (source pixel centres at i + 0.5). The engine
@@ -222,6 +222,17 @@ tsr_status tsr_warp(tsr_context *ctx, const tsr_image *const *src, int nsrc,
 /* Sets *view to an affine map: source (u, v) = A * (x + .5, y + .5, 1)
  * for output pixel (x, y), with A = {a, b, c, d, e, f} row-major 2x3. */
 void tsr_view_affine(tsr_warp_view *view, int out_w, int out_h, const double a[6]);
+
+/* Sets *view to a pinhole view of an equirectangular source (use
+ * TSR_BORDER_SPHERE). Angles in degrees: yaw turns right (toward +longitude),
+ * pitch looks up, roll turns the camera clockwise as seen from behind it;
+ * applied yaw, then pitch, then roll. Square pixels, principal point at the
+ * centre, focal length from the horizontal field of view. */
+void tsr_view_equirect(tsr_warp_view *view, int out_w, int out_h, double yaw, double pitch, double roll,
+                       double hfov);
+/* The camera-to-world rotation (row-major 3x3) of those angles, in the
+ * frame of tsr_view_equirect: x right, y up, z forward. */
+void tsr_rotation_ypr(double yaw, double pitch, double roll, double r[9]);
 
 /* Memory one warp batch item (one source image and all its views) needs. */
 tsr_mem_need tsr_warp_mem_need(int src_w, int src_h, int channels, int depth,
