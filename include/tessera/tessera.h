@@ -238,6 +238,30 @@ void tsr_rotation_ypr(double yaw, double pitch, double roll, double r[9]);
 tsr_mem_need tsr_warp_mem_need(int src_w, int src_h, int channels, int depth,
                                const tsr_warp_view *views, int nviews);
 
+/* ---- rigs: sets of views of a 360° frame --------------------------------- */
+typedef struct {
+  char name[64]; /* output folder name: letters, digits, '-', '_', '.', '+' */
+  double yaw, pitch, roll, hfov; /* degrees, conventions of tsr_view_equirect */
+  int width, height;
+} tsr_rig_view;
+
+typedef struct {
+  char name[64];
+  int nviews;
+  tsr_rig_view *views;
+} tsr_rig;
+
+/* Names of the built-in rigs (ring8, ring12, cube, dome16, colmap12). */
+const char *const *tsr_rig_builtin_names(int *count);
+/* A built-in rig by name, or a JSON rig file when `name_or_path` is not a
+ * built-in name: {"views": [{"name", "yaw", "pitch", "roll", "hfov",
+ * "width", "height" | "vfov"}, ...]}. Unknown keys and bad values are errors
+ * naming the key. The caller frees the rig with tsr_rig_free. */
+tsr_status tsr_rig_get(tsr_context *ctx, const char *name_or_path, tsr_rig **rig);
+/* Parses rig JSON text; `origin` names it in messages. */
+tsr_status tsr_rig_parse(tsr_context *ctx, const char *json, const char *origin, tsr_rig **rig);
+void tsr_rig_free(tsr_rig *rig);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,5 +31,6 @@ int cli_common_opt(int c, const char *arg, cli_common *o);
 int cli_exit_code(tsr_status st);
 
 int cmd_devices(int argc, char **argv);
+int cmd_rig(int argc, char **argv);
 
 #endif

@@ -37,6 +37,7 @@ static void usage(FILE *f) {
           "\n"
           "commands:\n"
           "  devices     list OpenCL devices and the CPU backend, with memory budgets\n"
+          "  rig list    the built-in rigs of 360° views; 'rig show NAME|FILE' one rig\n"
           "\n"
           "options for every command:\n"
           "  --device auto|cpu|cl|cl:P.D|NAME   device to use (default $TESSERA_DEVICE or auto)\n"
@@ -61,6 +62,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(cmd, "devices")) return cmd_devices(argc - 1, argv + 1);
+  if (!strcmp(cmd, "rig")) return cmd_rig(argc - 1, argv + 1);
   fprintf(stderr, "tessera: unknown command '%s'\n", cmd);
   usage(stderr);
   return 1;
