@@ -17,6 +17,8 @@ typedef struct {
   tsr_i32 kind;       /* TSR_KIND_* */
   tsr_i32 width, height;
   tsr_i32 stride;     /* output row bytes */
+  tsr_i32 ss;         /* samples per axis per output pixel (antialiasing); <= 1: one */
+  tsr_i32 pad_;
 } tsr_view_desc;
 
 /* The source image of a warp and how to sample it. */
@@ -25,7 +27,7 @@ typedef struct {
   tsr_u64 dst_item_bytes; /* bytes from one item's outputs to the next */
   tsr_i32 width, height, stride, channels;
   tsr_i32 depth;          /* 8 or 16 */
-  tsr_i32 interp;         /* 0 nearest, 1 bilinear */
+  tsr_i32 interp;         /* 0 nearest, 1 bilinear, 2 bicubic, 3 Lanczos-3 */
   tsr_i32 border;         /* 0 clamp, 1 wrap, 2 constant, 3 sphere */
   tsr_i32 nviews;
 } tsr_src_desc;

@@ -84,31 +84,96 @@ TSR_INLINE void tsr_store(TSR_GLOBAL tsr_u8 *dst, tsr_i32 depth, tsr_i32 idx, fl
     dst[idx] = (tsr_u8)r;
 }
 
-/* Computes output pixel (x, y) of one view for one source image. src points
- * at the source image, dst at the first byte of the view's output. */
-TSR_INLINE void tsr_warp_pixel(TSR_GLOBAL const tsr_u8 *src, TSR_GLOBAL const tsr_src_desc *s,
-                               TSR_GLOBAL const tsr_view_desc *view, TSR_GLOBAL tsr_u8 *dst,
-                               tsr_i32 x, tsr_i32 y) {
-  float u, v;
-  tsr_view_coord(view, s, (float)x + 0.5f, (float)y + 0.5f, &u, &v);
-  TSR_GLOBAL tsr_u8 *row = dst + (tsr_u64)y * (tsr_u64)view->stride;
+/* Separable filter weights for the taps around a sample position; t is the
+ * distance of the position from the first tap's centre past the left
+ * neighbours. Bicubic is Keys' cubic convolution with a = -0.5 (4 taps);
+ * Lanczos-3 is sinc(d) sinc(d / 3) over 6 taps, normalised to sum 1. */
+TSR_INLINE float tsr_cubic_w(float d) {
+  d = tsr_fabsf(d);
+  if (d < 1.0f) return (1.5f * d - 2.5f) * d * d + 1.0f;
+  if (d < 2.0f) return ((-0.5f * d + 2.5f) * d - 4.0f) * d + 2.0f;
+  return 0.0f;
+}
+
+TSR_INLINE float tsr_lanczos3_w(float d) {
+  d = tsr_fabsf(d);
+  if (d < 1e-5f) return 1.0f;
+  if (d >= 3.0f) return 0.0f;
+  float a = 3.14159265358979f * d;
+  return 3.0f * tsr_sinf(a) * tsr_sinf(a / 3.0f) / (a * a);
+}
+
+/* Number of taps per axis of an interpolation (0 nearest, 1 bilinear, 2
+ * bicubic, 3 Lanczos-3). */
+TSR_INLINE tsr_i32 tsr_interp_taps(tsr_i32 interp) {
+  return interp == 3 ? 6 : (interp == 2 ? 4 : (interp == 1 ? 2 : 1));
+}
+
+/* Weights of the taps for fractional offset a in [0, 1) from the tap at
+ * index taps/2 - 1. */
+TSR_INLINE void tsr_interp_weights(tsr_i32 interp, float a, float *w) {
+  if (interp == 1) {
+    w[0] = 1.0f - a;
+    w[1] = a;
+    return;
+  }
+  tsr_i32 n = tsr_interp_taps(interp), back = n / 2 - 1;
+  float sum = 0.0f;
+  for (tsr_i32 k = 0; k < n; k++) {
+    float d = (float)(k - back) - a;
+    w[k] = interp == 3 ? tsr_lanczos3_w(d) : tsr_cubic_w(d);
+    sum += w[k];
+  }
+  for (tsr_i32 k = 0; k < n; k++) w[k] /= sum;
+}
+
+/* Adds the source sampled at position (u, v) (pixel-centre units) to
+ * acc[0..channels-1]. */
+TSR_INLINE void tsr_sample_add(TSR_GLOBAL const tsr_u8 *src, TSR_GLOBAL const tsr_src_desc *s, float u, float v,
+                               float *acc) {
   tsr_i32 ch = s->channels;
   if (s->interp == 0) {
     tsr_i32 ix = (tsr_i32)tsr_floorf(u), iy = (tsr_i32)tsr_floorf(v);
-    for (tsr_i32 c = 0; c < ch; c++) tsr_store(row, s->depth, x * ch + c, tsr_fetch(src, s, ix, iy, c));
+    for (tsr_i32 c = 0; c < ch; c++) acc[c] += tsr_fetch(src, s, ix, iy, c);
     return;
   }
   float fx = u - 0.5f, fy = v - 0.5f;
   float x0f = tsr_floorf(fx), y0f = tsr_floorf(fy);
-  float ax = fx - x0f, ay = fy - y0f;
-  tsr_i32 x0 = (tsr_i32)x0f, y0 = (tsr_i32)y0f;
+  float wx[6], wy[6];
+  tsr_interp_weights(s->interp, fx - x0f, wx);
+  tsr_interp_weights(s->interp, fy - y0f, wy);
+  tsr_i32 n = tsr_interp_taps(s->interp), back = n / 2 - 1;
+  tsr_i32 x0 = (tsr_i32)x0f - back, y0 = (tsr_i32)y0f - back;
   for (tsr_i32 c = 0; c < ch; c++) {
-    float p00 = tsr_fetch(src, s, x0, y0, c), p10 = tsr_fetch(src, s, x0 + 1, y0, c);
-    float p01 = tsr_fetch(src, s, x0, y0 + 1, c), p11 = tsr_fetch(src, s, x0 + 1, y0 + 1, c);
-    float top = p00 + (p10 - p00) * ax;
-    float bot = p01 + (p11 - p01) * ax;
-    tsr_store(row, s->depth, x * ch + c, top + (bot - top) * ay);
+    float sum = 0.0f;
+    for (tsr_i32 j = 0; j < n; j++) {
+      float row = 0.0f;
+      for (tsr_i32 i = 0; i < n; i++) row += wx[i] * tsr_fetch(src, s, x0 + i, y0 + j, c);
+      sum += wy[j] * row;
+    }
+    acc[c] += sum;
   }
+}
+
+/* Computes output pixel (x, y) of one view for one source image. src points
+ * at the source image, dst at the first byte of the view's output. With
+ * view->ss > 1 the pixel is the mean of ss x ss samples spread evenly over
+ * its area (the antialiasing prefilter). */
+TSR_INLINE void tsr_warp_pixel(TSR_GLOBAL const tsr_u8 *src, TSR_GLOBAL const tsr_src_desc *s,
+                               TSR_GLOBAL const tsr_view_desc *view, TSR_GLOBAL tsr_u8 *dst,
+                               tsr_i32 x, tsr_i32 y) {
+  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  tsr_i32 n = view->ss > 1 ? view->ss : 1;
+  float step = 1.0f / (float)n;
+  for (tsr_i32 j = 0; j < n; j++)
+    for (tsr_i32 i = 0; i < n; i++) {
+      float u, v;
+      tsr_view_coord(view, s, (float)x + ((float)i + 0.5f) * step, (float)y + ((float)j + 0.5f) * step, &u, &v);
+      tsr_sample_add(src, s, u, v, acc);
+    }
+  TSR_GLOBAL tsr_u8 *row = dst + (tsr_u64)y * (tsr_u64)view->stride;
+  float norm = 1.0f / (float)(n * n);
+  for (tsr_i32 c = 0; c < s->channels; c++) tsr_store(row, s->depth, x * s->channels + c, acc[c] * norm);
 }
 
 #endif

@@ -8,11 +8,12 @@
 
 #include "cl.h"
 #include "tsr_types.h"
+#include "warp.h"
 #include "warp_impl.h"
 
 /* The kernels read these structs; their layout must not depend on the
  * compiler. */
-_Static_assert(sizeof(tsr_view_desc) == 88, "tsr_view_desc layout");
+_Static_assert(sizeof(tsr_view_desc) == 96, "tsr_view_desc layout");
 _Static_assert(offsetof(tsr_view_desc, kind) == 72, "tsr_view_desc layout");
 _Static_assert(sizeof(tsr_src_desc) == 48, "tsr_src_desc layout");
 _Static_assert(TSR_COORD_AFFINE == TSR_KIND_AFFINE && TSR_COORD_EQUIRECT == TSR_KIND_EQUIRECT, "kind values");
@@ -64,6 +65,57 @@ void tsr_view_equirect(tsr_warp_view *view, int out_w, int out_h, double yaw, do
   view->p[12] = 0.5 * out_h;
 }
 
+/* Packs a public view into the kernels' layout (host-side users of the
+ * shared coordinate function). */
+static void pack_view(const tsr_warp_view *w, tsr_view_desc *d) {
+  memset(d, 0, sizeof *d);
+  d->kind = w->kind;
+  d->width = w->width;
+  d->height = w->height;
+  d->ss = w->supersample > 1 ? w->supersample : 1;
+  for (int k = 0; k < 16; k++) d->p[k] = (float)w->p[k];
+}
+
+double tsr_view_density(const tsr_warp_view *view, int src_w, int src_h) {
+  tsr_view_desc d;
+  pack_view(view, &d);
+  tsr_src_desc s = {0};
+  s.width = src_w;
+  s.height = src_h;
+  const int grid = 32;
+  double worst = 0;
+  for (int gy = 0; gy <= grid; gy++)
+    for (int gx = 0; gx <= grid; gx++) {
+      float x = (float)((view->width - 1) * gx) / grid + 0.5f, y = (float)((view->height - 1) * gy) / grid + 0.5f;
+      float u0, v0, ux, vx, uy, vy;
+      tsr_view_coord(&d, &s, x, y, &u0, &v0);
+      tsr_view_coord(&d, &s, x + 1, y, &ux, &vx);
+      tsr_view_coord(&d, &s, x, y + 1, &uy, &vy);
+      double dux = ux - u0, duy = uy - u0, dvx = vx - v0, dvy = vy - v0;
+      if (view->kind == TSR_COORD_EQUIRECT) {
+        /* Across the seam, the short way round; a source row holds
+         * cos(latitude) of the equator's length, so columns count less. */
+        dux -= src_w * floor(dux / src_w + 0.5);
+        duy -= src_w * floor(duy / src_w + 0.5);
+        double c = cos((0.5 - (v0 / src_h)) * 3.14159265358979323846);
+        dux *= c;
+        duy *= c;
+      }
+      double fx = sqrt(dux * dux + dvx * dvx), fy = sqrt(duy * duy + dvy * dvy);
+      if (fx > worst) worst = fx;
+      if (fy > worst) worst = fy;
+    }
+  return worst;
+}
+
+int tsr_view_antialias(tsr_warp_view *view, int src_w, int src_h) {
+  double d = tsr_view_density(view, src_w, src_h);
+  int n = d <= 1.5 ? 1 : (int)ceil(d - 1e-6);
+  if (n > 8) n = 8;
+  view->supersample = n;
+  return n;
+}
+
 static uint64_t view_bytes(const tsr_warp_view *v, int channels, int depth) {
   return (uint64_t)v->width * (uint64_t)v->height * (uint64_t)channels * (uint64_t)(depth / 8);
 }
@@ -87,7 +139,7 @@ tsr_status tsr_warp(tsr_context *ctx, const tsr_image *const *src, int nsrc, con
                     tsr_warp_stats *stats) {
   if (!ctx || !src || !views || !dst || nsrc < 1 || nviews < 1)
     return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: missing images or views");
-  if ((unsigned)interp > TSR_INTERP_BILINEAR || (unsigned)border > TSR_BORDER_SPHERE)
+  if ((unsigned)interp > TSR_INTERP_LANCZOS3 || (unsigned)border > TSR_BORDER_SPHERE)
     return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: unknown interpolation or border");
   tsr_warp_stats local;
   if (!stats) stats = &local;
@@ -124,12 +176,9 @@ tsr_status tsr_warp(tsr_context *ctx, const tsr_image *const *src, int nsrc, con
         return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: output %d does not match view %d", i * nviews + v, v);
       }
     }
-    vd[v].kind = w->kind;
-    vd[v].width = w->width;
-    vd[v].height = w->height;
+    pack_view(w, &vd[v]);
     vd[v].stride = (tsr_i32)((size_t)w->width * bpp);
     vd[v].dst_offset = sd.dst_item_bytes;
-    for (int k = 0; k < 16; k++) vd[v].p[k] = (float)w->p[k];
     sd.dst_item_bytes += view_bytes(w, s0->channels, s0->depth);
   }
 

@@ -70,9 +70,10 @@ START_TEST(views_match_reference) {
   tsr_image *src;
   ck_assert_int_eq(tsr_image_create(360, 180, 3, 8, &src), TSR_OK);
   tt_fill_smooth(src, 5);
+  for (int interp = TSR_INTERP_BILINEAR; interp <= TSR_INTERP_LANCZOS3; interp++)
   for (size_t k = 0; k < sizeof k_views / sizeof *k_views; k++) {
     const view_case *c = &k_views[k];
-    tsr_image *out = run_view(ctx, src, c, TSR_INTERP_BILINEAR);
+    tsr_image *out = run_view(ctx, src, c, (tsr_interp)interp);
     double worst = 0;
     for (int y = 0; y < c->h; y++)
       for (int x = 0; x < c->w; x++) {
@@ -80,15 +81,16 @@ START_TEST(views_match_reference) {
         ref_direction(x + 0.5, y + 0.5, c->w, c->h, c->yaw, c->pitch, c->roll, c->hfov, &lon, &lat);
         to_pixel(lon, lat, src->width, src->height, &u, &v);
         for (int ch = 0; ch < 3; ch++) {
-          double want = floor(tt_ref_bilinear(src, TSR_BORDER_SPHERE, u, v, ch) + 0.5);
+          double want = fmin(fmax(floor(tt_ref_interp(src, interp, TSR_BORDER_SPHERE, u, v, ch) + 0.5), 0), 255);
           double got = out->data[((size_t)y * c->w + (size_t)x) * 3 + (size_t)ch];
           if (fabs(got - want) > worst) worst = fabs(got - want);
         }
       }
-    ck_assert_msg(worst <= 1, "%s: view %s differs from the reference by %.0f", tt_backend(_i), c->what, worst);
+    ck_assert_msg(worst <= 1, "%s: view %s (interp %d) differs from the reference by %.0f", tt_backend(_i), c->what,
+                  interp, worst);
     tsr_image_free(out);
   }
-  printf("geometry[%s]: %zu views within 1 LSB of the reference\n", tsr_context_device(ctx)->name,
+  printf("geometry[%s]: %zu views x bilinear/bicubic/Lanczos-3 within 1 LSB of the reference\n", tsr_context_device(ctx)->name,
          sizeof k_views / sizeof *k_views);
   tsr_image_free(src);
   tsr_context_destroy(ctx);
@@ -146,6 +148,62 @@ START_TEST(conventions) {
 }
 END_TEST
 
+/* A zone plate on the source around the forward direction: local frequency
+ * r / 512 cycles per source pixel, up to Nyquist at r = 256, flat beyond. */
+static double zone(double u, double v, int W, int H) {
+  double dx = u - W / 2.0, dy = v - H / 2.0, r2 = dx * dx + dy * dy;
+  return r2 > 256.0 * 256.0 ? 0.5 : 0.5 + 0.5 * cos(PI * r2 / 512.0);
+}
+
+/* A 128x128 view of 90 deg samples the 2048-wide source 2048 / (2 pi) / 64
+ * = 5.1 pixels per output pixel at its centre. The aliasing energy is the squared difference between the
+ * output and the pattern averaged over each output pixel's area (computed
+ * here analytically, 16x16 points per pixel); the antialiased view must have
+ * at least 10x less of it than plain bilinear. */
+START_TEST(antialiasing_zone_plate) {
+  tsr_context *ctx = tt_context(tt_backend(_i));
+  const int W = 2048, H = 1024, n = 128;
+  tsr_image *src, *plain, *aa;
+  ck_assert_int_eq(tsr_image_create(W, H, 1, 8, &src), TSR_OK);
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++) src->data[(size_t)y * W + x] = (uint8_t)floor(255 * zone(x + 0.5, y + 0.5, W, H) + 0.5);
+  ck_assert_int_eq(tsr_image_create(n, n, 1, 8, &plain), TSR_OK);
+  ck_assert_int_eq(tsr_image_create(n, n, 1, 8, &aa), TSR_OK);
+  tsr_warp_view v;
+  tsr_view_equirect(&v, n, n, 0, 0, 0, 90);
+  ck_assert_int_eq(tsr_warp(ctx, (const tsr_image *const *)&src, 1, &v, 1, TSR_INTERP_BILINEAR, TSR_BORDER_SPHERE,
+                            &plain, NULL), TSR_OK);
+  double density = tsr_view_density(&v, W, H);
+  int ss = tsr_view_antialias(&v, W, H);
+  ck_assert_msg(fabs(density - W / (2 * PI) / 64) < 0.05 && ss == (int)ceil(density), "density %.2f, supersample %d", density, ss);
+  ck_assert_int_eq(tsr_warp(ctx, (const tsr_image *const *)&src, 1, &v, 1, TSR_INTERP_BILINEAR, TSR_BORDER_SPHERE,
+                            &aa, NULL), TSR_OK);
+  double e_plain = 0, e_aa = 0;
+  for (int y = 0; y < n; y++)
+    for (int x = 0; x < n; x++) {
+      double ideal = 0;
+      for (int j = 0; j < 16; j++)
+        for (int i = 0; i < 16; i++) {
+          double lon, lat, u, vv;
+          ref_direction(x + (i + 0.5) / 16, y + (j + 0.5) / 16, n, n, 0, 0, 0, 90, &lon, &lat);
+          to_pixel(lon, lat, W, H, &u, &vv);
+          ideal += zone(u, vv, W, H);
+        }
+      ideal = ideal / 256 * 255;
+      double dp = plain->data[y * n + x] - ideal, da = aa->data[y * n + x] - ideal;
+      e_plain += dp * dp;
+      e_aa += da * da;
+    }
+  printf("antialiasing[%s]: density %.2f, %dx%d samples: aliasing energy %.0f (plain bilinear) vs %.0f, %.1fx lower\n",
+         tsr_context_device(ctx)->name, density, ss, ss, e_plain, e_aa, e_plain / e_aa);
+  ck_assert_msg(e_plain >= 10 * e_aa, "antialiasing reduces aliasing only %.1fx", e_plain / e_aa);
+  tsr_image_free(src);
+  tsr_image_free(plain);
+  tsr_image_free(aa);
+  tsr_context_destroy(ctx);
+}
+END_TEST
+
 int main(void) {
   int nb;
   tt_backend_count("geometry", &nb);
@@ -154,6 +212,7 @@ int main(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_loop_test(tc, views_match_reference, 0, nb);
   tcase_add_loop_test(tc, conventions, 0, nb);
+  tcase_add_loop_test(tc, antialiasing_zone_plate, 0, nb);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

@@ -202,3 +202,38 @@ double tt_ref_bilinear(const tsr_image *s, int border, double u, double v, int c
          ay * ((1 - ax) * tt_ref_fetch(s, border, X, Y + 1, c) + ax * tt_ref_fetch(s, border, X + 1, Y + 1, c));
 }
 
+
+/* Independent double-precision versions of the separable kernels: Keys'
+ * cubic (a = -0.5) over 4 taps and Lanczos-3 over 6, weights normalised. */
+static double ref_kernel(int interp, double d) {
+  d = fabs(d);
+  if (interp == 2) {
+    const double a = -0.5;
+    if (d <= 1) return (a + 2) * d * d * d - (a + 3) * d * d + 1;
+    if (d < 2) return a * d * d * d - 5 * a * d * d + 8 * a * d - 4 * a;
+    return 0;
+  }
+  if (d == 0) return 1;
+  if (d >= 3) return 0;
+  const double pi = 3.14159265358979323846;
+  return sin(pi * d) / (pi * d) * sin(pi * d / 3) / (pi * d / 3);
+}
+
+double tt_ref_interp(const tsr_image *s, int interp, int border, double u, double v, int c) {
+  if (interp == 0) return tt_ref_fetch(s, border, (long)floor(u), (long)floor(v), c);
+  if (interp == 1) return tt_ref_bilinear(s, border, u, v, c);
+  int taps = interp == 2 ? 4 : 6;
+  double fx = u - 0.5, fy = v - 0.5, x0 = floor(fx), y0 = floor(fy);
+  double wx[6], wy[6], sx = 0, sy = 0;
+  long X = (long)x0 - (taps / 2 - 1), Y = (long)y0 - (taps / 2 - 1);
+  for (int k = 0; k < taps; k++) {
+    wx[k] = ref_kernel(interp, fx - (double)(X + k));
+    wy[k] = ref_kernel(interp, fy - (double)(Y + k));
+    sx += wx[k];
+    sy += wy[k];
+  }
+  double sum = 0;
+  for (int j = 0; j < taps; j++)
+    for (int i = 0; i < taps; i++) sum += wx[i] / sx * wy[j] / sy * tt_ref_fetch(s, border, X + i, Y + j, c);
+  return sum;
+}

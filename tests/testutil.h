@@ -39,6 +39,8 @@ double tt_psnr(const tsr_image *a, const tsr_image *b);
  * (TSR_BORDER_*), and bilinear interpolation at source position (u, v). */
 double tt_ref_fetch(const tsr_image *s, int border, long x, long y, int c);
 double tt_ref_bilinear(const tsr_image *s, int border, double u, double v, int c);
+/* Any tsr_interp at (u, v), in double, unclamped. */
+double tt_ref_interp(const tsr_image *s, int interp, int border, double u, double v, int c);
 /* Runs a suite; returns the process exit code (1 if a test failed or a
  * required backend was missing). */
 int tt_run(Suite *s);

@@ -183,7 +183,12 @@ tsr_status tsr_image_write(tsr_context *ctx, const tsr_image *img, const char *p
 tsr_format tsr_format_from_name(const char *path);
 
 /* ---- warp ------------------------------------------------------------------ */
-typedef enum { TSR_INTERP_NEAREST = 0, TSR_INTERP_BILINEAR = 1 } tsr_interp;
+typedef enum {
+  TSR_INTERP_NEAREST = 0,
+  TSR_INTERP_BILINEAR = 1,
+  TSR_INTERP_BICUBIC = 2, /* Keys cubic convolution, a = -0.5 */
+  TSR_INTERP_LANCZOS3 = 3
+} tsr_interp;
 typedef enum {
   TSR_BORDER_CLAMP = 0,    /* repeat the edge pixel */
   TSR_BORDER_WRAP = 1,     /* periodic in x and y */
@@ -199,7 +204,8 @@ typedef enum { TSR_COORD_AFFINE = 0, TSR_COORD_EQUIRECT = 1 } tsr_coord_kind;
 typedef struct {
   int width, height;
   tsr_coord_kind kind;
-  double p[16]; /* parameters of the coordinate function */
+  double p[16];   /* parameters of the coordinate function */
+  int supersample; /* antialiasing: n x n samples averaged per output pixel; 0 or 1: one */
 } tsr_warp_view;
 
 typedef struct {
@@ -233,6 +239,15 @@ void tsr_view_equirect(tsr_warp_view *view, int out_w, int out_h, double yaw, do
 /* The camera-to-world rotation (row-major 3x3) of those angles, in the
  * frame of tsr_view_equirect: x right, y up, z forward. */
 void tsr_rotation_ypr(double yaw, double pitch, double roll, double r[9]);
+
+/* How sparsely a view samples its source: the largest distance, in source
+ * pixels, between the source positions of neighbouring output pixels (for
+ * equirectangular sources, measured on the sphere: a column step counts
+ * cos(latitude) of a pixel). Above 1 the view minifies. */
+double tsr_view_density(const tsr_warp_view *view, int src_w, int src_h);
+/* Sets view->supersample from the density: 1 up to 1.5 source pixels per
+ * output pixel, else ceil(density), at most 8. Returns the value set. */
+int tsr_view_antialias(tsr_warp_view *view, int src_w, int src_h);
 
 /* Memory one warp batch item (one source image and all its views) needs. */
 tsr_mem_need tsr_warp_mem_need(int src_w, int src_h, int channels, int depth,
