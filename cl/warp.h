@@ -19,7 +19,9 @@
  * is the row-major rotation from camera to world (camera x right, y up, z
  * forward; world longitude 0 along +z, +90 deg along +x, latitude +90 deg
  * along +y), p[9..12] = fx, fy, cx, cy in output pixels. Source column 0 is
- * longitude -180 deg, row 0 latitude +90 deg. */
+ * longitude -180 deg, row 0 latitude +90 deg. When the source is a band of
+ * rows cut from the panorama, p[13] is the panorama's height and p[14] the
+ * band's first row (p[13] = 0: the source is the whole panorama). */
 TSR_INLINE void tsr_view_coord(TSR_GLOBAL const tsr_view_desc *view, TSR_GLOBAL const tsr_src_desc *s,
                                float x, float y, float *u, float *v) {
   TSR_GLOBAL const float *p = view->p;
@@ -31,7 +33,8 @@ TSR_INLINE void tsr_view_coord(TSR_GLOBAL const tsr_view_desc *view, TSR_GLOBAL 
     float lon = tsr_atan2f(dx, dz);
     float lat = tsr_atan2f(dy, tsr_sqrtf(dx * dx + dz * dz));
     *u = (lon * 0.15915494309189535f + 0.5f) * (float)s->width;
-    *v = (0.5f - lat * 0.3183098861837907f) * (float)s->height;
+    float full_h = p[13] > 0.0f ? p[13] : (float)s->height;
+    *v = (0.5f - lat * 0.3183098861837907f) * full_h - p[14];
     return;
   }
   *u = p[0] * x + p[1] * y + p[2];

@@ -54,6 +54,13 @@ void tsr__atomic_abort(tsr__atomic_file *af);
 /* Codecs (src/io_*.c). Decoders check dimensions before allocating. */
 tsr_status tsr__jpeg_decode(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name,
                             int flags, tsr_image **img);
+/* Size and channels (1 or 3) from the header alone. */
+tsr_status tsr__jpeg_info(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int *w, int *h,
+                          int *channels);
+/* Rows [row0, row0 + rows) of the image decoded at scale 1/denom (1, 2, 4
+ * or 8; the scaled image is ceil(w / denom) x ceil(h / denom)). */
+tsr_status tsr__jpeg_decode_band(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int denom,
+                                 int row0, int rows, tsr_image **img);
 tsr_status tsr__jpeg_encode(tsr_context *ctx, const tsr_image *img, const char *name,
                             const tsr_write_options *opts, FILE *fp);
 tsr_status tsr__png_decode(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name,

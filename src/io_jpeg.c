@@ -105,3 +105,105 @@ tsr_status tsr__jpeg_encode(tsr_context *ctx, const tsr_image *img, const char *
   tjDestroy(tj);
   return st;
 }
+
+/* ---- band decode through the libjpeg API --------------------------------
+ * TurboJPEG decodes whole images; the split needs only the rows its views
+ * sample, at a DCT scale when they sample sparsely. libjpeg's
+ * jpeg_skip_scanlines passes over the rows above the band without colour
+ * conversion or upsampling, and decoding stops after the band. The rows it
+ * returns are the rows a full decode at that scale returns. */
+#include <jpeglib.h>
+#include <setjmp.h>
+
+typedef struct {
+  struct jpeg_error_mgr pub;
+  jmp_buf jump;
+  char msg[JMSG_LENGTH_MAX];
+} band_err;
+
+static void band_error_exit(j_common_ptr c) {
+  band_err *e = (band_err *)c->err;
+  c->err->format_message(c, e->msg);
+  longjmp(e->jump, 1);
+}
+
+/* Warnings (corrupt data, premature end) end the decode, as TJFLAG_STOPONWARNING does. */
+static void band_emit(j_common_ptr c, int level) {
+  if (level < 0) band_error_exit(c);
+}
+
+tsr_status tsr__jpeg_info(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int *w, int *h,
+                          int *channels) {
+  tjhandle tj = tjInitDecompress();
+  if (!tj) return tsr__fail(ctx, TSR_E_NOMEM, "%s: cannot start the JPEG decoder", name);
+  int subsamp = 0, cs = 0;
+  *w = *h = 0;
+  tsr_status st = TSR_OK;
+  if (size > (size_t)0xFFFFFFFFu || tjDecompressHeader3(tj, buf, (unsigned long)size, w, h, &subsamp, &cs) ||
+      *w <= 0 || *h <= 0)
+    st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: bad or truncated JPEG header", name);
+  else if (cs == TJCS_CMYK || cs == TJCS_YCCK)
+    st = tsr__fail(ctx, TSR_E_UNSUPPORTED, "%s: CMYK JPEG is not supported", name);
+  else
+    *channels = cs == TJCS_GRAY ? 1 : 3;
+  tjDestroy(tj);
+  return st;
+}
+
+tsr_status tsr__jpeg_decode_band(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int denom,
+                                 int row0, int rows, tsr_image **out) {
+  struct jpeg_decompress_struct cinfo;
+  band_err err;
+  tsr_image *volatile img = NULL;
+  tsr_status st = TSR_OK;
+  memset(&cinfo, 0, sizeof cinfo);
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = band_error_exit;
+  err.pub.emit_message = band_emit;
+  if (setjmp(err.jump)) {
+    st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: corrupt or truncated JPEG: %s", name, err.msg);
+    goto done;
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, buf, (unsigned long)size);
+  jpeg_read_header(&cinfo, TRUE);
+  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+    st = tsr__fail(ctx, TSR_E_UNSUPPORTED, "%s: CMYK JPEG is not supported", name);
+    goto done;
+  }
+  int channels = cinfo.num_components == 1 ? 1 : 3;
+  cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  cinfo.scale_num = 1;
+  cinfo.scale_denom = (unsigned)denom;
+  cinfo.dct_method = JDCT_ISLOW;
+  jpeg_start_decompress(&cinfo);
+  int h = (int)cinfo.output_height;
+  if (row0 < 0 || rows < 1 || row0 + rows > h) {
+    st = tsr__fail(ctx, TSR_E_INVALID, "%s: rows %d..%d outside the %d-row image at scale 1/%d", name, row0,
+                   row0 + rows, h, denom);
+    goto done;
+  }
+  if ((st = tsr__check_dims(ctx, name, cinfo.output_width, (uint64_t)rows, channels, 8))) goto done;
+  tsr_image *im;
+  if ((st = tsr_image_create((int)cinfo.output_width, rows, channels, 8, &im))) {
+    st = tsr__fail(ctx, st, "%s: cannot allocate the decoded band", name);
+    goto done;
+  }
+  img = im;
+  if (row0 > 0 && jpeg_skip_scanlines(&cinfo, (JDIMENSION)row0) != (JDIMENSION)row0) {
+    st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: truncated JPEG", name);
+    goto done;
+  }
+  while ((int)cinfo.output_scanline < row0 + rows) {
+    JSAMPROW r = img->data + (size_t)((int)cinfo.output_scanline - row0) * img->stride;
+    if (jpeg_read_scanlines(&cinfo, &r, 1) != 1) {
+      st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: truncated JPEG", name);
+      goto done;
+    }
+  }
+done:
+  jpeg_destroy_decompress(&cinfo); /* also ends a decode stopped after the band */
+  if (st) tsr_image_free(img);
+  else *out = img;
+  return st;
+}

@@ -134,6 +134,31 @@ static int same_format(const tsr_image *a, const tsr_image *b) {
   return a->width == b->width && a->height == b->height && a->channels == b->channels && a->depth == b->depth;
 }
 
+tsr_status tsr__warp_pack(tsr_context *ctx, const tsr_image *s0, const tsr_warp_view *views, int nviews,
+                          tsr_interp interp, tsr_border border, tsr_src_desc *sd, tsr_view_desc *vd) {
+  size_t bpp = tsr_image_bytes_per_pixel(s0);
+  memset(sd, 0, sizeof *sd);
+  sd->width = s0->width;
+  sd->height = s0->height;
+  sd->stride = (tsr_i32)s0->stride;
+  sd->channels = s0->channels;
+  sd->depth = s0->depth;
+  sd->interp = (tsr_i32)interp;
+  sd->border = (tsr_i32)border;
+  sd->nviews = nviews;
+  sd->item_bytes = (uint64_t)s0->stride * (uint64_t)s0->height;
+  for (int v = 0; v < nviews; v++) {
+    const tsr_warp_view *w = &views[v];
+    if ((w->kind != TSR_COORD_AFFINE && w->kind != TSR_COORD_EQUIRECT) || w->width < 1 || w->height < 1)
+      return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: view %d has an unknown coordinate function or no size", v);
+    pack_view(w, &vd[v]);
+    vd[v].stride = (tsr_i32)((size_t)w->width * bpp);
+    vd[v].dst_offset = sd->dst_item_bytes;
+    sd->dst_item_bytes += view_bytes(w, s0->channels, s0->depth);
+  }
+  return TSR_OK;
+}
+
 tsr_status tsr_warp(tsr_context *ctx, const tsr_image *const *src, int nsrc, const tsr_warp_view *views,
                     int nviews, tsr_interp interp, tsr_border border, tsr_image *const *dst,
                     tsr_warp_stats *stats) {
@@ -150,37 +175,23 @@ tsr_status tsr_warp(tsr_context *ctx, const tsr_image *const *src, int nsrc, con
     if (!src[i] || !same_format(src[i], s0) || src[i]->stride != (size_t)s0->width * bpp)
       return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: source %d differs in size/format from the first, or has padded rows", i);
 
-  tsr_src_desc sd = {0};
-  sd.width = s0->width;
-  sd.height = s0->height;
-  sd.stride = (tsr_i32)s0->stride;
-  sd.channels = s0->channels;
-  sd.depth = s0->depth;
-  sd.interp = (tsr_i32)interp;
-  sd.border = (tsr_i32)border;
-  sd.nviews = nviews;
-  sd.item_bytes = (uint64_t)s0->stride * (uint64_t)s0->height;
   tsr_view_desc *vd = calloc((size_t)nviews, sizeof *vd);
   if (!vd) return tsr__fail(ctx, TSR_E_NOMEM, "tsr_warp: out of memory");
-  for (int v = 0; v < nviews; v++) {
-    const tsr_warp_view *w = &views[v];
-    if ((w->kind != TSR_COORD_AFFINE && w->kind != TSR_COORD_EQUIRECT) || w->width < 1 || w->height < 1) {
-      free(vd);
-      return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: view %d has an unknown coordinate function or no size", v);
-    }
+  tsr_src_desc sd;
+  tsr_status pst = tsr__warp_pack(ctx, s0, views, nviews, interp, border, &sd, vd);
+  if (pst) {
+    free(vd);
+    return pst;
+  }
+  for (int v = 0; v < nviews; v++)
     for (int i = 0; i < nsrc; i++) {
       const tsr_image *d = dst[i * nviews + v];
-      if (!d || d->width != w->width || d->height != w->height || d->channels != s0->channels ||
+      if (!d || d->width != views[v].width || d->height != views[v].height || d->channels != s0->channels ||
           d->depth != s0->depth || d->stride != (size_t)d->width * bpp) {
         free(vd);
         return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: output %d does not match view %d", i * nviews + v, v);
       }
     }
-    pack_view(w, &vd[v]);
-    vd[v].stride = (tsr_i32)((size_t)w->width * bpp);
-    vd[v].dst_offset = sd.dst_item_bytes;
-    sd.dst_item_bytes += view_bytes(w, s0->channels, s0->depth);
-  }
 
   tsr_status st = TSR_OK;
   if (ctx->dev->backend == TSR_BACKEND_OPENCL && ctx->device_failures < TSR_MAX_DEVICE_FAILURES) {

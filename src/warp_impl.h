@@ -6,6 +6,11 @@
 #include "internal.h"
 #include "tsr_types.h"
 
+/* Packs a source's format and its views into the kernels' layout (vd holds
+ * nviews entries); checks the views. */
+tsr_status tsr__warp_pack(tsr_context *ctx, const tsr_image *s0, const tsr_warp_view *views, int nviews,
+                          tsr_interp interp, tsr_border border, tsr_src_desc *sd, tsr_view_desc *vd);
+
 /* One (source image, view) pair on the OpenMP backend. dst is the view's
  * output, view->stride bytes per row. */
 void tsr__warp_cpu(int threads, const tsr_src_desc *s, const uint8_t *src, const tsr_view_desc *view,

@@ -277,6 +277,56 @@ tsr_status tsr_rig_get(tsr_context *ctx, const char *name_or_path, tsr_rig **rig
 tsr_status tsr_rig_parse(tsr_context *ctx, const char *json, const char *origin, tsr_rig **rig);
 void tsr_rig_free(tsr_rig *rig);
 
+
+/* ---- split: 360° frames to perspective views -------------------------- */
+typedef struct {
+  const char *outdir;  /* required: OUTDIR/<view>/<frame stem>.<ext>, manifest.jsonl, rig_config.json, cameras.txt */
+  const char *rig;     /* built-in name or JSON rig file; NULL: ring8 */
+  int width, height;   /* override every view's size (0: the rig's) */
+  double hfov;         /* override every view's horizontal field of view (0: the rig's) */
+  tsr_interp interp;   /* default (0 after memset): nearest; the CLI defaults to bilinear */
+  int no_antialias;    /* 1: never supersample, never decode at a DCT scale */
+  const char *format;  /* "jpg" or "png"; NULL: jpg for 8-bit gray/RGB sources, png otherwise */
+  int quality;         /* JPEG quality 1..100 (0: 95) */
+  double mask_nadir;   /* > 0: write masks hiding everything within this many degrees of the nadir */
+  int encoders;        /* encoder threads (0: the context's thread count) */
+  int batch;           /* frames per device launch (0: planned from the budget) */
+  int progress;        /* 1: a progress line on stderr */
+  int copy_only;       /* benchmark: copy an equally sized region instead of warping (the codec floor) */
+  int full_decode;     /* 1: decode whole frames (no row band, no DCT scale) */
+  const char *stats_path; /* write per-stage statistics as JSON here */
+} tsr_split_options;
+
+typedef struct {
+  int frames_total;   /* inputs seen (-1 while a stream is open) */
+  int frames_done, frames_skipped, frames_failed;
+  long views_written;
+  double wall_s, plan_s, read_s, decode_s, warp_s, encode_s, write_s; /* stage times summed over threads */
+  uint64_t peak_rss;     /* bytes */
+  uint64_t device_bytes; /* device memory of one launch (0 on the CPU backend) */
+  int batch, retries, fell_back;
+  int src_width, src_height;     /* the sequence's frame size */
+  int dct_denom, band_row0, band_rows; /* decode plan: scale 1/denom, rows [row0, row0 + rows) of the scaled frame */
+  char device[320];
+} tsr_split_stats;
+
+/* Splits every input (files; "-" reads a stream of concatenated PPM/PAM
+ * frames from stdin, named frame_000001, ...) into the rig's views. Frames
+ * whose outputs all exist are skipped (resume). A frame that cannot be read
+ * or differs in size from the first is reported and skipped; the others
+ * complete and the call returns TSR_E_CORRUPT (or the first error's status)
+ * with a summary in the context's message. */
+tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char *const *inputs, int ninputs,
+                     tsr_split_stats *stats);
+
+/* The geometry the split writes, for one view of a rig: focal lengths and
+ * principal point in pixels (pixel centres at i + 0.5), and the rotation
+ * from the rig frame (the first view's camera) to this view's camera as a
+ * quaternion w, x, y, z, both camera frames COLMAP's (x right, y down, z
+ * forward). */
+void tsr_rig_view_intrinsics(const tsr_rig_view *v, double *fx, double *fy, double *cx, double *cy);
+void tsr_rig_cam_from_rig(const tsr_rig *rig, int view, double q[4]);
+
 #ifdef __cplusplus
 }
 #endif

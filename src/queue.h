@@ -1,0 +1,26 @@
+/* A bounded queue of pointers between pipeline stages: push blocks while it
+ * is full, pop blocks while it is empty, and close wakes everyone so that
+ * stages drain and end. The bound is what keeps the split's memory flat. */
+#ifndef TSR_QUEUE_H
+#define TSR_QUEUE_H
+
+#include <pthread.h>
+
+typedef struct {
+  void **items;
+  int cap, head, count, closed;
+  pthread_mutex_t lock;
+  pthread_cond_t not_empty, not_full;
+} tsr__queue;
+
+int tsr__queue_init(tsr__queue *q, int cap);
+void tsr__queue_destroy(tsr__queue *q);
+/* Returns 0, or -1 if the queue was closed (the item was not queued). */
+int tsr__queue_push(tsr__queue *q, void *item);
+/* Returns the next item, or NULL once the queue is closed and empty. */
+void *tsr__queue_pop(tsr__queue *q);
+/* Like pop, but returns NULL at once when nothing is queued. */
+void *tsr__queue_try_pop(tsr__queue *q);
+void tsr__queue_close(tsr__queue *q);
+
+#endif
