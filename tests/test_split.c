@@ -1,0 +1,537 @@
+/* tessera split end to end: backends and batch sizes agree, the row-band
+ * and DCT-scaled decode equal a full decode, bit depth and channels are
+ * kept, resume after an interruption, bad frames, the stdin stream, the
+ * COLMAP rotations and the nadir masks. */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "internal.h"
+#include "testutil.h"
+
+static const double PI = 3.14159265358979323846;
+static int g_backends; /* 2 when an OpenCL device is present */
+
+static tsr_image *pano(int w, int h, int ch, int depth, unsigned seed) {
+  tsr_image *im;
+  ck_assert_int_eq(tsr_image_create(w, h, ch, depth, &im), TSR_OK);
+  tt_fill_smooth(im, seed);
+  return im;
+}
+
+static void save(tsr_image *im, const char *path) {
+  tsr_context *ctx = tt_context("cpu");
+  tsr_write_options wo = {.quality = 92};
+  ck_assert_msg(tsr_image_write(ctx, im, path, &wo) == TSR_OK, "%s", tsr_context_error(ctx));
+  tsr_context_destroy(ctx);
+}
+
+static tsr_image *load(const char *path) {
+  tsr_context *ctx = tt_context("cpu");
+  tsr_image *im = NULL;
+  ck_assert_msg(tsr_image_read(ctx, path, 0, &im) == TSR_OK, "%s", tsr_context_error(ctx));
+  tsr_context_destroy(ctx);
+  return im;
+}
+
+static tsr_status run_split(const char *device, tsr_split_options *o, const char **in, int n, tsr_split_stats *s,
+                            int threads) {
+  tsr_context_options co = {.device = device, .quiet = 1, .threads = threads};
+  tsr_context *ctx;
+  ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_OK);
+  tsr_status st = tsr_split(ctx, o, in, n, s);
+  if (st) printf("split[%s]: %s\n", device, tsr_context_error(ctx));
+  tsr_context_destroy(ctx);
+  return st;
+}
+
+/* Max difference between the outputs of two split folders for one rig. */
+static int compare_dirs(const char *a, const char *b, const char *rig, const char *stem, const char *ext) {
+  tsr_context *ctx = tt_context("cpu");
+  tsr_rig *r;
+  ck_assert_int_eq(tsr_rig_get(ctx, rig, &r), TSR_OK);
+  int worst = 0;
+  for (int v = 0; v < r->nviews; v++) {
+    char pa[4096], pb[4096];
+    snprintf(pa, sizeof pa, "%s/%s/%s.%s", a, r->views[v].name, stem, ext);
+    snprintf(pb, sizeof pb, "%s/%s/%s.%s", b, r->views[v].name, stem, ext);
+    tsr_image *x = load(pa), *y = load(pb);
+    int d = tt_max_diff(x, y);
+    if (d > worst) worst = d;
+    tsr_image_free(x);
+    tsr_image_free(y);
+  }
+  tsr_rig_free(r);
+  tsr_context_destroy(ctx);
+  return worst;
+}
+
+static int count_lines(const char *path, int *torn) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  int n = 0, c, last = '\n';
+  while ((c = fgetc(f)) != EOF) {
+    if (c == '\n') n++;
+    last = c;
+  }
+  fclose(f);
+  *torn = last != '\n';
+  return n;
+}
+
+/* Every manifest line parses and (frame, view) pairs are unique. */
+static int manifest_unique(const char *path) {
+  FILE *f = fopen(path, "rb");
+  ck_assert_ptr_nonnull(f);
+  char line[2048], keys[512][160];
+  int n = 0;
+  while (fgets(line, sizeof line, f)) {
+    cJSON *j = cJSON_Parse(line);
+    ck_assert_msg(j != NULL, "manifest line does not parse: %s", line);
+    const char *fr = cJSON_GetObjectItem(j, "frame")->valuestring, *vw = cJSON_GetObjectItem(j, "view")->valuestring;
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(j, "fx"));
+    char k[160];
+    snprintf(k, sizeof k, "%s/%s", fr, vw);
+    for (int i = 0; i < n; i++) ck_assert_msg(strcmp(keys[i], k), "duplicated manifest line for %s", k);
+    ck_assert_int_lt(n, 512);
+    snprintf(keys[n++], sizeof keys[0], "%s", k);
+    cJSON_Delete(j);
+  }
+  fclose(f);
+  return n;
+}
+
+/* ---- the tests ------------------------------------------------------------- */
+START_TEST(backends_batches_threads_agree) {
+  char *dir = tt_tempdir(), in[4][4200], out[5][4200];
+  const char *inputs[4];
+  for (int i = 0; i < 4; i++) {
+    snprintf(in[i], sizeof in[i], "%s/f%d.png", dir, i);
+    tsr_image *p = pano(720, 360, 3, 8, 11 + i);
+    save(p, in[i]);
+    tsr_image_free(p);
+    inputs[i] = in[i];
+  }
+  for (int k = 0; k < 5; k++) snprintf(out[k], sizeof out[k], "%s/out%d", dir, k);
+  tsr_split_options o = {.rig = "dome16", .width = 120, .height = 90, .interp = TSR_INTERP_BILINEAR, .format = "png"};
+  tsr_split_stats s;
+  o.outdir = out[0];
+  ck_assert_int_eq(run_split("cpu", &o, inputs, 4, &s, 2), TSR_OK);
+  ck_assert_int_eq(s.frames_done, 4);
+  ck_assert_int_eq(s.views_written, 64);
+  o.outdir = out[1];
+  ck_assert_int_eq(run_split("cpu", &o, inputs, 4, &s, 1), TSR_OK);
+  for (int i = 0; i < 4; i++) {
+    char stem[8];
+    snprintf(stem, sizeof stem, "f%d", i);
+    ck_assert_int_eq(compare_dirs(out[0], out[1], "dome16", stem, "png"), 0);
+  }
+  if (g_backends > 1) {
+    o.outdir = out[2];
+    ck_assert_int_eq(run_split("cl", &o, inputs, 4, &s, 2), TSR_OK);
+    printf("split[cl]: planned batch %d, device memory %llu bytes\n", s.batch, (unsigned long long)s.device_bytes);
+    ck_assert_int_gt(s.batch, 1);
+    o.outdir = out[3];
+    o.batch = 1;
+    ck_assert_int_eq(run_split("cl", &o, inputs, 4, &s, 2), TSR_OK);
+    ck_assert_int_eq(s.batch, 1);
+    int cpu_cl = 0;
+    for (int i = 0; i < 4; i++) {
+      char stem[8];
+      snprintf(stem, sizeof stem, "f%d", i);
+      ck_assert_int_eq(compare_dirs(out[2], out[3], "dome16", stem, "png"), 0);
+      int d = compare_dirs(out[0], out[2], "dome16", stem, "png");
+      if (d > cpu_cl) cpu_cl = d;
+    }
+    printf("split: CPU maps vs OpenCL max difference %d LSB\n", cpu_cl);
+    ck_assert_int_le(cpu_cl, 1);
+  }
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+/* The band decoder returns exactly the rows of a whole decode at the same
+ * scale, and the split with a band equals the split of whole frames. */
+START_TEST(band_decode_is_exact) {
+  char *dir = tt_tempdir(), path[4200];
+  snprintf(path, sizeof path, "%s/p.jpg", dir);
+  tsr_image *p = pano(1440, 720, 3, 8, 5);
+  tt_fill_random(p, 9); /* noise: every DCT coefficient matters */
+  save(p, path);
+  tsr_image_free(p);
+  tsr_context *ctx = tt_context("cpu");
+  uint8_t *buf;
+  size_t n;
+  ck_assert_int_eq(tsr__read_file(ctx, path, &buf, &n), TSR_OK);
+  tsr_image *tj;
+  ck_assert_int_eq(tsr__jpeg_decode(ctx, buf, n, "p", 0, &tj), TSR_OK);
+  for (int denom = 1; denom <= 8; denom *= 2) {
+    int h = (720 + denom - 1) / denom;
+    tsr_image *whole, *band;
+    ck_assert_int_eq(tsr__jpeg_decode_band(ctx, buf, n, "p", denom, 0, h, &whole), TSR_OK);
+    if (denom == 1) ck_assert_int_eq(tt_max_diff(whole, tj), 0);
+    int r0 = h / 3 + 1, rows = h / 3;
+    ck_assert_int_eq(tsr__jpeg_decode_band(ctx, buf, n, "p", denom, r0, rows, &band), TSR_OK);
+    ck_assert_int_eq(band->width, whole->width);
+    ck_assert_int_eq(memcmp(band->data, whole->data + (size_t)r0 * whole->stride, (size_t)rows * band->stride), 0);
+    tsr_image_free(whole);
+    tsr_image_free(band);
+  }
+  tsr_image_free(tj);
+  free(buf);
+  tsr_context_destroy(ctx);
+
+  char a[4200], b[4200];
+  snprintf(a, sizeof a, "%s/band", dir);
+  snprintf(b, sizeof b, "%s/full", dir);
+  const char *in[1] = {path};
+  /* 320 wide at 90 deg: 1.4 source pixels per output pixel, no DCT scale. */
+  tsr_split_options o = {.rig = "ring8", .width = 320, .height = 180, .interp = TSR_INTERP_BICUBIC, .format = "png"};
+  tsr_split_stats s;
+  o.outdir = a;
+  ck_assert_int_eq(run_split("cpu", &o, in, 1, &s, 2), TSR_OK);
+  ck_assert_int_eq(s.dct_denom, 1);
+  ck_assert_msg(s.band_rows < 720 / 2, "ring8 at 90 deg hfov needs about a third of the rows, got %d", s.band_rows);
+  o.outdir = b;
+  o.full_decode = 1;
+  ck_assert_int_eq(run_split("cpu", &o, in, 1, &s, 2), TSR_OK);
+  ck_assert_int_eq(s.band_rows, 720);
+  ck_assert_int_eq(compare_dirs(a, b, "ring8", "p", "png"), 0);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+START_TEST(depth_and_channels_kept) {
+  char *dir = tt_tempdir(), path[4200], out[4200 - 64];
+  struct {
+    int ch, depth;
+    const char *ext;
+  } k[] = {{3, 16, "png"}, {1, 8, "jpg"}, {4, 8, "png"}, {2, 16, "png"}};
+  for (size_t i = 0; i < sizeof k / sizeof *k; i++) {
+    snprintf(path, sizeof path, "%s/in%zu.%s", dir, i, k[i].ext);
+    tsr_image *p = pano(400, 200, k[i].ch, k[i].depth, 3 + (unsigned)i);
+    save(p, path);
+    tsr_image_free(p);
+    snprintf(out, sizeof out, "%s/out%zu", dir, i);
+    const char *in[1] = {path};
+    tsr_split_options o = {.outdir = out, .rig = "cube", .width = 64, .height = 64, .interp = TSR_INTERP_BILINEAR};
+    ck_assert_int_eq(run_split("cpu", &o, in, 1, NULL, 2), TSR_OK);
+    char view[4200];
+    const char *ext = k[i].depth == 8 && k[i].ch != 2 && k[i].ch != 4 ? "jpg" : "png";
+    snprintf(view, sizeof view, "%s/front/in%zu.%s", out, i, ext);
+    tsr_image *v = load(view);
+    ck_assert_int_eq(v->channels, k[i].ch);
+    ck_assert_int_eq(v->depth, k[i].depth);
+    tsr_image_free(v);
+  }
+  /* JPEG output cannot hold 16 bits: an error, not a silent conversion. */
+  snprintf(path, sizeof path, "%s/in0.png", dir);
+  snprintf(out, sizeof out, "%s/bad", dir);
+  const char *in[1] = {path};
+  tsr_split_options o = {.outdir = out, .rig = "cube", .width = 32, .height = 32, .format = "jpg"};
+  ck_assert_int_eq(run_split("cpu", &o, in, 1, NULL, 2), TSR_E_UNSUPPORTED);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+START_TEST(resume_after_partial_run) {
+  char *dir = tt_tempdir(), in[3][4200], out[4200], p[4400];
+  const char *inputs[3];
+  for (int i = 0; i < 3; i++) {
+    snprintf(in[i], sizeof in[i], "%s/frame%d.jpg", dir, i);
+    tsr_image *im = pano(512, 256, 3, 8, 20 + i);
+    save(im, in[i]);
+    tsr_image_free(im);
+    inputs[i] = in[i];
+  }
+  snprintf(out, sizeof out, "%s/out", dir);
+  tsr_split_options o = {.outdir = out, .rig = "ring8", .width = 80, .height = 60, .interp = TSR_INTERP_BILINEAR};
+  tsr_split_stats s;
+  ck_assert_int_eq(run_split("cpu", &o, inputs, 3, &s, 2), TSR_OK);
+  snprintf(p, sizeof p, "%s/manifest.jsonl", out);
+  int torn;
+  ck_assert_int_eq(count_lines(p, &torn), 24);
+  /* Simulate an interruption: one view of frame1 missing, a torn line. */
+  char victim[4400];
+  snprintf(victim, sizeof victim, "%s/y090_p+00/frame1.jpg", out);
+  ck_assert_int_eq(unlink(victim), 0);
+  FILE *f = fopen(p, "ab");
+  fputs("{\"frame\":\"frame2\",\"vi", f);
+  fclose(f);
+  ck_assert_int_eq(run_split("cpu", &o, inputs, 3, &s, 2), TSR_OK);
+  ck_assert_int_eq(s.frames_skipped, 2);
+  ck_assert_int_eq(s.frames_done, 1);
+  ck_assert(tt_file_exists(victim));
+  ck_assert_int_eq(count_lines(p, &torn), 24);
+  ck_assert(!torn);
+  ck_assert_int_eq(manifest_unique(p), 24);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+/* The CLI killed mid-run (SIGKILL), then re-run with the same arguments:
+ * every output complete and decodable, the manifest whole and unique. */
+START_TEST(killed_run_resumes) {
+  char *dir = tt_tempdir(), out[4200], cmd[16384];
+  const int nf = 12;
+  for (int i = 0; i < nf; i++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/k%02d.jpg", dir, i);
+    tsr_image *im = pano(2048, 1024, 3, 8, 40 + (unsigned)i);
+    save(im, path);
+    tsr_image_free(im);
+  }
+  snprintf(out, sizeof out, "%s/out", dir);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(TSR_CLI_PATH, "tessera", "split", dir, "-o", out, "--rig", "cube", "--size", "512x512", "-q", "--threads",
+          "1", (char *)NULL);
+    _exit(127);
+  }
+  usleep(400 * 1000);
+  kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+  snprintf(cmd, sizeof cmd, "'%s' split '%s' -o '%s' --rig cube --size 512x512 -q", TSR_CLI_PATH, dir, out);
+  ck_assert_int_eq(system(cmd), 0);
+  char p[4400];
+  snprintf(p, sizeof p, "%s/manifest.jsonl", out);
+  ck_assert_int_eq(manifest_unique(p), nf * 6);
+  static const char *const faces[] = {"front", "right", "back", "left", "up", "down"};
+  for (int i = 0; i < nf; i++)
+    for (int v = 0; v < 6; v++) {
+      snprintf(p, sizeof p, "%s/%s/k%02d.jpg", out, faces[v], i);
+      tsr_image *im = load(p);
+      ck_assert_int_eq(im->width, 512);
+      tsr_image_free(im);
+    }
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+START_TEST(bad_frames_are_skipped) {
+  char *dir = tt_tempdir(), in[4][4200], out[4200];
+  const char *inputs[4];
+  for (int i = 0; i < 4; i++) {
+    snprintf(in[i], sizeof in[i], "%s/b%d.jpg", dir, i);
+    tsr_image *im = pano(i == 2 ? 400 : 512, i == 2 ? 200 : 256, 3, 8, 60 + (unsigned)i);
+    save(im, in[i]);
+    tsr_image_free(im);
+    inputs[i] = in[i];
+  }
+  /* b1: cut in half. b2: a different size from the sequence. */
+  uint8_t *buf;
+  size_t n;
+  tsr_context *ctx = tt_context("cpu");
+  ck_assert_int_eq(tsr__read_file(ctx, in[1], &buf, &n), TSR_OK);
+  tt_write_file(in[1], buf, n / 2);
+  free(buf);
+  tsr_context_destroy(ctx);
+  snprintf(out, sizeof out, "%s/out", dir);
+  tsr_split_options o = {.outdir = out, .rig = "ring8", .width = 64, .height = 48, .interp = TSR_INTERP_BILINEAR};
+  tsr_split_stats s;
+  tsr_context_options co = {.device = "cpu", .quiet = 1};
+  ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_OK);
+  tsr_status st = tsr_split(ctx, &o, inputs, 4, &s);
+  ck_assert_int_ne(st, TSR_OK);
+  ck_assert_int_eq(s.frames_done, 2);
+  ck_assert_int_eq(s.frames_failed, 2);
+  ck_assert_msg(strstr(tsr_context_error(ctx), "b1.jpg") != NULL, "%s", tsr_context_error(ctx));
+  tsr_context_destroy(ctx);
+  char p[4400];
+  snprintf(p, sizeof p, "%s/y000_p+00/b3.jpg", out);
+  ck_assert(tt_file_exists(p));
+  snprintf(p, sizeof p, "%s/y000_p+00/b1.jpg", out);
+  ck_assert(!tt_file_exists(p));
+  snprintf(p, sizeof p, "%s/y000_p+00", out);
+  ck_assert_int_eq(tt_dir_entries(p), 2); /* no half-written or temporary files */
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+/* Frames piped as concatenated PPM/PAM give the same views as the files. */
+START_TEST(stdin_stream) {
+  char *dir = tt_tempdir(), cmd[16384];
+  for (int i = 0; i < 3; i++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/s%d.%s", dir, i, i == 1 ? "pam" : "ppm");
+    tsr_image *im = pano(360, 180, 3, 8, 80 + (unsigned)i);
+    save(im, path);
+    tsr_image_free(im);
+  }
+  snprintf(cmd, sizeof cmd,
+           "cat '%s/s0.ppm' '%s/s1.pam' '%s/s2.ppm' | '%s' split - -o '%s/pipe' --rig cube --size 48x48 --format png -q "
+           "&& '%s' split '%s/s0.ppm' '%s/s1.pam' '%s/s2.ppm' -o '%s/files' --rig cube --size 48x48 --format png -q",
+           dir, dir, dir, TSR_CLI_PATH, dir, TSR_CLI_PATH, dir, dir, dir, dir);
+  ck_assert_int_eq(system(cmd), 0);
+  for (int i = 0; i < 3; i++) {
+    char a[4400], b[4400];
+    snprintf(a, sizeof a, "%s/pipe/left/frame_%06d.png", dir, i + 1);
+    snprintf(b, sizeof b, "%s/files/left/s%d.png", dir, i);
+    tsr_image *x = load(a), *y = load(b);
+    ck_assert_int_eq(tt_max_diff(x, y), 0);
+    tsr_image_free(x);
+    tsr_image_free(y);
+  }
+  /* Garbage on stdin: a clear error, non-zero exit. */
+  snprintf(cmd, sizeof cmd, "echo hello | '%s' split - -o '%s/junk' -q 2>/dev/null", TSR_CLI_PATH, dir);
+  ck_assert_int_ne(system(cmd), 0);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+/* rig_config.json: each camera's rotation maps its optical axis (and its
+ * down axis) to the view's direction on the sphere, computed here from yaw,
+ * pitch and roll alone. */
+START_TEST(colmap_rotations) {
+  char *dir = tt_tempdir(), rigpath[4200], out[4200], p[4400], in[4200];
+  snprintf(rigpath, sizeof rigpath, "%s/rig.json", dir);
+  const char *rig = "{\"views\": [{\"name\": \"a\", \"yaw\": 20, \"pitch\": -10, \"roll\": 5, \"hfov\": 80, \"width\": 64, \"height\": 48},"
+                    "{\"name\": \"b\", \"yaw\": 110, \"pitch\": 30, \"roll\": -20, \"hfov\": 90, \"width\": 64, \"height\": 64},"
+                    "{\"name\": \"c\", \"yaw\": -150, \"pitch\": -60, \"roll\": 0, \"hfov\": 70, \"width\": 40, \"height\": 40},"
+                    "{\"name\": \"d\", \"yaw\": 0, \"pitch\": 89, \"roll\": 90, \"hfov\": 60, \"width\": 40, \"height\": 30}]}";
+  tt_write_file(rigpath, rig, strlen(rig));
+  snprintf(in, sizeof in, "%s/x.png", dir);
+  tsr_image *im = pano(256, 128, 3, 8, 1);
+  save(im, in);
+  tsr_image_free(im);
+  snprintf(out, sizeof out, "%s/out", dir);
+  const char *inputs[1] = {in};
+  tsr_split_options o = {.outdir = out, .rig = rigpath, .interp = TSR_INTERP_BILINEAR};
+  ck_assert_int_eq(run_split("cpu", &o, inputs, 1, NULL, 1), TSR_OK);
+  snprintf(p, sizeof p, "%s/rig_config.json", out);
+  tsr_context *ctx = tt_context("cpu");
+  uint8_t *buf;
+  size_t n;
+  ck_assert_int_eq(tsr__read_file(ctx, p, &buf, &n), TSR_OK);
+  tsr_context_destroy(ctx);
+  cJSON *root = cJSON_ParseWithLength((const char *)buf, n);
+  free(buf);
+  ck_assert(cJSON_IsArray(root) && cJSON_GetArraySize(root) == 1);
+  cJSON *cams = cJSON_GetObjectItem(cJSON_GetArrayItem(root, 0), "cameras");
+  ck_assert_int_eq(cJSON_GetArraySize(cams), 4);
+  const double ang[4][3] = {{20, -10, 5}, {110, 30, -20}, {-150, -60, 0}, {0, 89, 90}};
+  /* Camera axes in the world (x right, y up, z forward), from the angles:
+   * forward from yaw/pitch; right level before roll; a clockwise roll turns
+   * the camera's up toward the world's right of the view. */
+  double fw[4][3], dn[4][3], rt[4][3];
+  for (int i = 0; i < 4; i++) {
+    double y = ang[i][0] * PI / 180, pt = ang[i][1] * PI / 180, r = ang[i][2] * PI / 180;
+    double f[3] = {sin(y) * cos(pt), sin(pt), cos(y) * cos(pt)};
+    double r0[3] = {cos(y), 0, -sin(y)};
+    double u0[3] = {f[1] * r0[2] - f[2] * r0[1], f[2] * r0[0] - f[0] * r0[2], f[0] * r0[1] - f[1] * r0[0]};
+    for (int k = 0; k < 3; k++) {
+      fw[i][k] = f[k];
+      double up = u0[k] * cos(r) + r0[k] * sin(r), right = r0[k] * cos(r) - u0[k] * sin(r);
+      dn[i][k] = -up;
+      rt[i][k] = right;
+    }
+  }
+  for (int i = 0; i < 4; i++) {
+    cJSON *c = cJSON_GetArrayItem(cams, i);
+    char prefix[8];
+    snprintf(prefix, sizeof prefix, "%c/", 'a' + i);
+    ck_assert_str_eq(cJSON_GetObjectItem(c, "image_prefix")->valuestring, prefix);
+    ck_assert_str_eq(cJSON_GetObjectItem(c, "camera_model_name")->valuestring, "PINHOLE");
+    double q[4] = {1, 0, 0, 0};
+    if (i == 0) {
+      ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(c, "ref_sensor")));
+    } else {
+      cJSON *jq = cJSON_GetObjectItem(c, "cam_from_rig_rotation");
+      for (int k = 0; k < 4; k++) q[k] = cJSON_GetArrayItem(jq, k)->valuedouble;
+    }
+    double w = q[0], x = q[1], y = q[2], z = q[3];
+    double R[9] = {1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
+                   2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
+                   2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)};
+    /* Camera i's axis k in rig coordinates is row k of cam_from_rig; the
+     * rig frame is camera a's COLMAP frame: x = right, y = down, z = forward. */
+    for (int axis = 0; axis < 3; axis++) {
+      double world[3];
+      for (int k = 0; k < 3; k++)
+        world[k] = R[axis * 3 + 0] * rt[0][k] + R[axis * 3 + 1] * dn[0][k] + R[axis * 3 + 2] * fw[0][k];
+      const double *want = axis == 0 ? rt[i] : axis == 1 ? dn[i] : fw[i];
+      for (int k = 0; k < 3; k++)
+        ck_assert_msg(fabs(world[k] - want[k]) < 1e-9, "camera %d axis %d component %d: %f vs %f", i, axis, k,
+                      world[k], want[k]);
+    }
+    /* PINHOLE fx fy cx cy from hfov and size. */
+    cJSON *kp = cJSON_GetObjectItem(c, "camera_params");
+    const int wdt[4] = {64, 64, 40, 40}, hfov[4] = {80, 90, 70, 60};
+    double fx = wdt[i] / 2.0 / tan(hfov[i] * PI / 360);
+    ck_assert(fabs(cJSON_GetArrayItem(kp, 0)->valuedouble - fx) < 1e-9);
+    ck_assert(fabs(cJSON_GetArrayItem(kp, 2)->valuedouble - wdt[i] / 2.0) < 1e-12);
+  }
+  cJSON_Delete(root);
+  snprintf(p, sizeof p, "%s/cameras.txt", out);
+  ck_assert(tt_file_exists(p));
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+START_TEST(nadir_masks) {
+  char *dir = tt_tempdir(), in[4200], out[4200], p[4400];
+  snprintf(in, sizeof in, "%s/m.jpg", dir);
+  tsr_image *im = pano(512, 256, 3, 8, 2);
+  save(im, in);
+  tsr_image_free(im);
+  snprintf(out, sizeof out, "%s/out", dir);
+  const char *inputs[1] = {in};
+  tsr_split_options o = {.outdir = out, .rig = "colmap12", .width = 96, .height = 54, .mask_nadir = 30,
+                         .interp = TSR_INTERP_BILINEAR};
+  ck_assert_int_eq(run_split("cpu", &o, inputs, 1, NULL, 1), TSR_OK);
+  tsr_context *ctx = tt_context("cpu");
+  tsr_rig *rig;
+  ck_assert_int_eq(tsr_rig_get(ctx, "colmap12", &rig), TSR_OK);
+  for (int v = 0; v < rig->nviews; v++) {
+    const tsr_rig_view *rv = &rig->views[v];
+    snprintf(p, sizeof p, "%s/masks/%s/m.png", out, rv->name);
+    tsr_image *m = load(p);
+    ck_assert_int_eq(m->channels, 1);
+    ck_assert_int_eq(m->width, 96);
+    /* Bottom centre looks pitch - vfov/2 down; vfov/2 = atan(27/48). */
+    double bottom = rv->pitch - atan(27.0 / 48.0) * 180 / PI, top = rv->pitch + atan(27.0 / 48.0) * 180 / PI;
+    int b = m->data[53 * m->stride + 48], t = m->data[48];
+    ck_assert_int_eq(b, bottom < -60 + 0.5 ? 0 : 255);
+    ck_assert_int_eq(t, top < -60 ? 0 : 255);
+    tsr_image_free(m);
+  }
+  tsr_rig_free(rig);
+  tsr_context_destroy(ctx);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+int main(void) {
+  tt_backend_count("split", &g_backends);
+  Suite *s = suite_create("split");
+  TCase *tc = tcase_create("split");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, backends_batches_threads_agree);
+  tcase_add_test(tc, band_decode_is_exact);
+  tcase_add_test(tc, depth_and_channels_kept);
+  tcase_add_test(tc, resume_after_partial_run);
+  tcase_add_test(tc, killed_run_resumes);
+  tcase_add_test(tc, bad_frames_are_skipped);
+  tcase_add_test(tc, stdin_stream);
+  tcase_add_test(tc, colmap_rotations);
+  tcase_add_test(tc, nadir_masks);
+  suite_add_tcase(s, tc);
+  return tt_run(s);
+}
