@@ -34,6 +34,10 @@ typedef struct {
   int failed;
 } frame;
 
+/* One view of one frame. With out == NULL the worker also makes the view
+ * (CPU warp through the maps, or the codec floor's copy) before encoding:
+ * on the CPU backend warping and encoding share one pool of threads, so no
+ * stage's threads spin while another's wait for a core. */
 typedef struct {
   frame *f;
   int view;
@@ -450,36 +454,53 @@ static void copy_region(const tsr_image *src, int v, tsr_image *dst) {
 }
 
 static int use_device(split *sp) {
-  return sp->ctx->dev->backend == TSR_BACKEND_OPENCL && sp->ctx->device_failures < MAX_DEVICE_FAILURES;
+  return sp->ctx->dev->backend == TSR_BACKEND_OPENCL && sp->ctx->device_failures < MAX_DEVICE_FAILURES &&
+         !sp->o->copy_only;
 }
 
 static void warp_cpu(split *sp, frame *f, int v, tsr_image *out) {
   tsr__split_plan *p = &sp->plan;
-  if (!tsr__remap_applies(&p->sd, &p->vd[v])) {
-    tsr__warp_cpu(sp->ctx->threads, &p->sd, f->img->data, &p->vd[v], out->data);
-    return;
-  }
-  if (!p->maps[v].off) {
-    double t = now();
-    if (tsr__remap_build(&p->sd, &p->vd[v], sp->ctx->threads, &p->maps[v])) {
-      tsr__warp_cpu(sp->ctx->threads, &p->sd, f->img->data, &p->vd[v], out->data);
-      return;
-    }
-    add_time(sp, &sp->st->plan_s, now() - t);
-  }
-  tsr__remap_apply(&p->maps[v], &p->sd, &p->vd[v], f->img->data, out->data, sp->ctx->threads);
+  if (p->maps[v].off) tsr__remap_apply(&p->maps[v], &p->sd, &p->vd[v], f->img->data, out->data, 1);
+  else tsr__warp_cpu(1, &p->sd, f->img->data, &p->vd[v], out->data);
 }
 
-static void compute_batch(split *sp, frame **fr, int n) {
+static void push_jobs(split *sp, frame *f, tsr_image **outs) {
+  for (int v = 0; v < sp->rig->nviews; v++) {
+    job *j = malloc(sizeof *j);
+    if (j) {
+      j->f = f;
+      j->view = v;
+      j->out = outs ? outs[v] : NULL;
+    }
+    /* The jobs queue closes only after the compute stage ends. */
+    if (!j || tsr__queue_push(&sp->jobs, j)) free(j);
+  }
+}
+
+/* CPU backend: build the maps once (all threads), then hand each view to
+ * the worker pool. */
+static void compute_cpu(split *sp, frame *f) {
+  tsr__split_plan *p = &sp->plan;
+  if (!sp->o->copy_only) {
+    double t = now();
+    int built = 0;
+    for (int v = 0; v < p->nviews; v++)
+      if (tsr__remap_applies(&p->sd, &p->vd[v]) && !p->maps[v].off) {
+        tsr__remap_build(&p->sd, &p->vd[v], sp->ctx->threads, &p->maps[v]); /* on failure: generic path */
+        built = 1;
+      }
+    if (built) add_time(sp, &sp->st->plan_s, now() - t);
+  }
+  push_jobs(sp, f, NULL);
+}
+
+static void compute_device(split *sp, frame **fr, int n) {
   int nv = sp->rig->nviews;
   tsr_image **outs = calloc((size_t)n * (size_t)nv, sizeof *outs);
   int ok = outs != NULL;
   for (int i = 0; ok && i < n * nv; i++) ok = (outs[i] = out_get(sp, i % nv)) != NULL;
   double t = now();
-  if (ok && sp->o->copy_only) {
-    for (int i = 0; i < n; i++)
-      for (int v = 0; v < nv; v++) copy_region(fr[i]->img, v, outs[i * nv + v]);
-  } else if (ok && use_device(sp)) {
+  if (ok) {
     const tsr_image *srcs[64];
     for (int i = 0; i < n; i++) srcs[i] = fr[i]->img;
     tsr_warp_stats ws;
@@ -490,9 +511,6 @@ static void compute_batch(split *sp, frame **fr, int n) {
     if (ws.device_bytes > sp->st->device_bytes) sp->st->device_bytes = ws.device_bytes;
     pthread_mutex_unlock(&sp->lock);
     ok = st == TSR_OK;
-  } else if (ok) {
-    for (int i = 0; i < n; i++)
-      for (int v = 0; v < nv; v++) warp_cpu(sp, fr[i], v, outs[i * nv + v]);
   }
   add_time(sp, &sp->st->warp_s, now() - t);
   for (int i = 0; i < n; i++) {
@@ -505,18 +523,7 @@ static void compute_batch(split *sp, frame **fr, int n) {
       free(fr[i]);
       continue;
     }
-    for (int v = 0; v < nv; v++) {
-      job *j = malloc(sizeof *j);
-      if (j) {
-        j->f = fr[i];
-        j->view = v;
-        j->out = outs[i * nv + v];
-      }
-      if (!j || tsr__queue_push(&sp->jobs, j)) {
-        /* Cannot happen while the encoders run; keep accounting whole. */
-        free(j);
-      }
-    }
+    push_jobs(sp, fr[i], outs + (size_t)i * (size_t)nv);
   }
   free(outs);
 }
@@ -524,7 +531,7 @@ static void compute_batch(split *sp, frame **fr, int n) {
 /* Frames per launch: 1 on the CPU (maps, frame after frame), else what
  * the planner fits in the device budget, capped by --batch. */
 static int batch_size(split *sp) {
-  if (!use_device(sp) || sp->o->copy_only) return 1;
+  if (!use_device(sp)) return 1;
   tsr_mem_need need = tsr_warp_mem_need(sp->plan.sd.width, sp->plan.sd.height, sp->plan.channels,
                                         sp->plan.depth, sp->plan.views, sp->plan.nviews);
   tsr_plan pl;
@@ -583,9 +590,18 @@ static void *encoder_main(void *arg) {
   worker_ctx(&lc, sp->ctx);
   job *j;
   while ((j = tsr__queue_pop(&sp->jobs))) {
-    tsr_status st = encode_job(sp, &lc, j);
+    tsr_status st = TSR_OK;
+    if (!j->out) {
+      double t = now();
+      j->out = out_get(sp, j->view);
+      if (!j->out) st = tsr__fail(&lc, TSR_E_NOMEM, "out of memory for view %s", sp->rig->views[j->view].name);
+      else if (sp->o->copy_only) copy_region(j->f->img, j->view, j->out);
+      else warp_cpu(sp, j->f, j->view, j->out);
+      add_time(sp, &sp->st->warp_s, now() - t);
+    }
+    if (!st) st = encode_job(sp, &lc, j);
     frame *f = j->f;
-    out_put(sp, j->view, j->out);
+    if (j->out) out_put(sp, j->view, j->out);
     free(j);
     pthread_mutex_lock(&sp->lock);
     int report = 0, last = --f->views_left == 0;
@@ -600,7 +616,10 @@ static void *encoder_main(void *arg) {
     }
     pthread_mutex_unlock(&sp->lock);
     if (report) frame_failed(sp, f->path ? f->path : f->stem, st, tsr_context_error(&lc));
-    if (last) free(f);
+    if (last) {
+      tsr_image_free(f->img);
+      free(f);
+    }
   }
   pthread_mutex_destroy(&lc.lock);
   return NULL;
@@ -794,7 +813,8 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *o, const char *c
     int n = 0;
     fr[n++] = f;
     while (n < batch && (f = tsr__queue_try_pop(&sp.frames))) fr[n++] = f;
-    compute_batch(&sp, fr, n);
+    if (batch > 1 || use_device(&sp)) compute_device(&sp, fr, n);
+    else compute_cpu(&sp, fr[0]);
   }
   stats->batch = batch ? batch : 1;
 
