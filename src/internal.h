@@ -58,7 +58,9 @@ tsr_status tsr__jpeg_decode(tsr_context *ctx, const uint8_t *buf, size_t size, c
 tsr_status tsr__jpeg_info(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int *w, int *h,
                           int *channels);
 /* Rows [row0, row0 + rows) of the image decoded at scale 1/denom (1, 2, 4
- * or 8; the scaled image is ceil(w / denom) x ceil(h / denom)). */
+ * or 8; the scaled image is ceil(w / denom) x ceil(h / denom)). On entry
+ * *img is NULL or an image to reuse: taken when its shape matches (it is
+ * then the result, or freed on failure), left alone otherwise. */
 tsr_status tsr__jpeg_decode_band(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int denom,
                                  int row0, int rows, tsr_image **img);
 tsr_status tsr__jpeg_encode(tsr_context *ctx, const tsr_image *img, const char *name,

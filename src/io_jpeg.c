@@ -184,8 +184,11 @@ tsr_status tsr__jpeg_decode_band(tsr_context *ctx, const uint8_t *buf, size_t si
     goto done;
   }
   if ((st = tsr__check_dims(ctx, name, cinfo.output_width, (uint64_t)rows, channels, 8))) goto done;
-  tsr_image *im;
-  if ((st = tsr_image_create((int)cinfo.output_width, rows, channels, 8, &im))) {
+  tsr_image *im = *out;
+  if (im && im->width == (int)cinfo.output_width && im->height == rows && im->channels == channels &&
+      im->depth == 8) {
+    *out = NULL; /* ours now: freed on failure like a new one */
+  } else if ((st = tsr_image_create((int)cinfo.output_width, rows, channels, 8, &im))) {
     st = tsr__fail(ctx, st, "%s: cannot allocate the decoded band", name);
     goto done;
   }

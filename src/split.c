@@ -63,6 +63,8 @@ typedef struct {
   char first_msg[TSR_ERRMSG_MAX];
   int fatal;
   tsr_image ***pool; /* per view: free output images */
+  tsr_image *bands[8]; /* free decoded bands: reused, so the heap does not creep */
+  int nbands;
   int *npool;
   double t0, last_progress;
 } split;
@@ -267,7 +269,15 @@ static tsr_status decode_frame(split *sp, tsr_context *lc, const char *name, con
     int w, h, ch;
     if ((st = tsr__jpeg_info(lc, buf, size, name, &w, &h, &ch))) return st;
     if ((st = ensure_plan(sp, lc, name, w, h, ch, 8, 1))) return st;
-    return tsr__jpeg_decode_band(lc, buf, size, name, sp->plan.denom, sp->plan.row0, sp->plan.rows, img);
+    tsr_image *reuse = NULL;
+    pthread_mutex_lock(&sp->lock);
+    if (sp->nbands) reuse = sp->bands[--sp->nbands];
+    pthread_mutex_unlock(&sp->lock);
+    *img = reuse;
+    st = tsr__jpeg_decode_band(lc, buf, size, name, sp->plan.denom, sp->plan.row0, sp->plan.rows, img);
+    if (!st && *img != reuse) tsr_image_free(reuse); /* not taken: the shape changed */
+    if (st) *img = NULL;
+    return st;
   }
   tsr_image *im;
   if ((st = tsr_image_decode(lc, buf, size, name, 0, &im))) return st;
@@ -425,6 +435,17 @@ static tsr_image *out_get(split *sp, int v) {
   return im;
 }
 
+static void release_band(split *sp, tsr_image *im) {
+  if (!im) return;
+  pthread_mutex_lock(&sp->lock);
+  if (sp->nbands < (int)(sizeof sp->bands / sizeof *sp->bands)) {
+    sp->bands[sp->nbands++] = im;
+    im = NULL;
+  }
+  pthread_mutex_unlock(&sp->lock);
+  tsr_image_free(im);
+}
+
 #define POOL_MAX 16
 static void out_put(split *sp, int v, tsr_image *im) {
   pthread_mutex_lock(&sp->lock);
@@ -514,7 +535,7 @@ static void compute_device(split *sp, frame **fr, int n) {
   }
   add_time(sp, &sp->st->warp_s, now() - t);
   for (int i = 0; i < n; i++) {
-    tsr_image_free(fr[i]->img);
+    release_band(sp, fr[i]->img);
     fr[i]->img = NULL;
     if (!ok) {
       frame_failed(sp, fr[i]->path ? fr[i]->path : fr[i]->stem, TSR_E_NOMEM, "out of memory for the views");
@@ -617,7 +638,7 @@ static void *encoder_main(void *arg) {
     pthread_mutex_unlock(&sp->lock);
     if (report) frame_failed(sp, f->path ? f->path : f->stem, st, tsr_context_error(&lc));
     if (last) {
-      tsr_image_free(f->img);
+      release_band(sp, f->img);
       free(f);
     }
   }
@@ -842,6 +863,7 @@ done:
     }
   free(sp.pool);
   free(sp.npool);
+  for (int i = 0; i < sp.nbands; i++) tsr_image_free(sp.bands[i]);
   if (sp.mask_png)
     for (int v = 0; v < sp.rig->nviews; v++) free(sp.mask_png[v]);
   free(sp.mask_png);

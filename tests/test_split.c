@@ -175,7 +175,7 @@ START_TEST(band_decode_is_exact) {
   ck_assert_int_eq(tsr__jpeg_decode(ctx, buf, n, "p", 0, &tj), TSR_OK);
   for (int denom = 1; denom <= 8; denom *= 2) {
     int h = (720 + denom - 1) / denom;
-    tsr_image *whole, *band;
+    tsr_image *whole = NULL, *band = NULL;
     ck_assert_int_eq(tsr__jpeg_decode_band(ctx, buf, n, "p", denom, 0, h, &whole), TSR_OK);
     if (denom == 1) ck_assert_int_eq(tt_max_diff(whole, tj), 0);
     int r0 = h / 3 + 1, rows = h / 3;
