@@ -319,6 +319,15 @@ typedef struct {
 tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char *const *inputs, int ninputs,
                      tsr_split_stats *stats);
 
+/* The reverse of the split: the rig's views (views[i] is rig->views[i]'s
+ * image, all with the same channels and depth) blended back into a
+ * width x height equirectangular panorama with feathered weights. The
+ * result carries an alpha channel: zero where no view sees the direction
+ * (views that have alpha keep it, scaled by coverage). Runs on the CPU
+ * backend. The caller frees *pano. */
+tsr_status tsr_merge(tsr_context *ctx, const tsr_rig *rig, const tsr_image *const *views, int width, int height,
+                     tsr_image **pano);
+
 /* The geometry the split writes, for one view of a rig: focal lengths and
  * principal point in pixels (pixel centres at i + 0.5), and the rotation
  * from the rig frame (the first view's camera) to this view's camera as a

@@ -33,5 +33,6 @@ int cli_exit_code(tsr_status st);
 int cmd_devices(int argc, char **argv);
 int cmd_rig(int argc, char **argv);
 int cmd_split(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 #endif

@@ -39,6 +39,7 @@ static void usage(FILE *f) {
           "  devices     list OpenCL devices and the CPU backend, with memory budgets\n"
           "  rig list    the built-in rigs of 360° views; 'rig show NAME|FILE' one rig\n"
           "  split       360° equirectangular frames to perspective views (tessera split --help)\n"
+          "  merge       a split's views back into an equirectangular panorama\n"
           "\n"
           "options for every command:\n"
           "  --device auto|cpu|cl|cl:P.D|NAME   device to use (default $TESSERA_DEVICE or auto)\n"
@@ -65,6 +66,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "devices")) return cmd_devices(argc - 1, argv + 1);
   if (!strcmp(cmd, "rig")) return cmd_rig(argc - 1, argv + 1);
   if (!strcmp(cmd, "split")) return cmd_split(argc - 1, argv + 1);
+  if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
   fprintf(stderr, "tessera: unknown command '%s'\n", cmd);
   usage(stderr);
   return 1;
