@@ -578,6 +578,35 @@ START_TEST(split_merge_round_trip) {
 }
 END_TEST
 
+/* The coverage drawing outlines cube's front face where it lies: the
+ * equator at longitudes -45 and +45 deg; elsewhere it is the dimmed
+ * panorama. */
+START_TEST(rig_coverage_outlines) {
+  tsr_context *ctx = tt_context("cpu");
+  tsr_rig *r;
+  ck_assert_int_eq(tsr_rig_get(ctx, "cube", &r), TSR_OK);
+  tsr_image *pano, *cov;
+  ck_assert_int_eq(tsr_image_create(1600, 800, 3, 8, &pano), TSR_OK);
+  memset(pano->data, 200, pano->stride * 800);
+  ck_assert_int_eq(tsr_rig_coverage(ctx, r, pano, &cov), TSR_OK);
+  const uint8_t dim = 150;
+  for (int k = -1; k <= 1; k += 2) {
+    int x = 800 + k * 200, y = 400, hit = 0;
+    for (int dx = -2; dx <= 2; dx++) {
+      const uint8_t *p = cov->data + (size_t)y * cov->stride + (size_t)(x + dx) * 3;
+      hit |= p[0] != dim || p[1] != dim || p[2] != dim;
+    }
+    ck_assert_msg(hit, "no outline at longitude %d", k * 45);
+  }
+  const uint8_t *q = cov->data + (size_t)400 * cov->stride + (size_t)700 * 3; /* inside the face */
+  ck_assert(q[0] == dim && q[1] == dim && q[2] == dim);
+  tsr_image_free(pano);
+  tsr_image_free(cov);
+  tsr_rig_free(r);
+  tsr_context_destroy(ctx);
+}
+END_TEST
+
 int main(void) {
   tt_backend_count("split", &g_backends);
   Suite *s = suite_create("split");
@@ -593,6 +622,7 @@ int main(void) {
   tcase_add_test(tc, colmap_rotations);
   tcase_add_test(tc, nadir_masks);
   tcase_add_test(tc, split_merge_round_trip);
+  tcase_add_test(tc, rig_coverage_outlines);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

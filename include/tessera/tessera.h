@@ -276,6 +276,10 @@ tsr_status tsr_rig_get(tsr_context *ctx, const char *name_or_path, tsr_rig **rig
 /* Parses rig JSON text; `origin` names it in messages. */
 tsr_status tsr_rig_parse(tsr_context *ctx, const char *json, const char *origin, tsr_rig **rig);
 void tsr_rig_free(tsr_rig *rig);
+/* The panorama (8-bit gray or RGB), dimmed, with each view's footprint
+ * outlined in its own colour and numbered at its centre (1 = first view).
+ * The caller frees *out (8-bit RGB, the panorama's size). */
+tsr_status tsr_rig_coverage(tsr_context *ctx, const tsr_rig *rig, const tsr_image *pano, tsr_image **out);
 
 
 /* ---- split: 360° frames to perspective views -------------------------- */
