@@ -26,6 +26,9 @@ typedef struct {
  * bad value (message printed). */
 int cli_common_opt(int c, const char *arg, cli_common *o);
 
+/* Parses WxH (each side 1..TSR_MAX_DIM); returns 1 when valid. */
+int cli_parse_size(const char *s, int *w, int *h);
+
 /* Exit status for a library status: 0 ok, 1 usage, 10 + |status| errors,
  * so each error class has its own code. */
 int cli_exit_code(tsr_status st);

@@ -65,7 +65,6 @@ int cmd_merge(int argc, char **argv) {
       }
       continue;
     }
-    char x;
     switch (c) {
     case 'o': out = optarg; break;
     case 'R': rigname = optarg; break;
@@ -78,7 +77,7 @@ int cmd_merge(int argc, char **argv) {
       }
       break;
     case 'S':
-      if (sscanf(optarg, "%d%c%d", &w, &x, &h) != 3 || (x != 'x' && x != 'X') || w < 2 || h < 1) {
+      if (!cli_parse_size(optarg, &w, &h) || w < 2) {
         fprintf(stderr, "tessera: --size '%s' is not WxH\n", optarg);
         return 1;
       }

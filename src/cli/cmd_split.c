@@ -110,12 +110,6 @@ static const char *sample_path(void) {
   return NULL;
 }
 
-static int parse_size(const char *s, int *w, int *h) {
-  char x;
-  return sscanf(s, "%d%c%d", w, &x, h) == 3 && (x == 'x' || x == 'X') && *w > 0 && *h > 0 && *w <= TSR_MAX_DIM &&
-         *h <= TSR_MAX_DIM;
-}
-
 int cmd_split(int argc, char **argv) {
   static const struct option longopts[] = {CLI_COMMON_LONGOPTS,
                                            {"output", required_argument, NULL, 'o'},
@@ -156,7 +150,7 @@ int cmd_split(int argc, char **argv) {
     case 'o': o.outdir = optarg; break;
     case 'R': o.rig = optarg; break;
     case 'S':
-      if (!parse_size(optarg, &o.width, &o.height)) {
+      if (!cli_parse_size(optarg, &o.width, &o.height)) {
         fprintf(stderr, "tessera: --size '%s' is not WxH\n", optarg);
         return 1;
       }

@@ -29,6 +29,12 @@ int cli_common_opt(int c, const char *arg, cli_common *o) {
   return 0;
 }
 
+int cli_parse_size(const char *s, int *w, int *h) {
+  char x, extra;
+  return sscanf(s, "%d%c%d%c", w, &x, h, &extra) == 3 && (x == 'x' || x == 'X') && *w > 0 && *h > 0 &&
+         *w <= TSR_MAX_DIM && *h <= TSR_MAX_DIM;
+}
+
 int cli_exit_code(tsr_status st) { return st == TSR_OK ? 0 : 10 - (int)st; }
 
 static void usage(FILE *f) {
