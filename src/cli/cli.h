@@ -26,6 +26,11 @@ typedef struct {
  * bad value (message printed). */
 int cli_common_opt(int c, const char *arg, cli_common *o);
 
+/* The next option that is not a common one (those are stored in *common):
+ * -1 at the end, 'h' for --help, '?' after a bad option or value (a
+ * message is printed). */
+int cli_next_opt(int argc, char **argv, const char *shortopts, const struct option *longopts, cli_common *common);
+
 /* Parses WxH (each side 1..TSR_MAX_DIM); returns 1 when valid. */
 int cli_parse_size(const char *s, int *w, int *h);
 

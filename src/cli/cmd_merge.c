@@ -55,15 +55,10 @@ int cmd_merge(int argc, char **argv) {
   int w = 0, h = 0, c;
   double hfov = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
-    int r = cli_common_opt(c, optarg, &common);
-    if (r < 0) return 1;
-    if (r > 0) {
-      if (c == 'h') {
-        usage(stdout);
-        return 0;
-      }
-      continue;
+  while ((c = cli_next_opt(argc, argv, "o:h", longopts, &common)) != -1) {
+    if (c == 'h') {
+      usage(stdout);
+      return 0;
     }
     switch (c) {
     case 'o': out = optarg; break;

@@ -136,15 +136,10 @@ int cmd_split(int argc, char **argv) {
   int recursive = 0, quiet = 0, sample = 0, c;
   char *end;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "o:rqh", longopts, NULL)) != -1) {
-    int r = cli_common_opt(c, optarg, &common);
-    if (r < 0) return 1;
-    if (r > 0) {
-      if (c == 'h') {
-        usage(stdout);
-        return 0;
-      }
-      continue;
+  while ((c = cli_next_opt(argc, argv, "o:rqh", longopts, &common)) != -1) {
+    if (c == 'h') {
+      usage(stdout);
+      return 0;
     }
     switch (c) {
     case 'o': o.outdir = optarg; break;

@@ -29,6 +29,16 @@ int cli_common_opt(int c, const char *arg, cli_common *o) {
   return 0;
 }
 
+int cli_next_opt(int argc, char **argv, const char *shortopts, const struct option *longopts, cli_common *common) {
+  for (;;) {
+    int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+    if (c == -1 || c == 'h' || c == '?') return c;
+    int r = cli_common_opt(c, optarg, common);
+    if (r < 0) return '?';
+    if (r == 0) return c;
+  }
+}
+
 int cli_parse_size(const char *s, int *w, int *h) {
   char x, extra;
   return sscanf(s, "%d%c%d%c", w, &x, h, &extra) == 3 && (x == 'x' || x == 'X') && *w > 0 && *h > 0 &&
