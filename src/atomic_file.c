@@ -1,10 +1,13 @@
 /* Outputs appear whole or not at all: written under a temporary name in the
- * same folder (same file system), then renamed. */
+ * same folder (same file system), then renamed. Also the folder creation
+ * every writer needs. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "internal.h"
 
@@ -64,4 +67,43 @@ void tsr__atomic_abort(tsr__atomic_file *af) {
   free(af->tmp_path);
   free(af->path);
   memset(af, 0, sizeof *af);
+}
+
+tsr_status tsr__write_atomic(tsr_context *ctx, const char *path, const void *data, size_t n) {
+  tsr__atomic_file af;
+  tsr_status st = tsr__atomic_open(ctx, path, &af);
+  if (st) return st;
+  if (fwrite(data, 1, n, af.fp) != n) {
+    tsr__atomic_abort(&af);
+    return tsr__fail(ctx, TSR_E_IO, "%s: write failed", path);
+  }
+  return tsr__atomic_commit(ctx, &af);
+}
+
+int tsr__mkdirs(const char *path) {
+  char tmp[4096];
+  if ((size_t)snprintf(tmp, sizeof tmp, "%s", path) >= sizeof tmp) return -1;
+  for (char *p = tmp + 1; *p; p++)
+    if (*p == '/') {
+      *p = 0;
+      if (mkdir(tmp, 0755) && errno != EEXIST) return -1;
+      *p = '/';
+    }
+  return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+tsr_status tsr__write_json(tsr_context *ctx, const char *path, const cJSON *json) {
+  char *text = cJSON_Print(json);
+  if (!text) return tsr__fail(ctx, TSR_E_NOMEM, "%s: out of memory", path);
+  size_t n = strlen(text);
+  char *line = malloc(n + 2);
+  tsr_status st = line ? TSR_OK : tsr__fail(ctx, TSR_E_NOMEM, "%s: out of memory", path);
+  if (line) {
+    memcpy(line, text, n);
+    line[n] = '\n';
+    st = tsr__write_atomic(ctx, path, line, n + 1);
+    free(line);
+  }
+  cJSON_free(text);
+  return st;
 }

@@ -20,18 +20,6 @@ typedef struct {
   uint64_t key, size, hash;
 } cache_header;
 
-static void mkdirs(const char *path) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  for (char *p = tmp + 1; *p; p++)
-    if (*p == '/') {
-      *p = 0;
-      mkdir(tmp, 0755);
-      *p = '/';
-    }
-  mkdir(tmp, 0755);
-}
-
 void tsr__cache_init(tsr__cache *c) {
   memset(c, 0, sizeof *c);
   const char *off = getenv("TESSERA_NO_CACHE");
@@ -49,7 +37,7 @@ void tsr__cache_init(tsr__cache *c) {
   else
     return;
   if (n <= 0 || (size_t)n >= sizeof c->dir - 32) return;
-  mkdirs(c->dir);
+  tsr__mkdirs(c->dir); /* failure shows when the first entry cannot be written */
   c->enabled = access(c->dir, W_OK) == 0;
 }
 

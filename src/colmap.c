@@ -17,9 +17,7 @@
 #include "split_impl.h"
 
 void tsr_rig_view_intrinsics(const tsr_rig_view *v, double *fx, double *fy, double *cx, double *cy) {
-  double f = 0.5 * v->width / tan(0.5 * v->hfov * 3.14159265358979323846 / 180.0);
-  *fx = f;
-  *fy = f;
+  *fx = *fy = tsr__focal(v->width, v->hfov);
   *cx = 0.5 * v->width;
   *cy = 0.5 * v->height;
 }
@@ -79,17 +77,6 @@ static cJSON *numbers(const double *v, int n) {
   return a;
 }
 
-static tsr_status write_text(tsr_context *ctx, const char *path, const char *text) {
-  tsr__atomic_file af;
-  tsr_status st = tsr__atomic_open(ctx, path, &af);
-  if (st) return st;
-  if (fputs(text, af.fp) < 0) {
-    tsr__atomic_abort(&af);
-    return tsr__fail(ctx, TSR_E_IO, "%s: write failed", path);
-  }
-  return tsr__atomic_commit(ctx, &af);
-}
-
 tsr_status tsr__write_colmap(tsr_context *ctx, const tsr_rig *rig, const char *outdir) {
   cJSON *root = cJSON_CreateArray(), *r = cJSON_CreateObject(), *cams = cJSON_CreateArray();
   cJSON_AddItemToArray(root, r);
@@ -128,31 +115,19 @@ tsr_status tsr__write_colmap(tsr_context *ctx, const tsr_rig *rig, const char *o
     len += (size_t)snprintf(txt + len, cap - len, "%d PINHOLE %d %d %.12g %.12g %.12g %.12g\n", i + 1, v->width,
                             v->height, k[0], k[1], k[2], k[3]);
   }
-  char *json = cJSON_Print(root);
-  cJSON_Delete(root);
-  tsr_status st = json ? TSR_OK : tsr__fail(ctx, TSR_E_NOMEM, "out of memory writing rig_config.json");
   size_t n = strlen(outdir) + 32;
   char *path = malloc(n);
-  if (!st && !path) st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+  tsr_status st = path ? TSR_OK : tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
   if (!st) {
     snprintf(path, n, "%s/rig_config.json", outdir);
-    size_t jl = strlen(json);
-    char *withnl = malloc(jl + 2);
-    if (withnl) {
-      memcpy(withnl, json, jl);
-      memcpy(withnl + jl, "\n", 2);
-      st = write_text(ctx, path, withnl);
-      free(withnl);
-    } else {
-      st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
-    }
+    st = tsr__write_json(ctx, path, root);
   }
   if (!st) {
     snprintf(path, n, "%s/cameras.txt", outdir);
-    st = write_text(ctx, path, txt);
+    st = tsr__write_atomic(ctx, path, txt, len);
   }
+  cJSON_Delete(root);
   free(path);
-  cJSON_free(json);
   free(txt);
   return st;
 }

@@ -50,6 +50,16 @@ typedef struct {
 tsr_status tsr__atomic_open(tsr_context *ctx, const char *path, tsr__atomic_file *af);
 tsr_status tsr__atomic_commit(tsr_context *ctx, tsr__atomic_file *af);
 void tsr__atomic_abort(tsr__atomic_file *af);
+/* A whole buffer written atomically. */
+tsr_status tsr__write_atomic(tsr_context *ctx, const char *path, const void *data, size_t n);
+/* A cJSON document, indented, with a final newline, written atomically. */
+struct cJSON;
+tsr_status tsr__write_json(tsr_context *ctx, const char *path, const struct cJSON *json);
+/* mkdir -p; 0 or -1 with errno set. */
+int tsr__mkdirs(const char *path);
+/* Pinhole focal length in pixels of a view `width` wide with horizontal
+ * field of view hfov degrees. */
+double tsr__focal(int width, double hfov);
 
 /* Codecs (src/io_*.c). Decoders check dimensions before allocating. */
 tsr_status tsr__jpeg_decode(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name,

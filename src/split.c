@@ -123,18 +123,6 @@ static void frame_failed(split *sp, const char *name, tsr_status status, const c
 }
 
 /* ---- paths and resume ---------------------------------------------------- */
-static int mkdirs(const char *path) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++)
-    if (*p == '/') {
-      *p = 0;
-      if (mkdir(buf, 0755) && errno != EEXIST) return -1;
-      *p = '/';
-    }
-  return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
-}
-
 static void stem_of(const char *path, char *out, size_t n) {
   const char *b = strrchr(path, '/');
   b = b ? b + 1 : path;
@@ -563,17 +551,6 @@ static int batch_size(split *sp) {
 }
 
 /* ---- encoders ------------------------------------------------------------- */
-static tsr_status write_bytes(tsr_context *lc, const char *path, const void *data, size_t n) {
-  tsr__atomic_file af;
-  tsr_status st = tsr__atomic_open(lc, path, &af);
-  if (st) return st;
-  if (fwrite(data, 1, n, af.fp) != n) {
-    tsr__atomic_abort(&af);
-    return tsr__fail(lc, TSR_E_IO, "%s: write failed", path);
-  }
-  return tsr__atomic_commit(lc, &af);
-}
-
 static tsr_status encode_job(split *sp, tsr_context *lc, job *j) {
   const tsr_rig_view *rv = &sp->rig->views[j->view];
   char path[4096];
@@ -594,11 +571,11 @@ static tsr_status encode_job(split *sp, tsr_context *lc, job *j) {
   if (fclose(fp) && !st) st = tsr__fail(lc, TSR_E_NOMEM, "%s: out of memory", path);
   double t1 = now();
   add_time(sp, &sp->st->encode_s, t1 - t);
-  if (!st) st = write_bytes(lc, path, mem, n);
+  if (!st) st = tsr__write_atomic(lc, path, mem, n);
   free(mem);
   if (!st && sp->mask_png) {
     snprintf(path, sizeof path, "%s/masks/%s/%s.png", sp->o->outdir, rv->name, j->f->stem);
-    st = write_bytes(lc, path, sp->mask_png[j->view], sp->mask_size[j->view]);
+    st = tsr__write_atomic(lc, path, sp->mask_png[j->view], sp->mask_size[j->view]);
   }
   if (!st) st = manifest_line(lc, sp, j->f->stem, j->view, sp->ext);
   add_time(sp, &sp->st->write_s, now() - t1);
@@ -684,25 +661,39 @@ static tsr_status make_masks(split *sp) {
   return TSR_OK;
 }
 
+typedef struct {
+  char stem[256];
+  const char *path;
+} named_input;
+
+static int cmp_stem(const void *a, const void *b) {
+  return strcmp(((const named_input *)a)->stem, ((const named_input *)b)->stem);
+}
+
+/* Two inputs with one stem would write the same outputs; frame_NNNNNN
+ * names belong to stdin. Sorted once, so long frame lists start at once. */
 static tsr_status check_inputs(tsr_context *ctx, const char *const *in, int n) {
-  int stdin_count = 0;
-  for (int i = 0; i < n; i++) {
-    if (!strcmp(in[i], "-")) {
-      if (++stdin_count > 1) return tsr__fail(ctx, TSR_E_INVALID, "'-' (stdin) given more than once");
-      continue;
-    }
-    char a[256], b[256];
-    stem_of(in[i], a, sizeof a);
-    if (!strncmp(a, "frame_", 6) && stdin_count)
-      return tsr__fail(ctx, TSR_E_INVALID, "%s: its name could clash with frames read from stdin", in[i]);
-    for (int k = 0; k < i; k++) {
-      if (!strcmp(in[k], "-")) continue;
-      stem_of(in[k], b, sizeof b);
-      if (!strcmp(a, b))
-        return tsr__fail(ctx, TSR_E_INVALID, "%s and %s would write the same outputs (both named %s)", in[k], in[i], a);
-    }
+  int stdin_count = 0, m = 0;
+  for (int i = 0; i < n; i++) stdin_count += !strcmp(in[i], "-");
+  if (stdin_count > 1) return tsr__fail(ctx, TSR_E_INVALID, "'-' (stdin) given more than once");
+  named_input *v = malloc((size_t)(n ? n : 1) * sizeof *v);
+  if (!v) return tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+  tsr_status st = TSR_OK;
+  for (int i = 0; i < n && !st; i++) {
+    if (!strcmp(in[i], "-")) continue;
+    stem_of(in[i], v[m].stem, sizeof v[m].stem);
+    v[m].path = in[i];
+    if (stdin_count && !strncmp(v[m].stem, "frame_", 6))
+      st = tsr__fail(ctx, TSR_E_INVALID, "%s: its name could clash with frames read from stdin", in[i]);
+    m++;
   }
-  return TSR_OK;
+  if (!st && m > 1) qsort(v, (size_t)m, sizeof *v, cmp_stem);
+  for (int i = 1; i < m && !st; i++)
+    if (!strcmp(v[i - 1].stem, v[i].stem))
+      st = tsr__fail(ctx, TSR_E_INVALID, "%s and %s would write the same outputs (both named %s)", v[i - 1].path,
+                     v[i].path, v[i].stem);
+  free(v);
+  return st;
 }
 
 static void write_stats(split *sp) {
@@ -735,16 +726,8 @@ static void write_stats(split *sp) {
   cJSON_AddNumberToObject(d, "dct_scale_denominator", s->dct_denom);
   cJSON_AddNumberToObject(d, "first_row", s->band_row0);
   cJSON_AddNumberToObject(d, "rows", s->band_rows);
-  char *text = cJSON_Print(j);
+  tsr__write_json(sp->ctx, sp->o->stats_path, j);
   cJSON_Delete(j);
-  if (text) {
-    tsr__atomic_file af;
-    if (tsr__atomic_open(sp->ctx, sp->o->stats_path, &af) == TSR_OK) {
-      fprintf(af.fp, "%s\n", text);
-      tsr__atomic_commit(sp->ctx, &af);
-    }
-    cJSON_free(text);
-  }
 }
 
 tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *o, const char *const *inputs, int ninputs,
@@ -781,16 +764,16 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *o, const char *c
   if ((st = tsr_rig_get(ctx, o->rig ? o->rig : "ring8", &sp.rig))) goto done;
   if ((st = apply_overrides(ctx, o, sp.rig))) goto done;
   char path[4096];
-  if (mkdirs(o->outdir)) {
+  if (tsr__mkdirs(o->outdir)) {
     st = tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", o->outdir, strerror(errno));
     goto done;
   }
   for (int v = 0; v < sp.rig->nviews; v++) {
     snprintf(path, sizeof path, "%s/%s", o->outdir, sp.rig->views[v].name);
-    int bad = mkdirs(path);
+    int bad = tsr__mkdirs(path);
     if (!bad && o->mask_nadir > 0) {
       snprintf(path, sizeof path, "%s/masks/%s", o->outdir, sp.rig->views[v].name);
-      bad = mkdirs(path);
+      bad = tsr__mkdirs(path);
     }
     if (bad) {
       st = tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", path, strerror(errno));

@@ -51,6 +51,10 @@ void tsr_rotation_ypr(double yaw, double pitch, double roll, double r[9]) {
     }
 }
 
+double tsr__focal(int width, double hfov) {
+  return 0.5 * width / tan(0.5 * hfov * 3.14159265358979323846 / 180.0);
+}
+
 void tsr_view_equirect(tsr_warp_view *view, int out_w, int out_h, double yaw, double pitch, double roll,
                        double hfov) {
   memset(view, 0, sizeof *view);
@@ -58,7 +62,7 @@ void tsr_view_equirect(tsr_warp_view *view, int out_w, int out_h, double yaw, do
   view->height = out_h;
   view->kind = TSR_COORD_EQUIRECT;
   tsr_rotation_ypr(yaw, pitch, roll, view->p);
-  double f = 0.5 * out_w / tan(0.5 * hfov * 3.14159265358979323846 / 180.0);
+  double f = tsr__focal(out_w, hfov);
   view->p[9] = f;
   view->p[10] = f;
   view->p[11] = 0.5 * out_w;

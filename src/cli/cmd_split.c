@@ -247,7 +247,7 @@ int cmd_split(int argc, char **argv) {
       tsr_split_stats s;
       st = tsr_split(ctx, &o, (const char *const *)inputs.v, inputs.n, &s);
       long views = s.views_written;
-      if (!quiet || st)
+      if ((!quiet || st) && s.frames_done + s.frames_skipped + s.frames_failed > 0)
         fprintf(stderr, "split: %d frames written, %d already complete, %d failed; %ld views in %.2f s (%.1f ms/view) on %s\n",
                 s.frames_done, s.frames_skipped, s.frames_failed, views, s.wall_s,
                 views ? s.wall_s * 1e3 / (double)views : 0.0, s.device);
