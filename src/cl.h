@@ -46,6 +46,8 @@ struct tsr__cl_device {
   cl_program warp_program;
   cl_kernel warp_kernel;
   int warp_from_cache; /* 1 when the warp program came from the binary cache */
+  cl_program merge_program;
+  cl_kernel merge_kernel;
 };
 
 /* Resolves a device id from the registry to its cl_platform_id/cl_device_id. */
@@ -63,6 +65,17 @@ tsr_status tsr__kernel_source(tsr_context *ctx, const char *file, char **text);
 /* Builds (or loads from the cache) the program for `file` on the open device. */
 tsr_status tsr__cl_build(tsr_context *ctx, const char *file, const char *options,
                          cl_program *program, int *from_cache);
+
+/* On the open device (tsr__cl_open): builds `file` into *program once and
+ * creates the kernel `name` into *kernel once (both owned by the device). */
+tsr_status tsr__cl_kernel(tsr_context *ctx, const char *file, const char *name, cl_program *program,
+                          cl_kernel *kernel, int *from_cache);
+
+/* Creates a buffer and makes the device back it now: OpenCL allocates
+ * lazily, so without this an out-of-memory error would surface at the first
+ * kernel launch instead of where the batch is sized. Honours the
+ * TESSERA_FAULT_ALLOC_ABOVE test hook. */
+cl_int tsr__cl_alloc(tsr_context *ctx, size_t bytes, cl_mem_flags flags, cl_mem *out);
 
 /* Binary cache (src/cl_cache.c). The key hashes everything that decides the
  * binary: source, options, platform, device and driver. */

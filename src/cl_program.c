@@ -116,6 +116,8 @@ void tsr__cl_close(tsr__cl_device *d) {
   const tsr__cl_api *cl = d->api;
   if (d->warp_kernel) cl->clReleaseKernel(d->warp_kernel);
   if (d->warp_program) cl->clReleaseProgram(d->warp_program);
+  if (d->merge_kernel) cl->clReleaseKernel(d->merge_kernel);
+  if (d->merge_program) cl->clReleaseProgram(d->merge_program);
   if (d->queue) cl->clReleaseCommandQueue(d->queue);
   if (d->context) cl->clReleaseContext(d->context);
   free(d);
@@ -218,4 +220,27 @@ tsr_status tsr__cl_build(tsr_context *ctx, const char *file, const char *options
   free(src);
   *program = prog;
   return TSR_OK;
+}
+
+tsr_status tsr__cl_kernel(tsr_context *ctx, const char *file, const char *name, cl_program *program,
+                          cl_kernel *kernel, int *from_cache) {
+  tsr_status st;
+  if (*kernel) return TSR_OK;
+  int cached = 0;
+  if (!*program && (st = tsr__cl_build(ctx, file, "", program, from_cache ? from_cache : &cached))) return st;
+  cl_int err;
+  *kernel = ctx->cl->api->clCreateKernel(*program, name, &err);
+  return *kernel ? TSR_OK : tsr__cl_fail(ctx, "clCreateKernel", err);
+}
+
+cl_int tsr__cl_alloc(tsr_context *ctx, size_t bytes, cl_mem_flags flags, cl_mem *out) {
+  tsr__cl_device *d = ctx->cl;
+  if (ctx->fault_alloc_above && bytes > ctx->fault_alloc_above) return CL_MEM_OBJECT_ALLOCATION_FAILURE;
+  cl_int err;
+  *out = d->api->clCreateBuffer(d->context, flags, bytes, NULL, &err);
+  if (!*out) return err;
+  err = d->api->clEnqueueMigrateMemObjects(d->queue, 1, out, CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED, 0, NULL,
+                                            NULL);
+  if (err == CL_SUCCESS) err = d->api->clFinish(d->queue);
+  return err;
 }

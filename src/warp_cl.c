@@ -19,39 +19,14 @@ static void release(const tsr__cl_api *cl, warp_buffers *b) {
     }
 }
 
-/* Creates a buffer and makes the device back it now: OpenCL allocates
- * lazily, so without this an out-of-memory error would surface at the first
- * kernel launch instead of here. */
-static cl_int alloc_now(tsr_context *ctx, size_t bytes, cl_mem_flags flags, cl_mem *out) {
-  tsr__cl_device *d = ctx->cl;
-  if (ctx->fault_alloc_above && bytes > ctx->fault_alloc_above) return CL_MEM_OBJECT_ALLOCATION_FAILURE;
-  cl_int err;
-  *out = d->api->clCreateBuffer(d->context, flags, bytes, NULL, &err);
-  if (!*out) return err;
-  err = d->api->clEnqueueMigrateMemObjects(d->queue, 1, out, CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED, 0, NULL,
-                                            NULL);
-  if (err == CL_SUCCESS) err = d->api->clFinish(d->queue);
-  return err;
-}
-
 static cl_int alloc_batch(tsr_context *ctx, const tsr_src_desc *s, int batch, warp_buffers *b) {
-  cl_int err = alloc_now(ctx, (size_t)s->item_bytes * (size_t)batch, CL_MEM_READ_ONLY, &b->src);
-  if (!err) err = alloc_now(ctx, (size_t)s->dst_item_bytes * (size_t)batch, CL_MEM_WRITE_ONLY, &b->dst);
-  if (!err) err = alloc_now(ctx, sizeof *s, CL_MEM_READ_ONLY, &b->sdesc);
-  if (!err) err = alloc_now(ctx, sizeof(tsr_view_desc) * (size_t)s->nviews, CL_MEM_READ_ONLY, &b->vdesc);
+  cl_int err = tsr__cl_alloc(ctx, (size_t)s->item_bytes * (size_t)batch, CL_MEM_READ_ONLY, &b->src);
+  if (!err) err = tsr__cl_alloc(ctx, (size_t)s->dst_item_bytes * (size_t)batch, CL_MEM_WRITE_ONLY, &b->dst);
+  if (!err) err = tsr__cl_alloc(ctx, sizeof *s, CL_MEM_READ_ONLY, &b->sdesc);
+  if (!err) err = tsr__cl_alloc(ctx, sizeof(tsr_view_desc) * (size_t)s->nviews, CL_MEM_READ_ONLY, &b->vdesc);
   return err;
 }
 
-static tsr_status ensure_kernel(tsr_context *ctx) {
-  tsr_status st = tsr__cl_open(ctx);
-  if (st) return st;
-  tsr__cl_device *d = ctx->cl;
-  if (d->warp_kernel) return TSR_OK;
-  if ((st = tsr__cl_build(ctx, "warp.cl", "", &d->warp_program, &d->warp_from_cache))) return st;
-  cl_int err;
-  d->warp_kernel = d->api->clCreateKernel(d->warp_program, "tsr_warp", &err);
-  return d->warp_kernel ? TSR_OK : tsr__cl_fail(ctx, "clCreateKernel(tsr_warp)", err);
-}
 
 #define CL_TRY(call, name)                       \
   do {                                           \
@@ -64,9 +39,11 @@ static tsr_status ensure_kernel(tsr_context *ctx) {
 
 tsr_status tsr__warp_cl(tsr_context *ctx, const tsr_image *const *src, int nsrc, const tsr_src_desc *s,
                         const tsr_view_desc *views, tsr_image *const *dst, tsr_warp_stats *stats) {
-  tsr_status st = ensure_kernel(ctx);
+  tsr_status st = tsr__cl_open(ctx);
   if (st) return st;
   tsr__cl_device *d = ctx->cl;
+  if ((st = tsr__cl_kernel(ctx, "warp.cl", "tsr_warp", &d->warp_program, &d->warp_kernel, &d->warp_from_cache)))
+    return st;
   const tsr__cl_api *cl = d->api;
   tsr_mem_need need = {0};
   need.nbuffers = 2;
