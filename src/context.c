@@ -67,3 +67,7 @@ const char *tsr_context_error(const tsr_context *ctx) { return ctx ? ctx->err : 
 const tsr_device_info *tsr_context_device(const tsr_context *ctx) { return ctx->dev; }
 uint64_t tsr_context_budget(const tsr_context *ctx) { return ctx->budget; }
 int tsr_context_threads(const tsr_context *ctx) { return ctx->threads; }
+
+int tsr__use_device(const tsr_context *ctx) {
+  return ctx->dev->backend == TSR_BACKEND_OPENCL && ctx->device_failures < 3;
+}

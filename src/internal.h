@@ -27,6 +27,10 @@ struct tsr_context {
   int device_failures; /* jobs the device failed; at 3 it is no longer tried */
 };
 
+/* Whether jobs should try the context's OpenCL device: it is one, and it
+ * has failed fewer than 3 jobs (after that it is no longer tried). */
+int tsr__use_device(const tsr_context *ctx);
+
 /* Sets the context's error message (printf-style) and returns status. */
 tsr_status tsr__fail(tsr_context *ctx, tsr_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

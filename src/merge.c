@@ -1,6 +1,7 @@
 /* tsr_merge: views of a rig back into an equirectangular panorama. Packs
  * the views into one buffer with their geometry and runs the per-pixel
- * blend of cl/merge.h on the CPU backend. */
+ * blend of cl/merge.h on the context's device, or on the CPU backend, which
+ * also finishes when the device fails. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +54,17 @@ tsr_status tsr_merge(tsr_context *ctx, const tsr_rig *rig, const tsr_image *cons
   sd.channels = v0->channels;
   sd.depth = v0->depth;
   sd.nviews = rig->nviews;
-  tsr__merge_cpu(ctx->threads, packed, vd, &sd, pano->data);
+  size_t dst_bytes = pano->stride * (size_t)pano->height;
+  int done = 0;
+  if (tsr__use_device(ctx)) {
+    done = tsr__merge_cl(ctx, packed, total, vd, &sd, pano->data, dst_bytes) == TSR_OK;
+    if (!done) {
+      ctx->device_failures++;
+      tsr__warn(ctx, "%s (%s) failed the merge, finishing on the CPU backend: %s", ctx->dev->id, ctx->dev->name,
+                ctx->err);
+    }
+  }
+  if (!done) tsr__merge_cpu(ctx->threads, packed, vd, &sd, pano->data);
   free(packed);
   free(vd);
   *out = pano;

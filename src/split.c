@@ -23,7 +23,6 @@
 #include "split_impl.h"
 #include "warp_impl.h"
 
-#define MAX_DEVICE_FAILURES 3
 
 typedef struct {
   int index;
@@ -463,8 +462,7 @@ static void copy_region(const tsr_image *src, int v, tsr_image *dst) {
 }
 
 static int use_device(split *sp) {
-  return sp->ctx->dev->backend == TSR_BACKEND_OPENCL && sp->ctx->device_failures < MAX_DEVICE_FAILURES &&
-         !sp->o->copy_only;
+  return tsr__use_device(sp->ctx) && !sp->o->copy_only;
 }
 
 static void warp_cpu(split *sp, frame *f, int v, tsr_image *out) {

@@ -18,8 +18,6 @@ _Static_assert(offsetof(tsr_view_desc, kind) == 72, "tsr_view_desc layout");
 _Static_assert(sizeof(tsr_src_desc) == 48, "tsr_src_desc layout");
 _Static_assert(TSR_COORD_AFFINE == TSR_KIND_AFFINE && TSR_COORD_EQUIRECT == TSR_KIND_EQUIRECT, "kind values");
 
-/* After this many failed jobs a context stops trying its OpenCL device. */
-#define TSR_MAX_DEVICE_FAILURES 3
 
 void tsr_view_affine(tsr_warp_view *view, int out_w, int out_h, const double a[6]) {
   memset(view, 0, sizeof *view);
@@ -198,7 +196,7 @@ tsr_status tsr_warp(tsr_context *ctx, const tsr_image *const *src, int nsrc, con
     }
 
   tsr_status st = TSR_OK;
-  if (ctx->dev->backend == TSR_BACKEND_OPENCL && ctx->device_failures < TSR_MAX_DEVICE_FAILURES) {
+  if (tsr__use_device(ctx)) {
     stats->backend = TSR_BACKEND_OPENCL;
     st = tsr__warp_cl(ctx, src, nsrc, &sd, vd, dst, stats);
     if (st == TSR_OK) {

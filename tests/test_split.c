@@ -569,6 +569,47 @@ static double merge_roundtrip(const char *rig, int vw, int vh, int *uncovered) {
   return psnr;
 }
 
+/* The merge's blend on every backend: OpenCL within 1 LSB of the CPU. */
+START_TEST(merge_backends_agree) {
+  char *dir = tt_tempdir(), out[4200];
+  snprintf(out, sizeof out, "%s/out", dir);
+  const char *in[1] = {TSR_TEST_DATA "/earth_2048x1024.jpg"};
+  tsr_split_options o = {.outdir = out, .rig = "dome16", .width = 320, .height = 240, .interp = TSR_INTERP_BILINEAR,
+                         .format = "png"};
+  ck_assert_int_eq(run_split("cpu", &o, in, 1, NULL, 2), TSR_OK);
+  tsr_image *pano[2] = {NULL, NULL}, *views[16];
+  tsr_rig *r = NULL;
+  for (int b = 0; b < g_backends; b++) {
+    tsr_context *ctx = tt_context(tt_backend(b));
+    if (!r) {
+      ck_assert_int_eq(tsr_rig_get(ctx, "dome16", &r), TSR_OK);
+      for (int i = 0; i < r->nviews; i++) {
+        char p[4400];
+        r->views[i].width = 320;
+        r->views[i].height = 240;
+        snprintf(p, sizeof p, "%s/%s/earth_2048x1024.png", out, r->views[i].name);
+        views[i] = load(p);
+      }
+    }
+    ck_assert_int_eq(tsr_merge(ctx, r, (const tsr_image *const *)views, 1024, 512, &pano[b]), TSR_OK);
+    ck_assert_int_eq(ctx->device_failures, 0);
+    printf("merge[%s]: %dx%d panorama from %d views\n", tsr_context_device(ctx)->name, 1024, 512, r->nviews);
+    tsr_context_destroy(ctx);
+  }
+  if (g_backends > 1) {
+    int d = tt_max_diff(pano[0], pano[1]);
+    printf("merge: CPU vs OpenCL max difference %d LSB\n", d);
+    ck_assert_int_le(d, 1);
+  }
+  for (int i = 0; i < r->nviews; i++) tsr_image_free(views[i]);
+  tsr_image_free(pano[0]);
+  tsr_image_free(pano[1]);
+  tsr_rig_free(r);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 START_TEST(split_merge_round_trip) {
   int uncovered;
   ck_assert_double_ge(merge_roundtrip("cube", 768, 768, &uncovered), 35.0);
@@ -622,6 +663,7 @@ int main(void) {
   tcase_add_test(tc, colmap_rotations);
   tcase_add_test(tc, nadir_masks);
   tcase_add_test(tc, split_merge_round_trip);
+  tcase_add_test(tc, merge_backends_agree);
   tcase_add_test(tc, rig_coverage_outlines);
   suite_add_tcase(s, tc);
   return tt_run(s);

@@ -327,8 +327,9 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char
  * image, all with the same channels and depth) blended back into a
  * width x height equirectangular panorama with feathered weights. The
  * result carries an alpha channel: zero where no view sees the direction
- * (views that have alpha keep it, scaled by coverage). Runs on the CPU
- * backend. The caller frees *pano. */
+ * (views that have alpha keep it, scaled by coverage). Runs on the
+ * context's device; the CPU backend finishes if the device fails. The
+ * caller frees *pano. */
 tsr_status tsr_merge(tsr_context *ctx, const tsr_rig *rig, const tsr_image *const *views, int width, int height,
                      tsr_image **pano);
 
