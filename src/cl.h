@@ -21,7 +21,7 @@
   X(clEnqueueWriteBuffer) X(clEnqueueReadBuffer) X(clEnqueueNDRangeKernel)                   \
   X(clEnqueueMigrateMemObjects) X(clFinish) X(clEnqueueMapBuffer)                            \
   X(clEnqueueUnmapMemObject) X(clGetKernelWorkGroupInfo) X(clWaitForEvents)                  \
-  X(clReleaseEvent) X(clGetEventProfilingInfo)
+  X(clReleaseEvent) X(clGetEventProfilingInfo) X(clFlush)
 
 typedef struct {
 #define TSR_CL_PTR(name) __typeof__(name) *name;
@@ -43,6 +43,7 @@ struct tsr__cl_device {
   cl_device_id device;
   cl_context context;
   cl_command_queue queue;
+  cl_command_queue queue2; /* a second in-order queue, so transfers overlap kernels; may be NULL */
   cl_program warp_program;
   cl_kernel warp_kernel;
   int warp_from_cache; /* 1 when the warp program came from the binary cache */

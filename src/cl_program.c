@@ -118,6 +118,7 @@ void tsr__cl_close(tsr__cl_device *d) {
   if (d->warp_program) cl->clReleaseProgram(d->warp_program);
   if (d->merge_kernel) cl->clReleaseKernel(d->merge_kernel);
   if (d->merge_program) cl->clReleaseProgram(d->merge_program);
+  if (d->queue2) cl->clReleaseCommandQueue(d->queue2);
   if (d->queue) cl->clReleaseCommandQueue(d->queue);
   if (d->context) cl->clReleaseContext(d->context);
   free(d);
@@ -142,6 +143,7 @@ tsr_status tsr__cl_open(tsr_context *ctx) {
     st = tsr__cl_fail(ctx, "clCreateCommandQueue", err);
     goto fail;
   }
+  d->queue2 = d->api->clCreateCommandQueue(d->context, d->device, CL_QUEUE_PROFILING_ENABLE, &err);
   ctx->cl = d;
   return TSR_OK;
 fail:

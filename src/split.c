@@ -514,6 +514,10 @@ static void compute_device(split *sp, frame **fr, int n) {
     tsr_status st = tsr_warp(sp->ctx, srcs, n, sp->plan.views, nv, sp->o->interp, TSR_BORDER_SPHERE, outs, &ws);
     pthread_mutex_lock(&sp->lock);
     sp->st->retries += ws.retries;
+    sp->st->upload_s += ws.upload_s;
+    sp->st->kernel_s += ws.kernel_s;
+    sp->st->download_s += ws.download_s;
+    sp->st->pinned |= ws.pinned;
     sp->st->fell_back |= ws.fell_back;
     if (ws.device_bytes > sp->st->device_bytes) sp->st->device_bytes = ws.device_bytes;
     pthread_mutex_unlock(&sp->lock);
@@ -711,8 +715,13 @@ static void write_stats(split *sp) {
   cJSON_AddNumberToObject(t, "warp", s->warp_s);
   cJSON_AddNumberToObject(t, "encode", s->encode_s);
   cJSON_AddNumberToObject(t, "write", s->write_s);
+  cJSON_AddNumberToObject(t, "upload", s->upload_s);
+  cJSON_AddNumberToObject(t, "kernel", s->kernel_s);
+  cJSON_AddNumberToObject(t, "download", s->download_s);
   cJSON_AddStringToObject(j, "stage_seconds_note",
-                          "summed over the threads of each stage; upload, kernel and download are inside warp on OpenCL devices");
+                          "summed over the threads of each stage; upload, kernel and download are OpenCL device "
+                          "times (profiling events) within warp, 0 on the CPU backend");
+  cJSON_AddBoolToObject(j, "pinned_transfers", s->pinned);
   cJSON_AddNumberToObject(j, "peak_rss_bytes", (double)s->peak_rss);
   cJSON_AddNumberToObject(j, "peak_device_bytes", (double)s->device_bytes);
   cJSON_AddNumberToObject(j, "batch", s->batch);

@@ -122,14 +122,20 @@ static uint64_t view_bytes(const tsr_warp_view *v, int channels, int depth) {
   return (uint64_t)v->width * (uint64_t)v->height * (uint64_t)channels * (uint64_t)(depth / 8);
 }
 
-tsr_mem_need tsr_warp_mem_need(int src_w, int src_h, int channels, int depth, const tsr_warp_view *views,
-                               int nviews) {
+tsr_mem_need tsr__warp_need(uint64_t src_item_bytes, uint64_t dst_item_bytes, int nviews) {
   tsr_mem_need n = {0};
   n.nbuffers = 2;
-  n.item_bytes[0] = (uint64_t)src_w * (uint64_t)src_h * (uint64_t)channels * (uint64_t)(depth / 8);
-  for (int v = 0; v < nviews; v++) n.item_bytes[1] += view_bytes(&views[v], channels, depth);
+  n.item_bytes[0] = src_item_bytes;
+  n.item_bytes[1] = dst_item_bytes;
   n.fixed_bytes = (uint64_t)nviews * sizeof(tsr_view_desc) + sizeof(tsr_src_desc);
   return n;
+}
+
+tsr_mem_need tsr_warp_mem_need(int src_w, int src_h, int channels, int depth, const tsr_warp_view *views,
+                               int nviews) {
+  uint64_t out = 0;
+  for (int v = 0; v < nviews; v++) out += view_bytes(&views[v], channels, depth);
+  return tsr__warp_need((uint64_t)src_w * (uint64_t)src_h * (uint64_t)channels * (uint64_t)(depth / 8), out, nviews);
 }
 
 static int same_format(const tsr_image *a, const tsr_image *b) {

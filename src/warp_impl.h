@@ -11,6 +11,10 @@
 tsr_status tsr__warp_pack(tsr_context *ctx, const tsr_image *s0, const tsr_warp_view *views, int nviews,
                           tsr_interp interp, tsr_border border, tsr_src_desc *sd, tsr_view_desc *vd);
 
+/* The memory one batch item declares (tsr_warp_mem_need and the OpenCL
+ * path both use it). */
+tsr_mem_need tsr__warp_need(uint64_t src_item_bytes, uint64_t dst_item_bytes, int nviews);
+
 /* One (source image, view) pair on the OpenMP backend. dst is the view's
  * output, view->stride bytes per row. */
 void tsr__warp_cpu(int threads, const tsr_src_desc *s, const uint8_t *src, const tsr_view_desc *view,

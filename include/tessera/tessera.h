@@ -210,10 +210,13 @@ typedef struct {
 
 typedef struct {
   tsr_backend backend; /* where the work ran (CPU after a fallback) */
-  int batch;           /* planned batch (items per launch) */
+  int batch;           /* items on the device at once (split over two buffer sets on OpenCL, so one
+                          set's transfers overlap the other's kernel) */
   int retries;         /* batch halvings after allocation failures */
   int fell_back;       /* 1 if the device failed and the CPU backend finished */
-  uint64_t device_bytes; /* device memory planned for one launch */
+  uint64_t device_bytes; /* device memory of the buffers (both sets) */
+  int pinned;          /* 1 if transfers went through pinned staging buffers */
+  double upload_s, kernel_s, download_s; /* device time from profiling events (0 on the CPU) */
 } tsr_warp_stats;
 
 /* Warps each of nsrc source images (same size and format) through each of
@@ -306,6 +309,8 @@ typedef struct {
   int frames_done, frames_skipped, frames_failed;
   long views_written;
   double wall_s, plan_s, read_s, decode_s, warp_s, encode_s, write_s; /* stage times summed over threads */
+  double upload_s, kernel_s, download_s; /* OpenCL device times within warp_s (profiling events) */
+  int pinned;                            /* OpenCL transfers went through pinned staging buffers */
   uint64_t peak_rss;     /* bytes */
   uint64_t device_bytes; /* device memory of one launch (0 on the CPU backend) */
   int batch, retries, fell_back;
