@@ -97,7 +97,8 @@ static double run_ffmpeg(const char *indir, const char *outdir, int nframes) {
   for (int v = 0; v < 8; v++) snprintf(graph + strlen(graph), sizeof graph - strlen(graph), "[i%d]", v);
   for (int v = 0; v < 8; v++)
     snprintf(graph + strlen(graph), sizeof graph - strlen(graph),
-             ";[i%d]v360=input=e:output=flat:yaw=%d:h_fov=90:v_fov=58.7155:w=1920:h=1080[o%d]", v, v * 45, v);
+             ";[i%d]v360=input=e:output=flat:yaw=%d:h_fov=90:v_fov=58.7155:w=1920:h=1080[o%d]", v,
+             v * 45 > 180 ? v * 45 - 360 : v * 45, v); /* v360 takes yaw in [-180, 180] */
   char cmd[16384];
   int n = snprintf(cmd, sizeof cmd, "mkdir -p '%s' && ffmpeg -loglevel error -y -i '%s/frame_%%04d.jpg' -frames:v %d "
                    "-filter_complex '%s'", outdir, indir, nframes, graph);
