@@ -50,7 +50,8 @@ typedef struct {
   const char *ext; /* "jpg", "png", or NULL until the first frame decides */
   tsr__manifest man;
   tsr__split_plan plan;
-  int have_plan;
+  int have_plan, reader_done; /* under lock; plan_ready signals either */
+  pthread_cond_t plan_ready;
   uint8_t **mask_png;
   size_t *mask_size;
   tsr__queue frames, jobs;
@@ -236,6 +237,7 @@ static tsr_status ensure_plan(split *sp, tsr_context *lc, const char *name, int 
   pthread_mutex_lock(&sp->lock);
   if (!sp->ext) sp->ext = depth == 8 && (ch == 1 || ch == 3) ? "jpg" : "png";
   sp->have_plan = 1;
+  pthread_cond_broadcast(&sp->plan_ready);
   tsr_split_stats *s = sp->st;
   s->plan_s += now() - t;
   s->src_width = w;
@@ -405,6 +407,10 @@ static void *reader_main(void *arg) {
     submit(sp, f);
   }
   tsr__queue_close(&sp->frames);
+  pthread_mutex_lock(&sp->lock);
+  sp->reader_done = 1;
+  pthread_cond_broadcast(&sp->plan_ready);
+  pthread_mutex_unlock(&sp->lock);
   pthread_mutex_destroy(&lc.lock);
   return NULL;
 }
@@ -486,19 +492,20 @@ static void push_jobs(split *sp, frame *f, tsr_image **outs) {
 
 /* CPU backend: build the maps once (all threads), then hand each view to
  * the worker pool. */
-static void compute_cpu(split *sp, frame *f) {
+/* CPU backend: the views' maps, built once by the compute stage (all
+ * threads). Called as soon as the plan exists, so the building overlaps
+ * the reader's decoding of the first frames. */
+static void build_maps(split *sp) {
   tsr__split_plan *p = &sp->plan;
-  if (!sp->o->copy_only) {
-    double t = now();
-    int built = 0;
-    for (int v = 0; v < p->nviews; v++)
-      if (tsr__remap_applies(&p->sd, &p->vd[v]) && !p->maps[v].off) {
-        tsr__remap_build(&p->sd, &p->vd[v], sp->ctx->threads, &p->maps[v]); /* on failure: generic path */
-        built = 1;
-      }
-    if (built) add_time(sp, &sp->st->plan_s, now() - t);
-  }
-  push_jobs(sp, f, NULL);
+  if (sp->o->copy_only || use_device(sp)) return;
+  double t = now();
+  int built = 0;
+  for (int v = 0; v < p->nviews; v++)
+    if (tsr__remap_applies(&p->sd, &p->vd[v]) && !p->maps[v].off) {
+      tsr__remap_build(&p->sd, &p->vd[v], sp->ctx->threads, &p->maps[v]); /* on failure: generic path */
+      built = 1;
+    }
+  if (built) add_time(sp, &sp->st->plan_s, now() - t);
 }
 
 static void compute_device(split *sp, frame **fr, int n) {
@@ -765,6 +772,7 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *o, const char *c
     if (!strcmp(inputs[i], "-")) stats->frames_total = -1;
   snprintf(stats->device, sizeof stats->device, "%s (%s)", ctx->dev->id, ctx->dev->name);
   pthread_mutex_init(&sp.lock, NULL);
+  pthread_cond_init(&sp.plan_ready, NULL);
   pthread_t reader, *enc = NULL;
   int nenc = o->encoders > 0 ? o->encoders : ctx->threads, started = 0, reader_started = 0;
 
@@ -814,7 +822,12 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *o, const char *c
     goto done;
   }
 
-  /* The compute stage runs here. */
+  /* The compute stage runs here: first the maps, while the reader decodes. */
+  pthread_mutex_lock(&sp.lock);
+  while (!sp.have_plan && !sp.reader_done) pthread_cond_wait(&sp.plan_ready, &sp.lock);
+  int planned = sp.have_plan;
+  pthread_mutex_unlock(&sp.lock);
+  if (planned) build_maps(&sp);
   int batch = 0;
   frame *fr[64];
   for (;;) {
@@ -825,7 +838,7 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *o, const char *c
     fr[n++] = f;
     while (n < batch && (f = tsr__queue_try_pop(&sp.frames))) fr[n++] = f;
     if (batch > 1 || use_device(&sp)) compute_device(&sp, fr, n);
-    else compute_cpu(&sp, fr[0]);
+    else push_jobs(&sp, fr[0], NULL); /* the workers warp through the maps */
   }
   stats->batch = batch ? batch : 1;
 
@@ -862,5 +875,6 @@ done:
   tsr__split_plan_free(&sp.plan);
   tsr_rig_free(sp.rig);
   pthread_mutex_destroy(&sp.lock);
+  pthread_cond_destroy(&sp.plan_ready);
   return st;
 }
