@@ -25,7 +25,6 @@
 
 
 typedef struct {
-  int index;
   char stem[256];
   const char *path;  /* input file, or NULL for a frame from a stream */
   tsr_image *img;    /* the decoded band; freed after the warp */
@@ -286,10 +285,9 @@ static void submit(split *sp, frame *f) {
   }
 }
 
-static frame *frame_new(int index, const char *stem, const char *path) {
+static frame *frame_new(const char *stem, const char *path) {
   frame *f = calloc(1, sizeof *f);
   if (!f) return NULL;
-  f->index = index;
   snprintf(f->stem, sizeof f->stem, "%s", stem);
   f->path = path;
   return f;
@@ -298,7 +296,7 @@ static frame *frame_new(int index, const char *stem, const char *path) {
 /* Concatenated PPM/PAM frames from stdin (ffmpeg -f image2pipe -c:v ppm).
  * Frames are parsed from a growing buffer; a frame is complete once the
  * PNM decoder accepts it, and the bytes it consumed are dropped. */
-static void read_stream(split *sp, tsr_context *lc, int *index) {
+static void read_stream(split *sp, tsr_context *lc) {
   size_t cap = 1 << 20, len = 0;
   uint8_t *buf = malloc(cap);
   int eof = 0, n = 0;
@@ -352,7 +350,7 @@ static void read_stream(split *sp, tsr_context *lc, int *index) {
       frame_skipped(sp, lc, stem);
       continue;
     }
-    frame *f = frame_new((*index)++, stem, NULL);
+    frame *f = frame_new(stem, NULL);
     if (!f) {
       tsr_image_free(img);
       break;
@@ -367,11 +365,10 @@ static void *reader_main(void *arg) {
   split *sp = arg;
   tsr_context lc;
   worker_ctx(&lc, sp->ctx);
-  int index = 0;
   for (int i = 0; i < sp->ninputs && !sp->fatal; i++) {
     const char *path = sp->inputs[i];
     if (!strcmp(path, "-")) {
-      read_stream(sp, &lc, &index);
+      read_stream(sp, &lc);
       continue;
     }
     char stem[256];
@@ -398,7 +395,7 @@ static void *reader_main(void *arg) {
       frame_failed(sp, path, st, tsr_context_error(&lc));
       continue;
     }
-    frame *f = frame_new(index++, stem, path);
+    frame *f = frame_new(stem, path);
     if (!f) {
       tsr_image_free(img);
       break;
