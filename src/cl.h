@@ -49,7 +49,11 @@ struct tsr__cl_device {
   int warp_from_cache; /* 1 when the warp program came from the binary cache */
   cl_program merge_program;
   cl_kernel merge_kernel;
+  struct tsr__warp_buffers *warp_buffers; /* kept between warp jobs (src/warp_cl.c) */
 };
+
+/* Frees the warp's kept buffers (src/warp_cl.c). */
+void tsr__warp_cl_release(tsr__cl_device *d);
 
 /* Resolves a device id from the registry to its cl_platform_id/cl_device_id. */
 tsr_status tsr__cl_lookup(tsr_context *ctx, const tsr_device_info *info, cl_platform_id *platform,

@@ -114,6 +114,7 @@ tsr_status tsr__cl_lookup(tsr_context *ctx, const tsr_device_info *info, cl_plat
 void tsr__cl_close(tsr__cl_device *d) {
   if (!d) return;
   const tsr__cl_api *cl = d->api;
+  tsr__warp_cl_release(d);
   if (d->warp_kernel) cl->clReleaseKernel(d->warp_kernel);
   if (d->warp_program) cl->clReleaseProgram(d->warp_program);
   if (d->merge_kernel) cl->clReleaseKernel(d->merge_kernel);

@@ -7,7 +7,8 @@
  * other set uploads its next chunk or downloads its last one. Host data goes
  * through pinned staging buffers (CL_MEM_ALLOC_HOST_PTR, mapped once), the
  * fast path for DMA on discrete GPUs; if the driver cannot give them, the
- * copies go straight from and to the caller's images. Transfer and kernel
+ * copies go straight from and to the caller's images. The buffers stay
+ * with the device for the next job of the same shape. Transfer and kernel
  * times come from the queues' profiling events. */
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,15 @@ typedef struct {
   int first, n;             /* the chunk in flight (n == 0: idle) */
 } buffer_set;
 
-typedef struct {
+struct tsr__warp_buffers {
   buffer_set set[2];
   int nsets;
   cl_mem sdesc, vdesc;
-} warp_buffers;
+  /* What they were sized for; a later job with the same shape reuses them. */
+  uint64_t item_bytes, dst_item_bytes;
+  int nviews, batch;
+};
+typedef struct tsr__warp_buffers warp_buffers;
 
 static void release_events(const tsr__cl_api *cl, buffer_set *b) {
   cl_event *ev[3] = {&b->ev_up, &b->ev_kernel, &b->ev_down};
@@ -129,6 +134,13 @@ static tsr_status collect(tsr_context *ctx, buffer_set *b, const tsr_src_desc *s
   return TSR_OK;
 }
 
+void tsr__warp_cl_release(tsr__cl_device *d) {
+  if (!d->warp_buffers) return;
+  release(d->api, d->warp_buffers);
+  free(d->warp_buffers);
+  d->warp_buffers = NULL;
+}
+
 tsr_status tsr__warp_cl(tsr_context *ctx, const tsr_image *const *src, int nsrc, const tsr_src_desc *s,
                         const tsr_view_desc *views, tsr_image *const *dst, tsr_warp_stats *stats) {
   tsr_status st = tsr__cl_open(ctx);
@@ -143,33 +155,52 @@ tsr_status tsr__warp_cl(tsr_context *ctx, const tsr_image *const *src, int nsrc,
     return tsr__fail(ctx, st, "one source image and its %d views need %llu bytes, more than the budget of %llu",
                      s->nviews, (unsigned long long)(need.fixed_bytes + need.item_bytes[0] + need.item_bytes[1]),
                      (unsigned long long)ctx->budget);
-  warp_buffers w = {0};
+  /* Buffers stay with the device between jobs of the same shape (a split
+   * calls this once per group of frames): no allocation, forced migration
+   * or pinning per call. */
+  warp_buffers *cached = d->warp_buffers;
   int batch = plan.batch;
-  for (;;) {
-    cl_int err = alloc_batch(ctx, s, batch, &w);
-    if (err == CL_SUCCESS) break;
-    release(cl, &w);
-    if (!tsr__cl_is_oom(err)) return tsr__cl_fail(ctx, "allocating warp buffers", err);
-    if (batch == 1)
-      return tsr__fail(ctx, TSR_E_DEVICE_MEMORY, "out of device memory at batch 1 (%s)", tsr__cl_errname(err));
-    batch /= 2;
-    stats->retries++;
+  if (cached && (cached->item_bytes != s->item_bytes || cached->dst_item_bytes != s->dst_item_bytes ||
+                 cached->nviews != s->nviews || cached->batch < batch))
+    tsr__warp_cl_release(d);
+  if (!d->warp_buffers) {
+    warp_buffers *nw = calloc(1, sizeof *nw);
+    if (!nw) return tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+    for (;;) {
+      cl_int err = alloc_batch(ctx, s, batch, nw);
+      if (err == CL_SUCCESS) break;
+      release(cl, nw);
+      if (!tsr__cl_is_oom(err) || batch == 1) {
+        free(nw);
+        if (!tsr__cl_is_oom(err)) return tsr__cl_fail(ctx, "allocating warp buffers", err);
+        return tsr__fail(ctx, TSR_E_DEVICE_MEMORY, "out of device memory at batch 1 (%s)", tsr__cl_errname(err));
+      }
+      batch /= 2;
+      stats->retries++;
+    }
+    nw->item_bytes = s->item_bytes;
+    nw->dst_item_bytes = s->dst_item_bytes;
+    nw->nviews = s->nviews;
+    nw->batch = batch;
+    d->warp_buffers = nw;
   }
+  warp_buffers *w = d->warp_buffers;
+  batch = w->batch;
   stats->batch = batch;
   stats->device_bytes = need.fixed_bytes + (uint64_t)batch * (need.item_bytes[0] + need.item_bytes[1]);
-  stats->pinned = w.set[0].hup && w.set[0].hdown;
+  stats->pinned = w->set[0].hup && w->set[0].hdown;
 
   size_t maxw = 1, maxh = 1;
   for (int v = 0; v < s->nviews; v++) {
     if ((size_t)views[v].width > maxw) maxw = (size_t)views[v].width;
     if ((size_t)views[v].height > maxh) maxh = (size_t)views[v].height;
   }
-  CL_TRY(cl->clEnqueueWriteBuffer(d->queue, w.sdesc, CL_TRUE, 0, sizeof *s, s, 0, NULL, NULL), "clEnqueueWriteBuffer");
-  CL_TRY(cl->clEnqueueWriteBuffer(d->queue, w.vdesc, CL_TRUE, 0, sizeof *views * (size_t)s->nviews, views, 0, NULL,
+  CL_TRY(cl->clEnqueueWriteBuffer(d->queue, w->sdesc, CL_TRUE, 0, sizeof *s, s, 0, NULL, NULL), "clEnqueueWriteBuffer");
+  CL_TRY(cl->clEnqueueWriteBuffer(d->queue, w->vdesc, CL_TRUE, 0, sizeof *views * (size_t)s->nviews, views, 0, NULL,
                                   NULL), "clEnqueueWriteBuffer");
   int chunk = 0;
   for (int first = 0; first < nsrc; chunk++) {
-    buffer_set *b = &w.set[chunk % w.nsets];
+    buffer_set *b = &w->set[chunk % w->nsets];
     if ((st = collect(ctx, b, s, views, dst, stats))) goto done;
     int n = nsrc - first < b->cap ? nsrc - first : b->cap;
     cl_command_queue q = b->queue;
@@ -187,8 +218,8 @@ tsr_status tsr__warp_cl(tsr_context *ctx, const tsr_image *const *src, int nsrc,
     }
     /* Arguments are captured at enqueue, so one kernel object serves both sets. */
     CL_TRY(cl->clSetKernelArg(d->warp_kernel, 0, sizeof(cl_mem), &b->src), "clSetKernelArg");
-    CL_TRY(cl->clSetKernelArg(d->warp_kernel, 1, sizeof(cl_mem), &w.sdesc), "clSetKernelArg");
-    CL_TRY(cl->clSetKernelArg(d->warp_kernel, 2, sizeof(cl_mem), &w.vdesc), "clSetKernelArg");
+    CL_TRY(cl->clSetKernelArg(d->warp_kernel, 1, sizeof(cl_mem), &w->sdesc), "clSetKernelArg");
+    CL_TRY(cl->clSetKernelArg(d->warp_kernel, 2, sizeof(cl_mem), &w->vdesc), "clSetKernelArg");
     CL_TRY(cl->clSetKernelArg(d->warp_kernel, 3, sizeof(cl_mem), &b->dst), "clSetKernelArg");
     size_t global[3] = {maxw, maxh, (size_t)n * (size_t)s->nviews};
     CL_TRY(cl->clEnqueueNDRangeKernel(q, d->warp_kernel, 3, NULL, global, NULL, 0, NULL, &b->ev_kernel),
@@ -213,12 +244,12 @@ tsr_status tsr__warp_cl(tsr_context *ctx, const tsr_image *const *src, int nsrc,
     first += n;
   }
   /* The last chunks, oldest first. */
-  for (int k = 0; k < w.nsets && !st; k++) st = collect(ctx, &w.set[(chunk + k) % w.nsets], s, views, dst, stats);
+  for (int k = 0; k < w->nsets && !st; k++) st = collect(ctx, &w->set[(chunk + k) % w->nsets], s, views, dst, stats);
 done:
-  if (st) {
+  if (st) { /* the buffers may be mid-use: start afresh next time */
     cl->clFinish(d->queue);
     if (d->queue2) cl->clFinish(d->queue2);
+    tsr__warp_cl_release(d);
   }
-  release(cl, &w);
   return st;
 }
