@@ -49,6 +49,8 @@ struct tsr__cl_device {
   int warp_from_cache; /* 1 when the warp program came from the binary cache */
   cl_program merge_program;
   cl_kernel merge_kernel;
+  cl_program copy_program; /* the bench's copy kernel (cl/copy.cl) */
+  cl_kernel copy_kernel;
   struct tsr__warp_buffers *warp_buffers; /* kept between warp jobs (src/warp_cl.c) */
 };
 

@@ -119,6 +119,8 @@ void tsr__cl_close(tsr__cl_device *d) {
   if (d->warp_program) cl->clReleaseProgram(d->warp_program);
   if (d->merge_kernel) cl->clReleaseKernel(d->merge_kernel);
   if (d->merge_program) cl->clReleaseProgram(d->merge_program);
+  if (d->copy_kernel) cl->clReleaseKernel(d->copy_kernel);
+  if (d->copy_program) cl->clReleaseProgram(d->copy_program);
   if (d->queue2) cl->clReleaseCommandQueue(d->queue2);
   if (d->queue) cl->clReleaseCommandQueue(d->queue);
   if (d->context) cl->clReleaseContext(d->context);

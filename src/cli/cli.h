@@ -38,9 +38,14 @@ int cli_parse_size(const char *s, int *w, int *h);
  * so each error class has its own code. */
 int cli_exit_code(tsr_status st);
 
+/* The bundled 8K sample frame: $TESSERA_SAMPLE, the source tree's copy or
+ * the installed one; NULL if none is readable. */
+const char *cli_sample_path(void);
+
 int cmd_devices(int argc, char **argv);
 int cmd_rig(int argc, char **argv);
 int cmd_split(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

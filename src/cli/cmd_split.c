@@ -101,15 +101,6 @@ static int add_dir(strlist *out, const char *dir, int recursive) {
   return rc;
 }
 
-static const char *sample_path(void) {
-  const char *env = getenv("TESSERA_SAMPLE");
-  if (env && *env) return env;
-  static const char *const where[] = {TSR_SAMPLE_SOURCE, TSR_SAMPLE_INSTALLED};
-  for (size_t i = 0; i < sizeof where / sizeof *where; i++)
-    if (access(where[i], R_OK) == 0) return where[i];
-  return NULL;
-}
-
 int cmd_split(int argc, char **argv) {
   static const struct option longopts[] = {CLI_COMMON_LONGOPTS,
                                            {"output", required_argument, NULL, 'o'},
@@ -220,7 +211,7 @@ int cmd_split(int argc, char **argv) {
   strlist inputs = {0};
   int rc = 0;
   if (sample) {
-    const char *p = sample_path();
+    const char *p = cli_sample_path();
     if (!p) {
       fprintf(stderr, "tessera: the sample frame is not installed (set TESSERA_SAMPLE to a 360° JPEG)\n");
       return 1;

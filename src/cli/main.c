@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -45,6 +46,15 @@ int cli_parse_size(const char *s, int *w, int *h) {
          *w <= TSR_MAX_DIM && *h <= TSR_MAX_DIM;
 }
 
+const char *cli_sample_path(void) {
+  const char *env = getenv("TESSERA_SAMPLE");
+  if (env && *env) return env;
+  static const char *const where[] = {TSR_SAMPLE_SOURCE, TSR_SAMPLE_INSTALLED};
+  for (size_t i = 0; i < sizeof where / sizeof *where; i++)
+    if (access(where[i], R_OK) == 0) return where[i];
+  return NULL;
+}
+
 int cli_exit_code(tsr_status st) { return st == TSR_OK ? 0 : 10 - (int)st; }
 
 static void usage(FILE *f) {
@@ -56,6 +66,7 @@ static void usage(FILE *f) {
           "  rig list    the built-in rigs of 360° views; 'rig show NAME|FILE' one rig\n"
           "  split       360° equirectangular frames to perspective views (tessera split --help)\n"
           "  merge       a split's views back into an equirectangular panorama\n"
+          "  bench       the same workloads on every device, measured the same way (tessera bench --help)\n"
           "\n"
           "options for every command:\n"
           "  --device auto|cpu|cl|cl:P.D|NAME   device to use (default $TESSERA_DEVICE or auto)\n"
@@ -83,6 +94,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "rig")) return cmd_rig(argc - 1, argv + 1);
   if (!strcmp(cmd, "split")) return cmd_split(argc - 1, argv + 1);
   if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
+  if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   fprintf(stderr, "tessera: unknown command '%s'\n", cmd);
   usage(stderr);
   return 1;
