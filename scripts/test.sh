@@ -11,6 +11,9 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTSR_TEST_REQUIRE_OPENCL=
 cmake --build build -j"$JOBS"
 (cd build && ctest --output-on-failure --verbose | grep -v -e "^[0-9]*: Test command" -e "^[0-9]*: Working Directory" -e "^[0-9]*: Environment variables" -e "^[0-9]*:  TSR_TEST\|^[0-9]*:  TESSERA_CACHE")
 
+echo "== bench smoke test (no timing assertions)"
+./build/tessera bench --suite quick --device cpu --quiet
+
 echo "== install check"
 prefix=$(mktemp -d)
 cmake --install build --prefix "$prefix" >/dev/null

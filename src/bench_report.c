@@ -352,7 +352,8 @@ void tsr__bench_print_table(const tsr__bench_report *rep, FILE *f) {
   const char *wls[TSR_BENCH_MAX_WORKLOADS];
   int nwl, nrows = collect_rows(rep, rows, 64, wls, &nwl);
   char buf[320];
-  fprintf(f, "tessera bench, suite %s, %d measurements per figure (median, [min-max])\n", rep->suite, rep->repeat);
+  fprintf(f, "tessera bench, suite %s, %d measurement%s per figure: median [min-max]\n", rep->suite, rep->repeat,
+          rep->repeat == 1 ? "" : "s");
   fprintf(f, "%-*s", LABEL_W, "");
   for (int i = 0; i < rep->ndev; i++) {
     snprintf(buf, sizeof buf, "%s %s", rep->dev[i].dev.id, rep->dev[i].dev.name);
@@ -570,10 +571,10 @@ static void html_chart(sbuf *b, const tsr__bench_report *rep, const row *r) {
     char name[300];
     snprintf(name, sizeof name, "%s %s", d->dev.id, d->dev.name);
     if (strlen(name) > 44) strcpy(name + 41, "...");
-    sb_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" class=dev>%s</text>\n", label_w - 8, y + bar_h - 6,
+    sb_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" class=\"dev\">%s</text>\n", label_w - 8, y + bar_h - 6,
               esc(name, e1, sizeof e1));
     if (!g || !g->n) {
-      sb_printf(b, "<text x=\"%d\" y=\"%d\" class=na>%s</text>\n", label_w + 4, y + bar_h - 6,
+      sb_printf(b, "<text x=\"%d\" y=\"%d\" class=\"na\">%s</text>\n", label_w + 4, y + bar_h - 6,
                 !w ? "not run" : w->state == TSR_BENCH_NA ? "not applicable" : "error");
       continue;
     }
@@ -581,17 +582,17 @@ static void html_chart(sbuf *b, const tsr__bench_report *rep, const row *r) {
     double x0 = label_w, wmed = bar_w * g->median / top, wmin = bar_w * g->min / top, wmax = bar_w * g->max / top;
     sb_printf(b, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"%s/>\n", x0, y, wmed > 1 ? wmed : 1,
               bar_h, failed ? "#d62728" : k_colors[i % 8], failed ? " fill-opacity=\"0.35\"" : "");
-    sb_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=range/>\n", x0 + wmin, x0 + wmax,
+    sb_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=\"range\"/>\n", x0 + wmin, x0 + wmax,
               y + bar_h / 2, y + bar_h / 2);
-    sb_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=range/>\n", x0 + wmin, x0 + wmin, y + 5,
+    sb_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=\"range\"/>\n", x0 + wmin, x0 + wmin, y + 5,
               y + bar_h - 5);
-    sb_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=range/>\n", x0 + wmax, x0 + wmax, y + 5,
+    sb_printf(b, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" class=\"range\"/>\n", x0 + wmax, x0 + wmax, y + 5,
               y + bar_h - 5);
     char m[32], lo[32], hi[32];
     fmt_num(g->median, m, sizeof m);
     fmt_num(g->min, lo, sizeof lo);
     fmt_num(g->max, hi, sizeof hi);
-    sb_printf(b, "<text x=\"%.1f\" y=\"%d\" class=val>%s%s <tspan class=range-t>[%s-%s]</tspan></text>\n",
+    sb_printf(b, "<text x=\"%.1f\" y=\"%d\" class=\"val\">%s%s <tspan class=\"range-t\">[%s-%s]</tspan></text>\n",
               x0 + (wmax > wmed ? wmax : wmed) + 6, y + bar_h - 6, failed ? "FAILED " : "", m, lo, hi);
   }
   sb_printf(b, "</svg></figure>\n");

@@ -77,7 +77,7 @@ static int write_json(const tsr__bench_report *rep, const char *path) {
 }
 
 /* DIR/<vendor>/<device>.json, one device per file. */
-static int write_results(const tsr__bench_report *rep, const char *dir) {
+static int write_results(const tsr__bench_report *rep, const char *dir, int verbose) {
   for (int i = 0; i < rep->ndev; i++) {
     char vendor[128], dev[256], path[4600];
     tsr__bench_result_path(&rep->dev[i].dev, vendor, sizeof vendor, dev, sizeof dev);
@@ -91,7 +91,7 @@ static int write_results(const tsr__bench_report *rep, const char *dir) {
     one.dev = &rep->dev[i];
     one.ndev = 1;
     if (write_json(&one, path)) return -1;
-    fprintf(stderr, "bench: wrote %s\n", path);
+    if (verbose) fprintf(stderr, "bench: wrote %s\n", path);
   }
   return 0;
 }
@@ -212,7 +212,7 @@ int cmd_bench(int argc, char **argv) {
     free(cmp);
   }
   if (json && write_json(&rep, json)) rc = 1;
-  if (results && write_results(&rep, results)) rc = 1;
+  if (results && write_results(&rep, results, o.progress)) rc = 1;
   if (html) {
     tsr_context *ctx = NULL;
     tsr_context_options co = {.device = "cpu", .quiet = 1};
