@@ -666,6 +666,11 @@ tsr_status tsr__bench_run(const tsr__bench_options *o, const tsr_device_info *co
     snprintf(err, errlen, "cannot create a scratch folder in /tmp");
     return TSR_E_IO;
   }
+  if (need_frame && !o->frame) {
+    rm_tree(r.dir);
+    snprintf(err, errlen, "the warp and split-8k workloads need an 8K equirectangular JPEG frame (--frame)");
+    return TSR_E_INVALID;
+  }
   if (need_frame) {
     if ((st = tsr_context_create(&po, &pctx)) == TSR_OK) st = prepare(&r, pctx, has_workload(o->workloads, "split-8k"));
     if (st) snprintf(err, errlen, "%s", tsr_context_error(pctx));

@@ -142,7 +142,13 @@ tsr_status tsr__bench_load(const char *path, tsr__bench_report *rep, char *err, 
 void tsr__bench_print_table(const tsr__bench_report *rep, FILE *f);
 
 /* Comparison of one figure with the same figure in a base report. */
-typedef enum { TSR_CMP_SAME = 0, TSR_CMP_BETTER, TSR_CMP_WORSE, TSR_CMP_MISSING } tsr__bench_change;
+typedef enum {
+  TSR_CMP_SAME = 0,
+  TSR_CMP_BETTER,
+  TSR_CMP_WORSE,
+  TSR_CMP_MISSING,   /* the base has no such figure (or no such device) */
+  TSR_CMP_OTHER_SIZE /* the base measured another size (e.g. quick against full): no verdict */
+} tsr__bench_change;
 typedef struct {
   char device[300];   /* current device ("id name") */
   char base_device[300];
@@ -156,7 +162,8 @@ typedef struct {
 tsr__bench_change tsr__bench_classify(const tsr__bench_figure *base, const tsr__bench_figure *cur);
 /* Pairs each current device with a base device (same vendor, name and
  * driver; else same vendor and name; else, when each report has exactly
- * one device, those two) and each figure with its base. *out is
+ * one device, those two) and each figure with its base; figures whose
+ * workload ran at another size get TSR_CMP_OTHER_SIZE. *out is
  * malloc'ed; returns the count. */
 int tsr__bench_compare(const tsr__bench_report *base, const tsr__bench_report *cur, tsr__bench_cmp **out);
 void tsr__bench_print_compare(const tsr__bench_cmp *c, int n, FILE *f);

@@ -471,6 +471,7 @@ int tsr__bench_compare(const tsr__bench_report *base, const tsr__bench_report *c
         c->base = bg ? bg->median : 0;
         c->ratio = bg && bg->median != 0 ? g->median / bg->median : 0;
         c->change = tsr__bench_classify(bg, g);
+        if (bg && strcmp(bw->size, w->size)) c->change = TSR_CMP_OTHER_SIZE;
       }
     }
   }
@@ -493,7 +494,7 @@ void tsr__bench_print_compare(const tsr__bench_cmp *c, int n, FILE *f) {
       fprintf(f, "  %-50.50s %12s %12s %8s  %s\n", label, "-", cu, "-", "not in base");
       continue;
     }
-    static const char *word[] = {"same (ranges overlap)", "BETTER", "WORSE"};
+    static const char *word[] = {"same (ranges overlap)", "BETTER", "WORSE", "", "not comparable: other size"};
     fprintf(f, "  %-50.50s %12s %12s %8.3f  %s\n", label, b, cu, c[i].ratio, word[c[i].change]);
   }
 }

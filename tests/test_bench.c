@@ -185,6 +185,13 @@ START_TEST(compare_flags_beyond_noise) {
     }
   }
   free(c);
+  /* The base measured another size: no verdict. */
+  snprintf(a.dev[0].wl[0].size, sizeof a.dev[0].wl[0].size, "32 MiB");
+  n = tsr__bench_compare(&a, &b, &c);
+  ck_assert_int_eq(c[0].change, TSR_CMP_OTHER_SIZE);
+  ck_assert_int_eq(c[2].change, TSR_CMP_BETTER);
+  free(c);
+  snprintf(a.dev[0].wl[0].size, sizeof a.dev[0].wl[0].size, "512 MiB");
   /* A figure the base lacks; a device the base lacks. */
   b.dev[0].wl[0].fig[0].name[0] = 'B';
   snprintf(b.dev[1].dev.name, sizeof b.dev[1].dev.name, "another CPU");
