@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tessera/tessera.h"
+#include "bench.h"
 
 typedef struct {
   double wall_s, plan_s;
@@ -30,14 +30,11 @@ static double now(void) {
   return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
+/* Median of n values (sorted in place, so v[0] and v[n - 1] are min and max). */
 static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_d);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  tsr__bench_figure f;
+  tsr__bench_summarize(v, n, &f);
+  return f.median;
 }
 
 /* Runs one split in a child; the result comes back through a pipe. */

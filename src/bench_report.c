@@ -15,11 +15,6 @@ static const char *state_name(tsr__bench_state s) {
   return n[s];
 }
 
-static const char *type_name(tsr_device_type t) {
-  static const char *n[] = {"cpu-backend", "gpu-discrete", "gpu-integrated", "accelerator", "opencl-cpu", "other"};
-  return (unsigned)t < 6 ? n[t] : "other";
-}
-
 /* ---- JSON out ------------------------------------------------------------- */
 static void add_opt_number(cJSON *o, const char *key, double v) {
   if (v < 0) cJSON_AddNullToObject(o, key);
@@ -50,18 +45,7 @@ cJSON *tsr__bench_to_json(const tsr__bench_report *rep) {
     const tsr_device_info *d = &bd->dev;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToArray(devs, j);
-    cJSON_AddStringToObject(j, "id", d->id);
-    cJSON_AddStringToObject(j, "backend", d->backend == TSR_BACKEND_CPU ? "cpu" : "opencl");
-    cJSON_AddStringToObject(j, "type", type_name(d->type));
-    cJSON_AddStringToObject(j, "platform", d->platform);
-    cJSON_AddStringToObject(j, "vendor", d->vendor);
-    cJSON_AddStringToObject(j, "name", d->name);
-    cJSON_AddStringToObject(j, "driver_version", d->driver_version);
-    cJSON_AddStringToObject(j, "opencl_c_version", d->opencl_c_version);
-    cJSON_AddNumberToObject(j, "compute_units", d->compute_units);
-    cJSON_AddNumberToObject(j, "clock_mhz", d->clock_mhz);
-    cJSON_AddNumberToObject(j, "global_mem_bytes", (double)d->global_mem);
-    cJSON_AddNumberToObject(j, "max_alloc_bytes", (double)d->max_alloc);
+    tsr__device_identity_json(d, j);
     cJSON *wls = cJSON_AddArrayToObject(j, "workloads");
     for (int k = 0; k < bd->nwl; k++) {
       const tsr__bench_workload *w = &bd->wl[k];
@@ -240,7 +224,7 @@ tsr_status tsr__bench_from_json(const cJSON *root, tsr__bench_report *rep, char 
     char type[32] = "";
     get_str(&r, j, "type", d->id, type, sizeof type);
     for (int k = 0; k < 6; k++)
-      if (!strcmp(type, type_name((tsr_device_type)k))) d->type = (tsr_device_type)k;
+      if (!strcmp(type, tsr__device_type_name((tsr_device_type)k))) d->type = (tsr_device_type)k;
     get_str(&r, j, "platform", d->id, d->platform, sizeof d->platform);
     get_str(&r, j, "vendor", d->id, d->vendor, sizeof d->vendor);
     get_str(&r, j, "name", d->id, d->name, sizeof d->name);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
+
 #include "cl.h"
 
 #define TSR_MAX_DEVICES 64
@@ -227,4 +229,24 @@ const tsr_device_info *tsr__device_find(const char *spec, tsr_status *status, ch
     return NULL;
   }
   return best;
+}
+
+const char *tsr__device_type_name(tsr_device_type t) {
+  static const char *n[] = {"cpu-backend", "gpu-discrete", "gpu-integrated", "accelerator", "opencl-cpu", "other"};
+  return (unsigned)t < sizeof n / sizeof *n ? n[t] : "other";
+}
+
+void tsr__device_identity_json(const tsr_device_info *d, struct cJSON *j) {
+  cJSON_AddStringToObject(j, "id", d->id);
+  cJSON_AddStringToObject(j, "backend", d->backend == TSR_BACKEND_CPU ? "cpu" : "opencl");
+  cJSON_AddStringToObject(j, "type", tsr__device_type_name(d->type));
+  cJSON_AddStringToObject(j, "platform", d->platform);
+  cJSON_AddStringToObject(j, "vendor", d->vendor);
+  cJSON_AddStringToObject(j, "name", d->name);
+  cJSON_AddStringToObject(j, "driver_version", d->driver_version);
+  cJSON_AddStringToObject(j, "opencl_c_version", d->opencl_c_version);
+  cJSON_AddNumberToObject(j, "compute_units", d->compute_units);
+  cJSON_AddNumberToObject(j, "clock_mhz", d->clock_mhz);
+  cJSON_AddNumberToObject(j, "global_mem_bytes", (double)d->global_mem);
+  cJSON_AddNumberToObject(j, "max_alloc_bytes", (double)d->max_alloc);
 }

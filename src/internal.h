@@ -40,6 +40,14 @@ void tsr__warn(tsr_context *ctx, const char *fmt, ...) __attribute__((format(pri
 /* Device registry (src/device.c). */
 const tsr_device_info *tsr__device_find(const char *spec, tsr_status *status, char *why, size_t whylen);
 const tsr_device_info *tsr__cpu_device(void);
+/* "gpu-discrete", "opencl-cpu", "cpu-backend", ... */
+const char *tsr__device_type_name(tsr_device_type t);
+/* Adds a device's identity to a JSON object: id, backend, type, platform,
+ * vendor, name, driver_version, opencl_c_version, compute_units,
+ * clock_mhz, global_mem_bytes, max_alloc_bytes (tessera devices --json and
+ * the bench files share these keys). */
+struct cJSON;
+void tsr__device_identity_json(const tsr_device_info *d, struct cJSON *j);
 
 /* Reads a whole file; *buf is malloc'ed. */
 tsr_status tsr__read_file(tsr_context *ctx, const char *path, uint8_t **buf, size_t *size);

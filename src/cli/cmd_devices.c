@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "internal.h"
 
 /* Reference job: one 8K RGB8 equirectangular frame to 8 views of 1920x1080. */
 static tsr_mem_need reference_need(void) {
@@ -13,11 +14,6 @@ static tsr_mem_need reference_need(void) {
   double ident[6] = {1, 0, 0, 0, 1, 0};
   for (int i = 0; i < 8; i++) tsr_view_affine(&views[i], 1920, 1080, ident);
   return tsr_warp_mem_need(7680, 3840, 3, 8, views, 8);
-}
-
-static const char *type_name(tsr_device_type t) {
-  static const char *n[] = {"cpu-backend", "gpu-discrete", "gpu-integrated", "accelerator", "opencl-cpu", "other"};
-  return n[t];
 }
 
 static double gib(uint64_t b) { return (double)b / (1024.0 * 1024 * 1024); }
@@ -74,19 +70,8 @@ int cmd_devices(int argc, char **argv) {
     tsr_status pst = tsr_plan_batch(&need, budget, d->backend == TSR_BACKEND_CPU ? 0 : d->max_alloc, 1 << 20, &plan);
     int batch = pst == TSR_OK ? plan.batch : 0;
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "id", d->id);
+    tsr__device_identity_json(d, j);
     cJSON_AddBoolToObject(j, "selected", d == chosen);
-    cJSON_AddStringToObject(j, "backend", d->backend == TSR_BACKEND_CPU ? "cpu" : "opencl");
-    cJSON_AddStringToObject(j, "type", type_name(d->type));
-    cJSON_AddStringToObject(j, "platform", d->platform);
-    cJSON_AddStringToObject(j, "vendor", d->vendor);
-    cJSON_AddStringToObject(j, "name", d->name);
-    cJSON_AddStringToObject(j, "driver_version", d->driver_version);
-    cJSON_AddStringToObject(j, "opencl_c_version", d->opencl_c_version);
-    cJSON_AddNumberToObject(j, "compute_units", d->compute_units);
-    cJSON_AddNumberToObject(j, "clock_mhz", d->clock_mhz);
-    cJSON_AddNumberToObject(j, "global_mem_bytes", (double)d->global_mem);
-    cJSON_AddNumberToObject(j, "max_alloc_bytes", (double)d->max_alloc);
     cJSON_AddNumberToObject(j, "local_mem_bytes", (double)d->local_mem);
     if (d->free_mem) cJSON_AddNumberToObject(j, "free_mem_bytes", (double)d->free_mem);
     cJSON_AddBoolToObject(j, "image_support", d->image_support);
@@ -101,14 +86,14 @@ int cmd_devices(int argc, char **argv) {
     printf("%s %-7s %s\n", d == chosen ? "*" : " ", d->id, d->name);
     if (d->backend == TSR_BACKEND_OPENCL) {
       printf("      platform: %s | vendor: %s | driver: %s\n", d->platform, d->vendor, d->driver_version);
-      printf("      type: %s | %s | compute units: %u @ %u MHz\n", type_name(d->type),
+      printf("      type: %s | %s | compute units: %u @ %u MHz\n", tsr__device_type_name(d->type),
              d->opencl_c_version[0] ? d->opencl_c_version : "OpenCL C ?", d->compute_units, d->clock_mhz);
       printf("      memory: global %.2f GiB, max alloc %.2f GiB, local %llu KiB%s | images: %s | fp16: %s | fp64: %s\n",
              gib(d->global_mem), gib(d->max_alloc), (unsigned long long)(d->local_mem / 1024),
              d->free_mem ? " (free reported)" : "", d->image_support ? "yes" : "no", d->fp16 ? "yes" : "no",
              d->fp64 ? "yes" : "no");
     } else {
-      printf("      type: %s | vendor: %s | threads: %u | RAM available: %.2f GiB\n", type_name(d->type), d->vendor,
+      printf("      type: %s | vendor: %s | threads: %u | RAM available: %.2f GiB\n", tsr__device_type_name(d->type), d->vendor,
              d->compute_units, gib(d->global_mem));
     }
     if (!d->usable) printf("      unusable: %s\n", d->unusable_reason);
