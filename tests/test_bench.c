@@ -1,8 +1,10 @@
 /* tessera bench: the JSON schema (written, read back, refused when wrong),
  * the comparison logic, parity flagging, a real run on the CPU backend,
- * and an OpenCL device made to return wrong results, which the table,
- * the JSON and the exit status must call FAILED. */
+ * the committed results, and an OpenCL device made to return wrong
+ * results, which the table, the JSON and the exit status must call
+ * FAILED. */
 #include <cjson/cJSON.h>
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -383,6 +385,32 @@ START_TEST(wrong_device_is_failed) {
 }
 END_TEST
 
+/* The committed results stay readable by this tessera: one device each,
+ * named by the file's place, every figure ordered and measured. */
+START_TEST(committed_results_load) {
+  glob_t g;
+  ck_assert_int_eq(glob(TSR_TEST_DATA "/../../bench/results/*/*.json", 0, NULL, &g), 0);
+  ck_assert_uint_ge(g.gl_pathc, 2); /* the CPU backend and PoCL at least */
+  for (size_t i = 0; i < g.gl_pathc; i++) {
+    tsr__bench_report rep;
+    char err[400], vendor[64], dev[256], want[400];
+    ck_assert_msg(tsr__bench_load(g.gl_pathv[i], &rep, err, sizeof err) == TSR_OK, "%s", err);
+    ck_assert_int_eq(rep.ndev, 1);
+    ck_assert_str_eq(rep.suite, "full");
+    tsr__bench_result_path(&rep.dev[0].dev, vendor, sizeof vendor, dev, sizeof dev);
+    snprintf(want, sizeof want, "/%s/%s.json", vendor, dev);
+    ck_assert_msg(strstr(g.gl_pathv[i], want), "%s should be named ...%s", g.gl_pathv[i], want);
+    for (int k = 0; k < rep.dev[0].nwl; k++) {
+      const tsr__bench_workload *w = &rep.dev[0].wl[k];
+      ck_assert_msg(w->state == TSR_BENCH_OK || w->state == TSR_BENCH_NA, "%s: %s", g.gl_pathv[i], w->name);
+      for (int f = 0; f < w->nfig; f++) ck_assert(w->fig[f].n == rep.repeat && w->fig[f].median > 0);
+    }
+    tsr__bench_report_free(&rep);
+  }
+  globfree(&g);
+}
+END_TEST
+
 START_TEST(cli_usage) {
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "'%s' bench --suite medium 2>/dev/null", TSR_CLI_PATH);
@@ -406,6 +434,7 @@ int main(void) {
   tcase_add_test(tc, parity_flags_failed);
   tcase_add_test(tc, cpu_run);
   tcase_add_test(tc, wrong_device_is_failed);
+  tcase_add_test(tc, committed_results_load);
   tcase_add_test(tc, cli_usage);
   suite_add_tcase(s, tc);
   return tt_run(s);
