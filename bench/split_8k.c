@@ -24,12 +24,6 @@ typedef struct {
   int views, ok, batch, denom, rows;
 } result;
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 /* Median of n values (sorted in place, so v[0] and v[n - 1] are min and max). */
 static double median(double *v, int n) {
   tsr__bench_figure f;
@@ -101,9 +95,9 @@ static double run_ffmpeg(const char *indir, const char *outdir, int nframes) {
                    "-filter_complex '%s'", outdir, indir, nframes, graph);
   for (int v = 0; v < 8; v++)
     n += snprintf(cmd + n, sizeof cmd - (size_t)n, " -map '[o%d]' -q:v 2 '%s/v%d_%%04d.jpg'", v, outdir, v);
-  double t = now();
+  double t = tsr__now();
   int rc = system(cmd);
-  double el = now() - t;
+  double el = tsr__now() - t;
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", outdir);
   if (system(cmd)) fprintf(stderr, "bench: could not remove %s\n", outdir);
   return rc == 0 ? el : -1;

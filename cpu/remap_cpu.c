@@ -23,6 +23,7 @@
 
 #include "remap.h"
 #include "warp.h"
+#include "warp_impl.h"
 
 #define EDGE UINT32_MAX
 
@@ -264,4 +265,10 @@ void tsr__remap_apply(const tsr__remap *m, const tsr_src_desc *s, const tsr_view
       }
     }
   }
+}
+
+void tsr__remap_or_warp(const tsr__remap *m, const tsr_src_desc *s, const tsr_view_desc *v, const uint8_t *src,
+                        uint8_t *dst, int threads) {
+  if (m && m->off) tsr__remap_apply(m, s, v, src, dst, threads);
+  else tsr__warp_cpu(threads, s, src, v, dst);
 }

@@ -24,12 +24,6 @@
 
 #define MIB ((size_t)1 << 20)
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 /* ---- figures, parity, host --------------------------------------------- */
 static int cmp_d(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -75,22 +69,11 @@ void tsr__bench_set_parity(tsr__bench_workload *w, double diff, double tolerance
 
 void tsr__bench_host_probe(tsr__bench_host *h) {
   memset(h, 0, sizeof *h);
-  snprintf(h->cpu, sizeof h->cpu, "unknown");
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  char line[512];
-  while (f && fgets(line, sizeof line, f)) {
-    char *colon = strchr(line, ':');
-    if (!colon || strncmp(line, "model name", 10)) continue;
-    char *val = colon + 1 + strspn(colon + 1, " \t");
-    val[strcspn(val, "\n")] = 0;
-    snprintf(h->cpu, sizeof h->cpu, "%s", val);
-    break;
-  }
-  if (f) fclose(f);
+  snprintf(h->cpu, sizeof h->cpu, "%.159s", tsr__cpu_device()->name); /* the registry read /proc/cpuinfo */
   h->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
   h->ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
-  char pretty[128] = "";
-  f = fopen("/etc/os-release", "r");
+  char pretty[128] = "", line[512];
+  FILE *f = fopen("/etc/os-release", "r");
   while (f && fgets(line, sizeof line, f))
     if (sscanf(line, "PRETTY_NAME=\"%127[^\"]\"", pretty) == 1) break;
   if (f) fclose(f);
@@ -122,6 +105,7 @@ typedef struct {
   tsr_image *src;     /* the frame at the suite's size */
   int view_w, view_h;
   tsr_warp_view views[16];
+  char view_names[16][64]; /* ring8's, the split's output folders */
   int nviews;
   uint8_t *warp_ref[2];        /* CPU backend output per interpolation (bilinear, Lanczos-3) */
   tsr_image *split_ref[16];    /* CPU backend's views of the parity frame */
@@ -153,9 +137,9 @@ static const uint8_t *pattern(runner *r, size_t bytes) {
 /* First launch, warm-up and calibration, then the measurements: s[k] is
  * seconds per iteration of measurement k. Returns 0, or -1 on failure. */
 static int measure(runner *r, tsr__bench_workload *w, bench_fn fn, void *arg, double *s) {
-  double t0 = now(), t = fn(arg, 1);
+  double t0 = tsr__now(), t = fn(arg, 1);
   if (t < 0) return -1;
-  if (w->first_launch_s < 0) w->first_launch_s = now() - t0;
+  if (w->first_launch_s < 0) w->first_launch_s = tsr__now() - t0;
   if ((t = fn(arg, 1)) < 0) return -1;
   double it = t > 0 ? ceil(r->target_s / t) : 1000;
   int iters = it < 1 ? 1 : it > 100000 ? 100000 : (int)it;
@@ -201,6 +185,16 @@ static const tsr__bench_figure *find_fig(const tsr__bench_device *d, const char 
   return NULL;
 }
 
+/* A copy or transfer buffer: a quarter of the device's max allocation,
+ * capped, whole MiB; recorded as the workload's size. */
+static size_t buffer_bytes(const tsr_device_info *d, size_t cap, tsr__bench_workload *w) {
+  size_t bytes = d->max_alloc / 4 < cap ? d->max_alloc / 4 : cap;
+  bytes &= ~(size_t)(MIB - 1);
+  if (bytes < MIB) bytes = MIB;
+  snprintf(w->size, sizeof w->size, "%zu MiB", bytes / MIB);
+  return bytes;
+}
+
 /* ---- copy ------------------------------------------------------------------ */
 typedef struct {
   const uint8_t *src;
@@ -212,7 +206,7 @@ typedef struct {
 static double cpu_copy_run(void *arg, int iters) {
   cpu_copy *c = arg;
   size_t chunk = 4 * MIB, n = (c->bytes + chunk - 1) / chunk;
-  double t = now();
+  double t = tsr__now();
   for (int i = 0; i < iters; i++) {
 #pragma omp parallel for num_threads(c->threads) schedule(static)
     for (size_t k = 0; k < n; k++) {
@@ -220,7 +214,7 @@ static double cpu_copy_run(void *arg, int iters) {
       memcpy(c->dst + off, c->src + off, len);
     }
   }
-  return now() - t;
+  return tsr__now() - t;
 }
 
 static double cl_copy_run(void *arg, int iters) { return tsr__bench_cl_copy(arg, iters); }
@@ -228,10 +222,7 @@ static double cl_copy_run(void *arg, int iters) { return tsr__bench_cl_copy(arg,
 static void wl_copy(runner *r, tsr_context *ctx, tsr__bench_workload *w) {
   const tsr_device_info *d = tsr_context_device(ctx);
   size_t cap = r->quick ? 32 * MIB : 512 * MIB;
-  size_t bytes = d->max_alloc / 4 < cap ? d->max_alloc / 4 : cap;
-  bytes &= ~(size_t)(MIB - 1);
-  if (bytes < MIB) bytes = MIB;
-  snprintf(w->size, sizeof w->size, "%zu MiB", bytes / MIB);
+  size_t bytes = buffer_bytes(d, cap, w);
   w->batch = 1;
   const uint8_t *p = pattern(r, bytes);
   uint8_t *out = malloc(bytes);
@@ -287,10 +278,7 @@ static void wl_transfer(runner *r, tsr_context *ctx, tsr__bench_workload *w) {
     return;
   }
   size_t cap = r->quick ? 16 * MIB : 256 * MIB;
-  size_t bytes = d->max_alloc / 4 < cap ? d->max_alloc / 4 : cap;
-  bytes &= ~(size_t)(MIB - 1);
-  if (bytes < MIB) bytes = MIB;
-  snprintf(w->size, sizeof w->size, "%zu MiB", bytes / MIB);
+  size_t bytes = buffer_bytes(d, cap, w);
   snprintf(w->timing, sizeof w->timing, "wall");
   w->batch = 1;
   tsr__bench_cl *b;
@@ -330,14 +318,11 @@ typedef struct {
 
 static double cpu_warp_run(void *arg, int iters) {
   cpu_warp *c = arg;
-  double t = now();
+  double t = tsr__now();
   for (int i = 0; i < iters; i++)
-    for (int v = 0; v < c->sd->nviews; v++) {
-      uint8_t *out = c->dst + c->vd[v].dst_offset;
-      if (c->maps && c->maps[v].off) tsr__remap_apply(&c->maps[v], c->sd, &c->vd[v], c->src, out, c->threads);
-      else tsr__warp_cpu(c->threads, c->sd, c->src, &c->vd[v], out);
-    }
-  return now() - t;
+    for (int v = 0; v < c->sd->nviews; v++)
+      tsr__remap_or_warp(&c->maps[v], c->sd, &c->vd[v], c->src, c->dst + c->vd[v].dst_offset, c->threads);
+  return tsr__now() - t;
 }
 
 static double cl_warp_run(void *arg, int iters) { return tsr__bench_cl_warp(arg, iters); }
@@ -351,11 +336,11 @@ static int cpu_warp_measure(runner *r, tsr_context *ctx, tsr__bench_workload *w,
   tsr__remap maps[16];
   memset(maps, 0, sizeof maps);
   uint64_t map_bytes = 0;
-  double t0 = now();
+  double t0 = tsr__now();
   for (int v = 0; v < sd->nviews; v++)
     if (tsr__remap_applies(sd, &vd[v]) && tsr__remap_build(sd, &vd[v], threads, &maps[v]) == 0)
       map_bytes += 6 * (uint64_t)vd[v].width * (uint64_t)vd[v].height;
-  double build = now() - t0;
+  double build = tsr__now() - t0;
   cpu_warp c = {sd, vd, maps, r->src->data, dst, threads};
   int rc = 0;
   if (s) {
@@ -483,11 +468,8 @@ static tsr_status split_views(runner *r, tsr_context *ctx, tsr_image **views) {
   tsr_split_stats st;
   tsr_status s = split_once(r, ctx, 1, 0, "png", out, &st);
   for (int v = 0; v < r->nviews && !s; v++) {
-    tsr_rig *rig = NULL;
-    if ((s = tsr_rig_get(ctx, "ring8", &rig))) break;
     char path[256];
-    snprintf(path, sizeof path, "%s/%s/frame_0001.png", out, rig->views[v].name);
-    tsr_rig_free(rig);
+    snprintf(path, sizeof path, "%s/%s/frame_0001.png", out, r->view_names[v]);
     s = tsr_image_read(ctx, path, 0, &views[v]);
   }
   rm_tree(out);
@@ -504,13 +486,13 @@ static void wl_split(runner *r, tsr_context *ctx, tsr__bench_workload *w) {
   char out[128];
   snprintf(out, sizeof out, "%s/out", r->dir);
   tsr_split_stats st;
-  double t0 = now();
+  double t0 = tsr__now();
   if (split_once(r, ctx, nframes, 0, NULL, out, &st)) {
     set_error(w, ctx, "split");
     rm_tree(out);
     return;
   }
-  w->first_launch_s = now() - t0;
+  w->first_launch_s = tsr__now() - t0;
   w->batch = st.batch;
   w->device_bytes = st.device_bytes;
   double a[TSR_BENCH_MAX_SAMPLES], b[TSR_BENCH_MAX_SAMPLES], q[TSR_BENCH_MAX_SAMPLES];
@@ -601,6 +583,7 @@ static tsr_status prepare(runner *r, tsr_context *ctx, int need_split) {
   r->nviews = rig->nviews < 16 ? rig->nviews : 16;
   for (int v = 0; v < r->nviews; v++) {
     const tsr_rig_view *rv = &rig->views[v];
+    memcpy(r->view_names[v], rv->name, sizeof r->view_names[v]);
     tsr_view_equirect(&r->views[v], r->view_w, r->view_h, rv->yaw, rv->pitch, rv->roll, rv->hfov);
     tsr_view_antialias(&r->views[v], r->src->width, r->src->height);
   }
@@ -691,7 +674,7 @@ tsr_status tsr__bench_run(const tsr__bench_options *o, const tsr_device_info *co
         continue;
       }
       if (o->progress) fprintf(stderr, "bench: %s (%s): %s ...\n", devs[i]->id, devs[i]->name, wl[k]);
-      double t0 = now();
+      double t0 = tsr__now();
       if (k == 0) wl_copy(&r, ctx, w);
       else if (k == 1) wl_transfer(&r, ctx, w);
       else if (k == 2) wl_warp(&r, ctx, w, bd);
@@ -699,7 +682,7 @@ tsr_status tsr__bench_run(const tsr__bench_options *o, const tsr_device_info *co
       if (o->progress)
         fprintf(stderr, "bench: %s: %s %s in %.1f s\n", devs[i]->id, wl[k],
                 w->state == TSR_BENCH_OK ? "done" : w->state == TSR_BENCH_NA ? "not applicable"
-                : w->state == TSR_BENCH_FAILED ? "FAILED parity" : "error", now() - t0);
+                : w->state == TSR_BENCH_FAILED ? "FAILED parity" : "error", tsr__now() - t0);
     }
     tsr_context_destroy(ctx);
   }

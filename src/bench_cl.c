@@ -4,7 +4,6 @@
  * by wall clock around blocking calls, the cost a program sees. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench.h"
 #include "cl.h"
@@ -23,12 +22,6 @@ struct tsr__bench_cl {
   int timing_wall;           /* the queue gave no profiling times */
 };
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 void tsr__bench_cl_close(tsr__bench_cl *b) {
   if (!b) return;
   const tsr__cl_api *cl = b->cl;
@@ -43,20 +36,25 @@ void tsr__bench_cl_close(tsr__bench_cl *b) {
   free(b);
 }
 
+typedef enum { NO_KERNEL, COPY_KERNEL, WARP_KERNEL } which_kernel;
+
 /* Opens the device, builds the kernel (timing the build) and allocates the
  * handle. */
-static tsr_status open_handle(tsr_context *ctx, const char *file, const char *name, cl_program *prog,
-                              cl_kernel *kern, tsr__bench_workload *w, tsr__bench_cl **out) {
+static tsr_status open_handle(tsr_context *ctx, which_kernel which, tsr__bench_workload *w, tsr__bench_cl **out) {
   *out = NULL;
   tsr_status st = tsr__cl_open(ctx);
   if (st) return st;
+  tsr__cl_device *d = ctx->cl;
+  cl_program *prog = which == COPY_KERNEL ? &d->copy_program : &d->warp_program;
+  cl_kernel *kern = which == COPY_KERNEL ? &d->copy_kernel : which == WARP_KERNEL ? &d->warp_kernel : NULL;
+  const char *file = which == COPY_KERNEL ? "copy.cl" : "warp.cl", *name = which == COPY_KERNEL ? "tsr_copy" : "tsr_warp";
   if (kern) {
-    double t = now();
+    double t = tsr__now();
     int cached = 0;
     int had = *kern != NULL;
     if ((st = tsr__cl_kernel(ctx, file, name, prog, kern, &cached))) return st;
     if (!had) {
-      w->build_s = now() - t;
+      w->build_s = tsr__now() - t;
       w->build_cached = cached;
     }
   }
@@ -82,20 +80,17 @@ static double run_kernel(tsr__bench_cl *b, int iters) {
   const tsr__cl_api *cl = b->cl;
   cl_event *ev = calloc((size_t)iters, sizeof *ev);
   if (!ev) return -1;
-  double t0 = now(), sum = 0;
+  double t0 = tsr__now(), sum = 0;
   int ok = 1;
   for (int i = 0; i < iters && ok; i++)
     ok = cl->clEnqueueNDRangeKernel(b->q, b->kernel, b->dims, NULL, b->global, NULL, 0, NULL, &ev[i]) == CL_SUCCESS;
   ok = cl->clFinish(b->q) == CL_SUCCESS && ok;
-  double wall = now() - t0;
+  double wall = tsr__now() - t0;
   for (int i = 0; i < iters; i++) {
     if (!ev[i]) continue;
-    cl_ulong s = 0, e = 0;
-    if (cl->clGetEventProfilingInfo(ev[i], CL_PROFILING_COMMAND_START, sizeof s, &s, NULL) == CL_SUCCESS &&
-        cl->clGetEventProfilingInfo(ev[i], CL_PROFILING_COMMAND_END, sizeof e, &e, NULL) == CL_SUCCESS && e > s)
-      sum += (double)(e - s) * 1e-9;
-    else
-      b->timing_wall = 1;
+    double t = tsr__cl_event_seconds(cl, ev[i]);
+    if (t > 0) sum += t;
+    else b->timing_wall = 1;
     cl->clReleaseEvent(ev[i]);
   }
   free(ev);
@@ -108,12 +103,9 @@ const char *tsr__bench_cl_timing(const tsr__bench_cl *b) { return b->timing_wall
 /* ---- copy --------------------------------------------------------------- */
 tsr_status tsr__bench_cl_copy_open(tsr_context *ctx, const uint8_t *data, size_t bytes, tsr__bench_workload *w,
                                    tsr__bench_cl **out) {
-  tsr__cl_device *d;
-  tsr_status st = tsr__cl_open(ctx);
-  if (st) return st;
-  d = ctx->cl;
   tsr__bench_cl *b;
-  if ((st = open_handle(ctx, "copy.cl", "tsr_copy", &d->copy_program, &d->copy_kernel, w, &b))) return st;
+  tsr_status st = open_handle(ctx, COPY_KERNEL, w, &b);
+  if (st) return st;
   cl_int err = tsr__cl_alloc(ctx, bytes, CL_MEM_READ_ONLY, &b->a);
   if (!err) err = tsr__cl_alloc(ctx, bytes, CL_MEM_WRITE_ONLY, &b->b);
   if (err) return fail_close(b, "allocating the copy buffers", err);
@@ -134,7 +126,7 @@ double tsr__bench_cl_copy(tsr__bench_cl *b, int iters) { return run_kernel(b, it
 /* ---- transfer ------------------------------------------------------------ */
 tsr_status tsr__bench_cl_transfer_open(tsr_context *ctx, size_t bytes, tsr__bench_workload *w, tsr__bench_cl **out) {
   tsr__bench_cl *b;
-  tsr_status st = open_handle(ctx, NULL, NULL, NULL, NULL, w, &b);
+  tsr_status st = open_handle(ctx, NO_KERNEL, w, &b);
   if (st) return st;
   b->bytes = bytes;
   b->host = malloc(bytes);
@@ -158,7 +150,7 @@ tsr_status tsr__bench_cl_transfer_open(tsr_context *ctx, size_t bytes, tsr__benc
 
 double tsr__bench_cl_transfer(tsr__bench_cl *b, int to_host, int pinned, int iters) {
   uint8_t *h = pinned ? b->hpin : b->host;
-  double t0 = now();
+  double t0 = tsr__now();
   for (int i = 0; i < iters; i++) {
     cl_int err = to_host ? b->cl->clEnqueueReadBuffer(b->q, b->a, CL_TRUE, 0, b->bytes, h, 0, NULL, NULL)
                          : b->cl->clEnqueueWriteBuffer(b->q, b->a, CL_TRUE, 0, b->bytes, h, 0, NULL, NULL);
@@ -167,7 +159,7 @@ double tsr__bench_cl_transfer(tsr__bench_cl *b, int to_host, int pinned, int ite
       return -1;
     }
   }
-  return now() - t0;
+  return tsr__now() - t0;
 }
 
 /* Round trips of a pattern: pageable up, pinned down; pinned up, pageable
@@ -191,11 +183,9 @@ double tsr__bench_cl_transfer_check(tsr__bench_cl *b, const uint8_t *pattern) {
 /* ---- warp, data resident -------------------------------------------------- */
 tsr_status tsr__bench_cl_warp_open(tsr_context *ctx, const tsr_image *src, int batch, const tsr_src_desc *sd,
                                    const tsr_view_desc *vd, tsr__bench_workload *w, tsr__bench_cl **out) {
-  tsr_status st = tsr__cl_open(ctx);
-  if (st) return st;
-  tsr__cl_device *d = ctx->cl;
   tsr__bench_cl *b;
-  if ((st = open_handle(ctx, "warp.cl", "tsr_warp", &d->warp_program, &d->warp_kernel, w, &b))) return st;
+  tsr_status st = open_handle(ctx, WARP_KERNEL, w, &b);
+  if (st) return st;
   size_t in = (size_t)sd->item_bytes * (size_t)batch, outb = (size_t)sd->dst_item_bytes * (size_t)batch;
   cl_int err = tsr__cl_alloc(ctx, in, CL_MEM_READ_ONLY, &b->a);
   if (!err) err = tsr__cl_alloc(ctx, outb, CL_MEM_WRITE_ONLY, &b->b);

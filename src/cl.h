@@ -99,6 +99,10 @@ uint8_t *tsr__cache_get(const tsr__cache *c, uint64_t key, size_t *size);
 void tsr__cache_put(const tsr__cache *c, uint64_t key, const uint8_t *bin, size_t size);
 void tsr__cache_path(const tsr__cache *c, uint64_t key, char *path, size_t len);
 
+/* A command's duration from its profiling event; 0 when the queue gives
+ * no profiling times. */
+double tsr__cl_event_seconds(const tsr__cl_api *cl, cl_event ev);
+
 /* Reports a failed CL call: "clCreateBuffer failed: CL_OUT_OF_RESOURCES". */
 tsr_status tsr__cl_fail(tsr_context *ctx, const char *call, cl_int err);
 /* True for the errors that mean "out of device memory". */

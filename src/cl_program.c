@@ -249,3 +249,12 @@ cl_int tsr__cl_alloc(tsr_context *ctx, size_t bytes, cl_mem_flags flags, cl_mem 
   if (err == CL_SUCCESS) err = d->api->clFinish(d->queue);
   return err;
 }
+
+double tsr__cl_event_seconds(const tsr__cl_api *cl, cl_event ev) {
+  cl_ulong t0 = 0, t1 = 0;
+  if (!ev || cl->clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) ||
+      cl->clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) || t1 < t0)
+    return 0;
+  return (double)(t1 - t0) * 1e-9;
+}
+

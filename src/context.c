@@ -3,6 +3,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cl.h"
 
@@ -67,6 +68,12 @@ const char *tsr_context_error(const tsr_context *ctx) { return ctx ? ctx->err : 
 const tsr_device_info *tsr_context_device(const tsr_context *ctx) { return ctx->dev; }
 uint64_t tsr_context_budget(const tsr_context *ctx) { return ctx->budget; }
 int tsr_context_threads(const tsr_context *ctx) { return ctx->threads; }
+
+double tsr__now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
 
 int tsr__use_device(const tsr_context *ctx) {
   return ctx->dev->backend == TSR_BACKEND_OPENCL && ctx->device_failures < 3;

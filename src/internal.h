@@ -31,6 +31,9 @@ struct tsr_context {
  * has failed fewer than 3 jobs (after that it is no longer tried). */
 int tsr__use_device(const tsr_context *ctx);
 
+/* Monotonic clock, seconds. */
+double tsr__now(void);
+
 /* Sets the context's error message (printf-style) and returns status. */
 tsr_status tsr__fail(tsr_context *ctx, tsr_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

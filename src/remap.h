@@ -21,5 +21,9 @@ int tsr__remap_build(const tsr_src_desc *s, const tsr_view_desc *v, int threads,
 void tsr__remap_apply(const tsr__remap *m, const tsr_src_desc *s, const tsr_view_desc *v, const uint8_t *src,
                       uint8_t *dst, int threads);
 void tsr__remap_free(tsr__remap *m);
+/* The CPU backend's warp of one view: through its map when it has one (m
+ * may be NULL or unbuilt), else per pixel. */
+void tsr__remap_or_warp(const tsr__remap *m, const tsr_src_desc *s, const tsr_view_desc *v, const uint8_t *src,
+                        uint8_t *dst, int threads);
 
 #endif

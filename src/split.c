@@ -68,12 +68,6 @@ typedef struct {
   double t0, last_progress;
 } split;
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* A context for one worker thread: its own error message, CPU backend. */
 static void worker_ctx(tsr_context *c, const tsr_context *parent) {
   memset(c, 0, sizeof *c);
@@ -91,7 +85,7 @@ static void add_time(split *sp, double *field, double t) {
 
 static void progress(split *sp, int final) {
   if (!sp->o->progress) return;
-  double t = now();
+  double t = tsr__now();
   if (!final && t - sp->last_progress < 0.25) return;
   sp->last_progress = t;
   const tsr_split_stats *s = sp->st;
@@ -226,7 +220,7 @@ static tsr_status ensure_plan(split *sp, tsr_context *lc, const char *name, int 
     return tsr__fail(lc, TSR_E_UNSUPPORTED, "%s: JPEG output cannot hold %s; use --format png", name,
                      depth != 8 ? "16-bit samples" : "an alpha channel");
   }
-  double t = now();
+  double t = tsr__now();
   tsr_status st = tsr__split_plan_make(lc, sp->rig, o->interp, !o->no_antialias, !o->full_decode, w, h, ch, depth,
                                        jpeg, &sp->plan);
   if (st) {
@@ -238,7 +232,7 @@ static tsr_status ensure_plan(split *sp, tsr_context *lc, const char *name, int 
   sp->have_plan = 1;
   pthread_cond_broadcast(&sp->plan_ready);
   tsr_split_stats *s = sp->st;
-  s->plan_s += now() - t;
+  s->plan_s += tsr__now() - t;
   s->src_width = w;
   s->src_height = h;
   s->dct_denom = sp->plan.denom;
@@ -310,7 +304,7 @@ static void read_stream(split *sp, tsr_context *lc) {
     }
     tsr_image *img = NULL;
     size_t used = 0;
-    double t = now();
+    double t = tsr__now();
     tsr_status st = len ? tsr__pnm_decode(lc, buf, len, stem, &img, &used) : TSR_E_CORRUPT;
     if (st && !eof) {
       if (len == cap) {
@@ -326,7 +320,7 @@ static void read_stream(split *sp, tsr_context *lc) {
       size_t r = fread(buf + len, 1, cap - len, stdin);
       len += r;
       if (r == 0) eof = 1;
-      add_time(sp, &sp->st->read_s, now() - t);
+      add_time(sp, &sp->st->read_s, tsr__now() - t);
       continue;
     }
     n++;
@@ -339,7 +333,7 @@ static void read_stream(split *sp, tsr_context *lc) {
     }
     memmove(buf, buf + used, len - used);
     len -= used;
-    add_time(sp, &sp->st->decode_s, now() - t);
+    add_time(sp, &sp->st->decode_s, tsr__now() - t);
     if ((st = ensure_plan(sp, lc, stem, img->width, img->height, img->channels, img->depth, 0))) {
       frame_failed(sp, stem, st, tsr_context_error(lc));
       tsr_image_free(img);
@@ -377,7 +371,7 @@ static void *reader_main(void *arg) {
       frame_skipped(sp, &lc, stem);
       continue;
     }
-    double t = now();
+    double t = tsr__now();
     uint8_t *buf;
     size_t size;
     tsr_status st = tsr__read_file(&lc, path, &buf, &size);
@@ -385,12 +379,12 @@ static void *reader_main(void *arg) {
       frame_failed(sp, path, st, tsr_context_error(&lc));
       continue;
     }
-    double t1 = now();
+    double t1 = tsr__now();
     add_time(sp, &sp->st->read_s, t1 - t);
     tsr_image *img;
     st = decode_frame(sp, &lc, path, buf, size, &img);
     free(buf);
-    add_time(sp, &sp->st->decode_s, now() - t1);
+    add_time(sp, &sp->st->decode_s, tsr__now() - t1);
     if (st) {
       frame_failed(sp, path, st, tsr_context_error(&lc));
       continue;
@@ -470,8 +464,7 @@ static int use_device(split *sp) {
 
 static void warp_cpu(split *sp, frame *f, int v, tsr_image *out) {
   tsr__split_plan *p = &sp->plan;
-  if (p->maps[v].off) tsr__remap_apply(&p->maps[v], &p->sd, &p->vd[v], f->img->data, out->data, 1);
-  else tsr__warp_cpu(1, &p->sd, f->img->data, &p->vd[v], out->data);
+  tsr__remap_or_warp(&p->maps[v], &p->sd, &p->vd[v], f->img->data, out->data, 1);
 }
 
 static void push_jobs(split *sp, frame *f, tsr_image **outs) {
@@ -495,14 +488,14 @@ static void push_jobs(split *sp, frame *f, tsr_image **outs) {
 static void build_maps(split *sp) {
   tsr__split_plan *p = &sp->plan;
   if (sp->o->copy_only || use_device(sp)) return;
-  double t = now();
+  double t = tsr__now();
   int built = 0;
   for (int v = 0; v < p->nviews; v++)
     if (tsr__remap_applies(&p->sd, &p->vd[v]) && !p->maps[v].off) {
       tsr__remap_build(&p->sd, &p->vd[v], sp->ctx->threads, &p->maps[v]); /* on failure: generic path */
       built = 1;
     }
-  if (built) add_time(sp, &sp->st->plan_s, now() - t);
+  if (built) add_time(sp, &sp->st->plan_s, tsr__now() - t);
 }
 
 static void compute_device(split *sp, frame **fr, int n) {
@@ -510,7 +503,7 @@ static void compute_device(split *sp, frame **fr, int n) {
   tsr_image **outs = calloc((size_t)n * (size_t)nv, sizeof *outs);
   int ok = outs != NULL;
   for (int i = 0; ok && i < n * nv; i++) ok = (outs[i] = out_get(sp, i % nv)) != NULL;
-  double t = now();
+  double t = tsr__now();
   if (ok) {
     const tsr_image *srcs[64];
     for (int i = 0; i < n; i++) srcs[i] = fr[i]->img;
@@ -527,7 +520,7 @@ static void compute_device(split *sp, frame **fr, int n) {
     pthread_mutex_unlock(&sp->lock);
     ok = st == TSR_OK;
   }
-  add_time(sp, &sp->st->warp_s, now() - t);
+  add_time(sp, &sp->st->warp_s, tsr__now() - t);
   for (int i = 0; i < n; i++) {
     release_band(sp, fr[i]->img);
     fr[i]->img = NULL;
@@ -561,7 +554,7 @@ static tsr_status encode_job(split *sp, tsr_context *lc, job *j) {
   const tsr_rig_view *rv = &sp->rig->views[j->view];
   char path[4096];
   snprintf(path, sizeof path, "%s/%s/%s.%s", sp->o->outdir, rv->name, j->f->stem, sp->ext);
-  double t = now();
+  double t = tsr__now();
   char *mem = NULL;
   size_t n = 0;
   FILE *fp = open_memstream(&mem, &n);
@@ -575,7 +568,7 @@ static tsr_status encode_job(split *sp, tsr_context *lc, job *j) {
     st = tsr__png_encode(lc, j->out, path, fp);
   }
   if (fclose(fp) && !st) st = tsr__fail(lc, TSR_E_NOMEM, "%s: out of memory", path);
-  double t1 = now();
+  double t1 = tsr__now();
   add_time(sp, &sp->st->encode_s, t1 - t);
   if (!st) st = tsr__write_atomic(lc, path, mem, n);
   free(mem);
@@ -584,7 +577,7 @@ static tsr_status encode_job(split *sp, tsr_context *lc, job *j) {
     st = tsr__write_atomic(lc, path, sp->mask_png[j->view], sp->mask_size[j->view]);
   }
   if (!st) st = manifest_line(lc, sp, j->f->stem, j->view, sp->ext);
-  add_time(sp, &sp->st->write_s, now() - t1);
+  add_time(sp, &sp->st->write_s, tsr__now() - t1);
   return st;
 }
 
@@ -596,12 +589,12 @@ static void *encoder_main(void *arg) {
   while ((j = tsr__queue_pop(&sp->jobs))) {
     tsr_status st = TSR_OK;
     if (!j->out) {
-      double t = now();
+      double t = tsr__now();
       j->out = out_get(sp, j->view);
       if (!j->out) st = tsr__fail(&lc, TSR_E_NOMEM, "out of memory for view %s", sp->rig->views[j->view].name);
       else if (sp->o->copy_only) copy_region(j->f->img, j->view, j->out);
       else warp_cpu(sp, j->f, j->view, j->out);
-      add_time(sp, &sp->st->warp_s, now() - t);
+      add_time(sp, &sp->st->warp_s, tsr__now() - t);
     }
     if (!st) st = encode_job(sp, &lc, j);
     frame *f = j->f;
@@ -762,7 +755,7 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *o, const char *c
   sp.inputs = inputs;
   sp.ninputs = ninputs;
   sp.ext = o->format;
-  sp.t0 = now();
+  sp.t0 = tsr__now();
   sp.man.fd = -1;
   stats->frames_total = ninputs;
   for (int i = 0; i < ninputs; i++)
@@ -844,7 +837,7 @@ done:
   if (sp.jobs.items) tsr__queue_close(&sp.jobs);
   for (int i = 0; i < started; i++) pthread_join(enc[i], NULL);
   free(enc);
-  stats->wall_s = now() - sp.t0;
+  stats->wall_s = tsr__now() - sp.t0;
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) == 0) stats->peak_rss = (uint64_t)ru.ru_maxrss * 1024;
   if (reader_started) progress(&sp, 1);

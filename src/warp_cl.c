@@ -106,14 +106,6 @@ static cl_int alloc_batch(tsr_context *ctx, const tsr_src_desc *s, int batch, wa
     }                                            \
   } while (0)
 
-static double event_seconds(const tsr__cl_api *cl, cl_event ev) {
-  cl_ulong t0 = 0, t1 = 0;
-  if (!ev || cl->clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) ||
-      cl->clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) || t1 < t0)
-    return 0;
-  return (double)(t1 - t0) * 1e-9;
-}
-
 /* Waits for a set's chunk and hands its views to the caller's images. */
 static tsr_status collect(tsr_context *ctx, buffer_set *b, const tsr_src_desc *s, const tsr_view_desc *views,
                           tsr_image *const *dst, tsr_warp_stats *stats) {
@@ -126,9 +118,9 @@ static tsr_status collect(tsr_context *ctx, buffer_set *b, const tsr_src_desc *s
       for (int v = 0; v < s->nviews; v++)
         memcpy(dst[(b->first + i) * s->nviews + v]->data, b->hdown + (size_t)i * s->dst_item_bytes + views[v].dst_offset,
                (size_t)views[v].stride * (size_t)views[v].height);
-  stats->upload_s += event_seconds(cl, b->ev_up);
-  stats->kernel_s += event_seconds(cl, b->ev_kernel);
-  stats->download_s += event_seconds(cl, b->ev_down);
+  stats->upload_s += tsr__cl_event_seconds(cl, b->ev_up);
+  stats->kernel_s += tsr__cl_event_seconds(cl, b->ev_kernel);
+  stats->download_s += tsr__cl_event_seconds(cl, b->ev_down);
   release_events(cl, b);
   b->n = 0;
   return TSR_OK;

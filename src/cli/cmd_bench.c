@@ -120,17 +120,10 @@ int cmd_bench(int argc, char **argv) {
   }
   cli_common common = {0};
   tsr__bench_options o = {.suite = "quick", .progress = 1};
-  const char *json = NULL, *html = NULL, *base = NULL, *results = NULL, *device = NULL;
+  const char *json = NULL, *html = NULL, *base = NULL, *results = NULL;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-    if (c == 'd') {
-      device = optarg;
-      continue;
-    }
-    int r = cli_common_opt(c, optarg, &common);
-    if (r < 0) return 1;
-    if (r) continue;
+  while ((c = cli_next_opt(argc, argv, "h", longopts, &common)) != -1) {
     switch (c) {
     case 'h': usage(stdout); return 0;
     case 'S':
@@ -185,7 +178,7 @@ int cmd_bench(int argc, char **argv) {
     return 1;
   }
   const tsr_device_info *sel[64];
-  int n = select_devices(device, sel, 64);
+  int n = select_devices(common.device, sel, 64); /* a list here, not one device */
   if (n <= 0) {
     if (n == 0) fprintf(stderr, "tessera: no device selected\n");
     tsr__bench_report_free(&baserep);
