@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "jobs/bench/bench.h"
 
 typedef struct {
   double wall_s, plan_s;
@@ -41,7 +41,7 @@ static result run_child(const char *device, int threads, const char *indir, int 
   if (pid == 0) {
     close(fd[0]);
     result c = {0};
-    tsr_context_options co = {.device = device, .threads = threads, .quiet = 1};
+    tsr_context_options co = {.struct_size = sizeof(tsr_context_options), .device = device, .threads = threads, .quiet = 1};
     tsr_context *ctx = NULL;
     if (tsr_context_create(&co, &ctx) == TSR_OK) {
       char **in = calloc((size_t)nframes, sizeof *in);
@@ -49,7 +49,7 @@ static result run_child(const char *device, int threads, const char *indir, int 
         in[i] = malloc(strlen(indir) + 32);
         sprintf(in[i], "%s/frame_%04d.jpg", indir, i + 1);
       }
-      tsr_split_options o = {.outdir = outdir, .rig = "ring8", .interp = TSR_INTERP_BILINEAR, .quality = 95,
+      tsr_split_options o = {.struct_size = sizeof(tsr_split_options), .outdir = outdir, .rig = "ring8", .interp = TSR_INTERP_BILINEAR, .quality = 95,
                              .copy_only = copy_only};
       tsr_split_stats s;
       tsr_status st = tsr_split(ctx, &o, (const char *const *)in, nframes, &s);

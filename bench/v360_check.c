@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "v360_check: ffmpeg is not on PATH\n");
     return 2;
   }
-  tsr_context_options co = {.device = "cpu", .quiet = 1};
+  tsr_context_options co = {.struct_size = sizeof(tsr_context_options), .device = "cpu", .quiet = 1};
   tsr_context *ctx;
   tsr_image *src;
   if (tsr_context_create(&co, &ctx) || tsr_image_read(ctx, in, 0, &src) || src->channels != 3 || src->depth != 8) {

@@ -17,7 +17,12 @@ tsr_require_pkg(libturbojpeg libturbojpeg0-dev)
 tsr_require_pkg(libjpeg libjpeg-dev)
 tsr_require_pkg(libcjson libcjson-dev)
 tsr_require_pkg(libxxhash libxxhash-dev)
-pkg_check_modules(TSR_DEPS REQUIRED IMPORTED_TARGET libpng libturbojpeg libjpeg libcjson libxxhash)
+tsr_require_pkg(libavformat libavformat-dev)
+tsr_require_pkg(libavcodec libavcodec-dev)
+tsr_require_pkg(libavutil libavutil-dev)
+tsr_require_pkg(libswscale libswscale-dev)
+pkg_check_modules(TSR_DEPS REQUIRED IMPORTED_TARGET libpng libturbojpeg libjpeg libcjson libxxhash
+  libavformat libavcodec libavutil libswscale)
 
 # OpenCL: only the headers are needed at build time; the ICD loader
 # (libOpenCL.so.1) is opened at run time, so the binary also runs without it.

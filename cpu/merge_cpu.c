@@ -1,6 +1,6 @@
 /* OpenMP loop around tsr_merge_pixel() (cl/merge.h). */
 #include "merge.h"
-#include "merge_impl.h"
+#include "ops/merge_impl.h"
 
 void tsr__merge_cpu(int threads, const uint8_t *views, const tsr_view_desc *vd, const tsr_src_desc *pano,
                     uint8_t *dst) {

@@ -21,9 +21,9 @@
 #define TSR_HAVE_X86 1
 #endif
 
-#include "remap.h"
+#include "ops/remap.h"
 #include "warp.h"
-#include "warp_impl.h"
+#include "ops/warp_impl.h"
 
 #define EDGE UINT32_MAX
 

@@ -1,6 +1,6 @@
 /* OpenMP loop around tsr_warp_pixel() (cl/warp.h). */
 #include "warp.h"
-#include "warp_impl.h"
+#include "ops/warp_impl.h"
 
 void tsr__warp_cpu(int threads, const tsr_src_desc *s, const uint8_t *src, const tsr_view_desc *view,
                    uint8_t *dst) {

@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config
       opencl-headers ocl-icd-opencl-dev ocl-icd-libopencl1 pocl-opencl-icd clinfo
       libpng-dev libturbojpeg0-dev libjpeg-dev libcjson-dev libxxhash-dev
+      libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
       check libsubunit-dev valgrind)
 if [ "${1:-}" = "--list" ]; then echo "${PKGS[*]}"; exit 0; fi
 SUDO=

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "bench.h"
+#include "jobs/bench/bench.h"
 #include "testutil.h"
 
 static int g_backends;

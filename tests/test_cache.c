@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cl.h"
+#include "runtime/cl.h"
 #include "testutil.h"
 
 static char *dir;

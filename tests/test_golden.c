@@ -117,7 +117,7 @@ static void run_case(const golden_case *gc, const char *device, const char *dir,
     make_input(gc->input, in);
   }
   snprintf(out, sizeof out, "%s/%s_%s", dir, gc->name, device);
-  tsr_split_options o = {0};
+  tsr_split_options o = TSR_SPLIT_OPTIONS_INIT;
   o.outdir = out;
   o.rig = gc->rig;
   o.width = gc->w;

@@ -27,7 +27,7 @@ static void check_cpu_last(const tsr_device_info *devs, int n) {
 }
 
 static tsr_status open_ctx(const char *device, tsr_context **ctx) {
-  tsr_context_options o = {.device = device, .quiet = 1};
+  tsr_context_options o = {.struct_size = sizeof(tsr_context_options), .device = device, .quiet = 1};
   return tsr_context_create(&o, ctx);
 }
 
@@ -174,11 +174,11 @@ START_TEST(cli_json) {
   free(out);
 
   /* A budget override shows in every device's budget and batch. */
-  out = run_cli("X=1", "--json --mem-budget 300M", &status);
+  out = run_cli("X=1", "--json --mem-budget 1200M", &status);
   ck_assert_int_eq(status, 0);
   root = cJSON_Parse(out);
   cJSON *cpu = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "devices"), g_has_cl ? 1 : 0);
-  ck_assert_double_eq(cJSON_GetObjectItem(cpu, "budget_bytes")->valuedouble, 300.0 * 1048576);
+  ck_assert_double_eq(cJSON_GetObjectItem(cpu, "budget_bytes")->valuedouble, 1200.0 * 1048576);
   ck_assert_int_eq(cJSON_GetObjectItem(cpu, "reference_batch")->valueint, 2);
   cJSON_Delete(root);
   free(out);

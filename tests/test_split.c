@@ -13,7 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "internal.h"
+#include "io/codec.h"
 #include "testutil.h"
 
 static const double PI = 3.14159265358979323846;
@@ -43,7 +43,7 @@ static tsr_image *load(const char *path) {
 
 static tsr_status run_split(const char *device, tsr_split_options *o, const char **in, int n, tsr_split_stats *s,
                             int threads) {
-  tsr_context_options co = {.device = device, .quiet = 1, .threads = threads};
+  tsr_context_options co = {.struct_size = sizeof(tsr_context_options), .device = device, .quiet = 1, .threads = threads};
   tsr_context *ctx;
   ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_OK);
   tsr_status st = tsr_split(ctx, o, in, n, s);
@@ -120,7 +120,7 @@ START_TEST(backends_batches_threads_agree) {
     inputs[i] = in[i];
   }
   for (int k = 0; k < 5; k++) snprintf(out[k], sizeof out[k], "%s/out%d", dir, k);
-  tsr_split_options o = {.rig = "dome16", .width = 120, .height = 90, .interp = TSR_INTERP_BILINEAR, .format = "png"};
+  tsr_split_options o = {.struct_size = sizeof(tsr_split_options), .rig = "dome16", .width = 120, .height = 90, .interp = TSR_INTERP_BILINEAR, .format = "png"};
   tsr_split_stats s;
   o.outdir = out[0];
   ck_assert_int_eq(run_split("cpu", &o, inputs, 4, &s, 2), TSR_OK);
@@ -194,7 +194,7 @@ START_TEST(band_decode_is_exact) {
   snprintf(b, sizeof b, "%s/full", dir);
   const char *in[1] = {path};
   /* 320 wide at 90 deg: 1.4 source pixels per output pixel, no DCT scale. */
-  tsr_split_options o = {.rig = "ring8", .width = 320, .height = 180, .interp = TSR_INTERP_BICUBIC, .format = "png"};
+  tsr_split_options o = {.struct_size = sizeof(tsr_split_options), .rig = "ring8", .width = 320, .height = 180, .interp = TSR_INTERP_BICUBIC, .format = "png"};
   tsr_split_stats s;
   o.outdir = a;
   ck_assert_int_eq(run_split("cpu", &o, in, 1, &s, 2), TSR_OK);
@@ -223,7 +223,7 @@ START_TEST(depth_and_channels_kept) {
     tsr_image_free(p);
     snprintf(out, sizeof out, "%s/out%zu", dir, i);
     const char *in[1] = {path};
-    tsr_split_options o = {.outdir = out, .rig = "cube", .width = 64, .height = 64, .interp = TSR_INTERP_BILINEAR};
+    tsr_split_options o = {.struct_size = sizeof(tsr_split_options), .outdir = out, .rig = "cube", .width = 64, .height = 64, .interp = TSR_INTERP_BILINEAR};
     ck_assert_int_eq(run_split("cpu", &o, in, 1, NULL, 2), TSR_OK);
     char view[4200];
     const char *ext = k[i].depth == 8 && k[i].ch != 2 && k[i].ch != 4 ? "jpg" : "png";
@@ -237,7 +237,7 @@ START_TEST(depth_and_channels_kept) {
   snprintf(path, sizeof path, "%s/in0.png", dir);
   snprintf(out, sizeof out, "%s/bad", dir);
   const char *in[1] = {path};
-  tsr_split_options o = {.outdir = out, .rig = "cube", .width = 32, .height = 32, .format = "jpg"};
+  tsr_split_options o = {.struct_size = sizeof(tsr_split_options), .outdir = out, .rig = "cube", .width = 32, .height = 32, .format = "jpg"};
   ck_assert_int_eq(run_split("cpu", &o, in, 1, NULL, 2), TSR_E_UNSUPPORTED);
   tt_rmtree(dir);
   free(dir);
@@ -255,7 +255,7 @@ START_TEST(resume_after_partial_run) {
     inputs[i] = in[i];
   }
   snprintf(out, sizeof out, "%s/out", dir);
-  tsr_split_options o = {.outdir = out, .rig = "ring8", .width = 80, .height = 60, .interp = TSR_INTERP_BILINEAR};
+  tsr_split_options o = {.struct_size = sizeof(tsr_split_options), .outdir = out, .rig = "ring8", .width = 80, .height = 60, .interp = TSR_INTERP_BILINEAR};
   tsr_split_stats s;
   ck_assert_int_eq(run_split("cpu", &o, inputs, 3, &s, 2), TSR_OK);
   snprintf(p, sizeof p, "%s/manifest.jsonl", out);
@@ -331,18 +331,20 @@ START_TEST(bad_frames_are_skipped) {
     tsr_image_free(im);
     inputs[i] = in[i];
   }
-  /* b1: cut in half. b2: a different size from the sequence. */
+  /* b1: cut in half. b2: empty. (A frame of another size is no longer
+   * bad: it gets its own plan, see test_pipeline.) */
   uint8_t *buf;
   size_t n;
   tsr_context *ctx = tt_context("cpu");
   ck_assert_int_eq(tsr__read_file(ctx, in[1], &buf, &n), TSR_OK);
   tt_write_file(in[1], buf, n / 2);
   free(buf);
+  tt_write_file(in[2], "", 0);
   tsr_context_destroy(ctx);
   snprintf(out, sizeof out, "%s/out", dir);
-  tsr_split_options o = {.outdir = out, .rig = "ring8", .width = 64, .height = 48, .interp = TSR_INTERP_BILINEAR};
+  tsr_split_options o = {.struct_size = sizeof(tsr_split_options), .outdir = out, .rig = "ring8", .width = 64, .height = 48, .interp = TSR_INTERP_BILINEAR};
   tsr_split_stats s;
-  tsr_context_options co = {.device = "cpu", .quiet = 1};
+  tsr_context_options co = {.struct_size = sizeof(tsr_context_options), .device = "cpu", .quiet = 1};
   ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_OK);
   tsr_status st = tsr_split(ctx, &o, inputs, 4, &s);
   ck_assert_int_ne(st, TSR_OK);
@@ -411,7 +413,7 @@ START_TEST(colmap_rotations) {
   tsr_image_free(im);
   snprintf(out, sizeof out, "%s/out", dir);
   const char *inputs[1] = {in};
-  tsr_split_options o = {.outdir = out, .rig = rigpath, .interp = TSR_INTERP_BILINEAR};
+  tsr_split_options o = {.struct_size = sizeof(tsr_split_options), .outdir = out, .rig = rigpath, .interp = TSR_INTERP_BILINEAR};
   ck_assert_int_eq(run_split("cpu", &o, inputs, 1, NULL, 1), TSR_OK);
   snprintf(p, sizeof p, "%s/rig_config.json", out);
   tsr_context *ctx = tt_context("cpu");
@@ -492,7 +494,7 @@ START_TEST(nadir_masks) {
   tsr_image_free(im);
   snprintf(out, sizeof out, "%s/out", dir);
   const char *inputs[1] = {in};
-  tsr_split_options o = {.outdir = out, .rig = "colmap12", .width = 96, .height = 54, .mask_nadir = 30,
+  tsr_split_options o = {.struct_size = sizeof(tsr_split_options), .outdir = out, .rig = "colmap12", .width = 96, .height = 54, .mask_nadir = 30,
                          .interp = TSR_INTERP_BILINEAR};
   ck_assert_int_eq(run_split("cpu", &o, inputs, 1, NULL, 1), TSR_OK);
   tsr_context *ctx = tt_context("cpu");
@@ -525,7 +527,7 @@ static double merge_roundtrip(const char *rig, int vw, int vh, int *uncovered) {
   char *dir = tt_tempdir(), out[4200];
   snprintf(out, sizeof out, "%s/out", dir);
   const char *in[1] = {TSR_TEST_DATA "/earth_2048x1024.jpg"};
-  tsr_split_options o = {.outdir = out, .rig = rig, .width = vw, .height = vh, .interp = TSR_INTERP_BICUBIC,
+  tsr_split_options o = {.struct_size = sizeof(tsr_split_options), .outdir = out, .rig = rig, .width = vw, .height = vh, .interp = TSR_INTERP_BICUBIC,
                          .format = "png"};
   ck_assert_int_eq(run_split("cpu", &o, in, 1, NULL, 2), TSR_OK);
   tsr_context *ctx = tt_context("cpu");
@@ -574,7 +576,7 @@ START_TEST(merge_backends_agree) {
   char *dir = tt_tempdir(), out[4200];
   snprintf(out, sizeof out, "%s/out", dir);
   const char *in[1] = {TSR_TEST_DATA "/earth_2048x1024.jpg"};
-  tsr_split_options o = {.outdir = out, .rig = "dome16", .width = 320, .height = 240, .interp = TSR_INTERP_BILINEAR,
+  tsr_split_options o = {.struct_size = sizeof(tsr_split_options), .outdir = out, .rig = "dome16", .width = 320, .height = 240, .interp = TSR_INTERP_BILINEAR,
                          .format = "png"};
   ck_assert_int_eq(run_split("cpu", &o, in, 1, NULL, 2), TSR_OK);
   tsr_image *pano[2] = {NULL, NULL}, *views[16];

@@ -58,7 +58,7 @@ int tt_backend_count(const char *suite, int *count) {
 const char *tt_backend(int i) { return i == 0 ? "cpu" : "cl"; }
 
 tsr_context *tt_context(const char *device) {
-  tsr_context_options o = {.device = device, .quiet = 1};
+  tsr_context_options o = {.struct_size = sizeof(tsr_context_options), .device = device, .quiet = 1};
   tsr_context *ctx = NULL;
   tsr_status st = tsr_context_create(&o, &ctx);
   ck_assert_msg(st == TSR_OK, "context on %s: %s", device, tsr_context_error(ctx));

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
+#include "jobs/bench/bench.h"
 #include "cli.h"
 
 static void usage(FILE *f) {
@@ -205,7 +205,7 @@ int cmd_bench(int argc, char **argv) {
   if (results && write_results(&rep, results, o.progress)) rc = 1;
   if (html) {
     tsr_context *ctx = NULL;
-    tsr_context_options co = {.device = "cpu", .quiet = 1};
+    tsr_context_options co = {.struct_size = sizeof(tsr_context_options), .device = "cpu", .quiet = 1};
     if (tsr_context_create(&co, &ctx) || tsr__bench_write_html(ctx, &rep, html)) {
       fprintf(stderr, "tessera: cannot write %s: %s\n", html, tsr_context_error(ctx));
       rc = 1;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "internal.h"
+#include "core/internal.h"
 
 /* Reference job: one 8K RGB8 equirectangular frame to 8 views of 1920x1080. */
 static tsr_mem_need reference_need(void) {
@@ -36,7 +36,7 @@ int cmd_devices(int argc, char **argv) {
   const char *note;
   tsr_devices(&devs, &n, &note);
   /* Which device a context would pick with these options. */
-  tsr_context_options copts = {.device = o.device, .mem_budget = o.mem_budget, .threads = o.threads, .quiet = 1};
+  tsr_context_options copts = {.struct_size = sizeof(tsr_context_options), .device = o.device, .mem_budget = o.mem_budget, .threads = o.threads, .quiet = 1};
   tsr_context *ctx = NULL;
   tsr_status st = tsr_context_create(&copts, &ctx);
   if (st) {

@@ -85,7 +85,7 @@ int cmd_merge(int argc, char **argv) {
     return 1;
   }
   const char *dir = argv[optind];
-  tsr_context_options co = {.device = common.device, .mem_budget = common.mem_budget, .threads = common.threads};
+  tsr_context_options co = {.struct_size = sizeof(tsr_context_options), .device = common.device, .mem_budget = common.mem_budget, .threads = common.threads};
   tsr_context *ctx = NULL;
   tsr_status st = tsr_context_create(&co, &ctx);
   tsr_rig *rig = NULL;

@@ -49,13 +49,13 @@ int cmd_rig(int argc, char **argv) {
       fprintf(stderr, "usage: tessera rig show NAME|FILE.json --on PANO -o coverage.png\n");
       return 1;
     }
-    tsr_context_options o = {.device = "cpu", .quiet = 1};
+    tsr_context_options o = {.struct_size = sizeof(tsr_context_options), .device = "cpu", .quiet = 1};
     tsr_context *ctx = NULL;
     int rc = tsr_context_create(&o, &ctx) ? 1 : coverage(ctx, argv[2], on, out);
     tsr_context_destroy(ctx);
     return rc;
   }
-  tsr_context_options o = {.device = "cpu", .quiet = 1};
+  tsr_context_options o = {.struct_size = sizeof(tsr_context_options), .device = "cpu", .quiet = 1};
   tsr_context *ctx = NULL;
   tsr_status st = tsr_context_create(&o, &ctx);
   int n = 1;

@@ -1,6 +1,6 @@
 /* tessera split INPUT... -o OUTDIR: argument handling and input listing;
- * the work is tsr_split (src/split.c). */
-#include <dirent.h>
+ * the work is tsr_split (src/jobs/split/split.c). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +17,9 @@ static void usage(FILE *f) {
           "\n"
           "Splits 360° equirectangular frames into perspective views:\n"
           "OUTDIR/<view>/<frame>.<ext>, manifest.jsonl, rig_config.json and cameras.txt (COLMAP).\n"
-          "INPUT: image files, folders (sorted; -r to recurse), or - for a stream of PPM/PAM\n"
-          "frames on stdin (ffmpeg -i in.mp4 -f image2pipe -c:v ppm -).\n"
+          "INPUT: image files, folders (sorted; -r to recurse), video files (mp4, mov, mkv, ...),\n"
+          "or - for a stream of PPM/PAM frames on stdin (ffmpeg ... -f image2pipe -c:v ppm -).\n"
+          "A re-run with the same options resumes; with other options it stops (see --overwrite).\n"
           "\n"
           "  -o, --output DIR        output folder (required)\n"
           "      --rig NAME|FILE     ring8 (default), ring12, cube, dome16, colmap12, or a JSON rig\n"
@@ -33,72 +34,41 @@ static void usage(FILE *f) {
           "      --batch N           frames per device launch (default: planned)\n"
           "      --encoders N        encoder threads (default: --threads)\n"
           "      --full-decode       decode whole frames (no row band / DCT scale)\n"
+          "      --fps R             video: keep R frames per second (e.g. 2, 0.5)\n"
+          "      --every N           video: keep every Nth frame\n"
+          "      --start T           video: start at T seconds\n"
+          "      --duration T        video: read T seconds\n"
+          "      --live              stdin: keep only the newest frames when the split is slower\n"
+          "      --overwrite         redo everything in an output folder made with other options\n"
           "  -r, --recursive         descend into folders\n"
           "  -q, --quiet             no progress line\n"
           "      --sample            split the bundled sample frame\n"
           "  plus --device, --mem-budget, --threads (see tessera --help)\n");
 }
 
-static int is_image_name(const char *n) {
-  const char *dot = strrchr(n, '.');
-  if (!dot) return 0;
-  static const char *const ext[] = {".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".pam"};
-  for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
-    if (!strcasecmp(dot, ext[i])) return 1;
-  return 0;
+static volatile sig_atomic_t g_signal;
+static tsr_context *volatile g_ctx;
+
+/* The first SIGINT/SIGTERM asks the split to finish the frames in flight;
+ * a second one ends the process at once. */
+static void on_signal(int sig) {
+  if (g_signal) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  g_signal = sig;
+  if (g_ctx) tsr_context_cancel(g_ctx);
 }
 
-typedef struct {
-  char **v;
-  int n, cap;
-} strlist;
-
-static int push(strlist *l, const char *s) {
-  if (l->n == l->cap) {
-    int cap = l->cap ? l->cap * 2 : 64;
-    char **g = realloc(l->v, (size_t)cap * sizeof *g);
-    if (!g) return -1;
-    l->v = g;
-    l->cap = cap;
+static double parse_seconds(const char *opt, const char *arg, int *bad) {
+  char *end;
+  double v = strtod(arg, &end);
+  if (*end || !(v >= 0) || v > 1e9) {
+    fprintf(stderr, "tessera: %s '%s': seconds, 0 or more\n", opt, arg);
+    *bad = 1;
   }
-  return (l->v[l->n++] = strdup(s)) ? 0 : -1;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Adds a folder's images, sorted by name; sub-folders only with -r. */
-static int add_dir(strlist *out, const char *dir, int recursive) {
-  DIR *d = opendir(dir);
-  if (!d) {
-    fprintf(stderr, "tessera: %s: cannot open folder\n", dir);
-    return -1;
-  }
-  strlist names = {0};
-  struct dirent *e;
-  int rc = 0;
-  while ((e = readdir(d)) && !rc)
-    if (e->d_name[0] != '.') rc = push(&names, e->d_name);
-  closedir(d);
-  if (names.n) qsort(names.v, (size_t)names.n, sizeof *names.v, cmp_str);
-  for (int i = 0; i < names.n && !rc; i++) {
-    size_t n = strlen(dir) + strlen(names.v[i]) + 2;
-    char *p = malloc(n);
-    if (!p) {
-      rc = -1;
-      break;
-    }
-    snprintf(p, n, "%s/%s", dir, names.v[i]);
-    struct stat sb;
-    if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-      if (recursive) rc = add_dir(out, p, 1);
-    } else if (is_image_name(names.v[i])) {
-      rc = push(out, p);
-    }
-    free(p);
-  }
-  for (int i = 0; i < names.n; i++) free(names.v[i]);
-  free(names.v);
-  return rc;
+  return v;
 }
 
 int cmd_split(int argc, char **argv) {
@@ -120,11 +90,17 @@ int cmd_split(int argc, char **argv) {
                                            {"recursive", no_argument, NULL, 'r'},
                                            {"quiet", no_argument, NULL, 'q'},
                                            {"sample", no_argument, NULL, 'P'},
+                                           {"fps", required_argument, NULL, 'T'},
+                                           {"every", required_argument, NULL, 'N'},
+                                           {"start", required_argument, NULL, 'B'},
+                                           {"duration", required_argument, NULL, 'U'},
+                                           {"live", no_argument, NULL, 'L'},
+                                           {"overwrite", no_argument, NULL, 'W'},
                                            {NULL, 0, NULL, 0}};
   cli_common common = {0};
-  tsr_split_options o = {0};
-  o.interp = TSR_INTERP_BILINEAR;
-  int recursive = 0, quiet = 0, sample = 0, c;
+  tsr_split_options o;
+  tsr_split_options_init(&o);
+  int quiet = 0, sample = 0, c, bad = 0;
   char *end;
   optind = 1;
   while ((c = cli_next_opt(argc, argv, "o:rqh", longopts, &common)) != -1) {
@@ -194,7 +170,28 @@ int cmd_split(int argc, char **argv) {
     }
     case 'D': o.full_decode = 1; break;
     case 'C': o.copy_only = 1; break;
-    case 'r': recursive = 1; break;
+    case 'r': o.recursive = 1; break;
+    case 'T': {
+      o.fps = strtod(optarg, &end);
+      if (*end || !(o.fps > 0) || o.fps > 1000) {
+        fprintf(stderr, "tessera: --fps '%s': frames per second, more than 0\n", optarg);
+        return 1;
+      }
+      break;
+    }
+    case 'N': {
+      long n = strtol(optarg, &end, 10);
+      if (*end || n < 1 || n > 1000000) {
+        fprintf(stderr, "tessera: --every '%s': a frame count, 1 or more\n", optarg);
+        return 1;
+      }
+      o.every = (int)n;
+      break;
+    }
+    case 'B': o.start = parse_seconds("--start", optarg, &bad); if (bad) return 1; break;
+    case 'U': o.duration = parse_seconds("--duration", optarg, &bad); if (bad) return 1; break;
+    case 'L': o.live = 1; break;
+    case 'W': o.overwrite = 1; break;
     case 'q': quiet = 1; break;
     case 'P': sample = 1; break;
     default: usage(stderr); return 1;
@@ -208,46 +205,53 @@ int cmd_split(int argc, char **argv) {
     fprintf(stderr, "tessera: split needs an output folder (-o OUTDIR)\n");
     return 1;
   }
-  strlist inputs = {0};
-  int rc = 0;
+  if (o.fps > 0 && o.every > 0) {
+    fprintf(stderr, "tessera: --fps and --every cannot be combined\n");
+    return 1;
+  }
+  const char **inputs = calloc((size_t)(argc - optind + 1), sizeof *inputs);
+  int ninputs = 0, rc = 0;
+  if (!inputs) return 1;
   if (sample) {
     const char *p = cli_sample_path();
     if (!p) {
       fprintf(stderr, "tessera: the sample frame is not installed (set TESSERA_SAMPLE to a 360° JPEG)\n");
+      free(inputs);
       return 1;
     }
-    rc = push(&inputs, p);
+    inputs[ninputs++] = p;
   }
-  for (int i = optind; i < argc && !rc; i++) {
-    struct stat sb;
-    if (strcmp(argv[i], "-") && stat(argv[i], &sb) == 0 && S_ISDIR(sb.st_mode)) rc = add_dir(&inputs, argv[i], recursive);
-    else rc = push(&inputs, argv[i]);
-  }
-  if (!rc && !inputs.n) {
-    fprintf(stderr, "tessera: no images found in the inputs\n");
-    rc = 1;
-  }
+  for (int i = optind; i < argc; i++) inputs[ninputs++] = argv[i];
   tsr_status st = TSR_OK;
   if (!rc) {
-    tsr_context_options co = {.device = common.device, .mem_budget = common.mem_budget, .threads = common.threads,
+    tsr_context_options co = {.struct_size = sizeof(tsr_context_options), .device = common.device, .mem_budget = common.mem_budget, .threads = common.threads,
                               .quiet = quiet};
     tsr_context *ctx = NULL;
     st = tsr_context_create(&co, &ctx);
     if (!st) {
       o.progress = !quiet && isatty(2);
       tsr_split_stats s;
-      st = tsr_split(ctx, &o, (const char *const *)inputs.v, inputs.n, &s);
+      g_ctx = ctx;
+      struct sigaction sa;
+      memset(&sa, 0, sizeof sa);
+      sa.sa_handler = on_signal;
+      sigaction(SIGINT, &sa, NULL);
+      sigaction(SIGTERM, &sa, NULL);
+      st = tsr_split(ctx, &o, inputs, ninputs, &s);
+      signal(SIGINT, SIG_DFL);
+      signal(SIGTERM, SIG_DFL);
+      g_ctx = NULL;
       long views = s.views_written;
       if ((!quiet || st) && s.frames_done + s.frames_skipped + s.frames_failed > 0)
-        fprintf(stderr, "split: %d frames written, %d already complete, %d failed; %ld views in %.2f s (%.1f ms/view) on %s\n",
-                s.frames_done, s.frames_skipped, s.frames_failed, views, s.wall_s,
-                views ? s.wall_s * 1e3 / (double)views : 0.0, s.device);
+        fprintf(stderr, "split: %d frames written, %d already complete, %d failed%s; %ld views in %.2f s (%.1f ms/view) on %s\n",
+                s.frames_done, s.frames_skipped, s.frames_failed, s.frames_dropped ? " (some dropped: --live)" : "",
+                views, s.wall_s, views ? s.wall_s * 1e3 / (double)views : 0.0, s.device);
     }
     if (st) fprintf(stderr, "tessera: split: %s\n", tsr_context_error(ctx));
     tsr_context_destroy(ctx);
     rc = cli_exit_code(st);
+    if (st == TSR_E_CANCELLED) rc = 128 + (g_signal ? g_signal : SIGINT);
   }
-  for (int i = 0; i < inputs.n; i++) free(inputs.v[i]);
-  free(inputs.v);
+  free(inputs);
   return rc;
 }

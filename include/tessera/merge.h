@@ -1,0 +1,24 @@
+/* tessera merge: a rig's views blended back into a panorama. */
+#ifndef TESSERA_MERGE_H
+#define TESSERA_MERGE_H
+
+#include "tessera/rig.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The reverse of the split: the rig's views (views[i] is rig->views[i]'s
+ * image, all with the same channels and depth) blended back into a
+ * width x height equirectangular panorama with feathered weights. The
+ * result carries an alpha channel: zero where no view sees the direction
+ * (views that have alpha keep it, scaled by coverage). Runs on the
+ * context's device; the CPU backend finishes if the device fails. The
+ * caller frees *pano. */
+TSR_API tsr_status tsr_merge(tsr_context *ctx, const tsr_rig *rig, const tsr_image *const *views, int width, int height,
+                     tsr_image **pano);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

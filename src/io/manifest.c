@@ -1,0 +1,92 @@
+/* manifest.jsonl (see split_impl.h): each line is appended with a single
+ * write() on an O_APPEND descriptor, so concurrent encoder threads and a
+ * kill at any moment leave whole lines, except possibly a torn last one,
+ * which the next open cuts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cjson/cJSON.h>
+
+#include "io/manifest.h"
+
+static uint64_t key(const char *frame, const char *view) {
+  char buf[600];
+  int n = snprintf(buf, sizeof buf, "%s/%s", frame, view);
+  return XXH3_64bits(buf, n < 0 ? 0 : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+tsr_status tsr__manifest_open(tsr_context *ctx, const char *path, tsr__manifest *m) {
+  memset(m, 0, sizeof *m);
+  m->fd = -1;
+  uint8_t *buf = NULL;
+  size_t size = 0;
+  struct stat sb;
+  if (stat(path, &sb) == 0 && sb.st_size > 0) {
+    tsr_status st = tsr__read_file(ctx, path, &buf, &size);
+    if (st) return st;
+    size_t keep = size;
+    while (keep > 0 && buf[keep - 1] != '\n') keep--;
+    if (keep < size && truncate(path, (off_t)keep) != 0) {
+      free(buf);
+      return tsr__fail(ctx, TSR_E_IO, "%s: cannot cut the torn last line: %s", path, strerror(errno));
+    }
+    size_t lines = 0;
+    for (size_t i = 0; i < keep; i++) lines += buf[i] == '\n';
+    m->seen = malloc((lines + 1) * sizeof *m->seen);
+    if (!m->seen) {
+      free(buf);
+      return tsr__fail(ctx, TSR_E_NOMEM, "out of memory reading %s", path);
+    }
+    size_t start = 0;
+    for (size_t i = 0; i < keep; i++) {
+      if (buf[i] != '\n') continue;
+      cJSON *j = cJSON_ParseWithLength((const char *)buf + start, i - start);
+      const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "frame"), *v = cJSON_GetObjectItemCaseSensitive(j, "view");
+      if (cJSON_IsString(f) && cJSON_IsString(v)) m->seen[m->nseen++] = key(f->valuestring, v->valuestring);
+      cJSON_Delete(j);
+      start = i + 1;
+    }
+    qsort(m->seen, m->nseen, sizeof *m->seen, cmp_u64);
+    free(buf);
+  }
+  m->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (m->fd < 0) {
+    free(m->seen);
+    m->seen = NULL;
+    return tsr__fail(ctx, TSR_E_IO, "%s: cannot open: %s", path, strerror(errno));
+  }
+  pthread_mutex_init(&m->lock, NULL);
+  return TSR_OK;
+}
+
+tsr_status tsr__manifest_add(tsr_context *ctx, tsr__manifest *m, const char *frame, const char *view,
+                             const char *line) {
+  uint64_t k = key(frame, view);
+  if (m->nseen && bsearch(&k, m->seen, m->nseen, sizeof k, cmp_u64)) return TSR_OK;
+  size_t n = strlen(line);
+  pthread_mutex_lock(&m->lock);
+  ssize_t w = write(m->fd, line, n);
+  pthread_mutex_unlock(&m->lock);
+  if (w != (ssize_t)n) return tsr__fail(ctx, TSR_E_IO, "manifest.jsonl: write failed: %s", strerror(errno));
+  return TSR_OK;
+}
+
+void tsr__manifest_close(tsr__manifest *m) {
+  if (m->fd >= 0) {
+    close(m->fd);
+    pthread_mutex_destroy(&m->lock);
+  }
+  free(m->seen);
+  memset(m, 0, sizeof *m);
+  m->fd = -1;
+}

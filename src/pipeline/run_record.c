@@ -1,0 +1,87 @@
+/* OUT/run.json: the job and the fingerprint of the options that determine
+ * its outputs, so a re-run resumes only a run made the same way. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "pipeline/pipeline.h"
+
+/* "--interp: bilinear, now lanczos3; --size: ..." for every key that
+ * differs, into msg. */
+static void describe(const cJSON *old, const cJSON *now, char *msg, size_t n) {
+  size_t len = 0;
+  msg[0] = 0;
+  for (const cJSON *k = now->child; k; k = k->next) {
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(old, k->string);
+    if (o && cJSON_Compare(o, k, 1)) continue;
+    char *a = o ? cJSON_PrintUnformatted(o) : NULL, *b = cJSON_PrintUnformatted(k);
+    int w = snprintf(msg + len, n - len, "%s%s was %s, now %s", len ? "; " : "", k->string, a ? a : "(unset)",
+                     b ? b : "?");
+    cJSON_free(a);
+    cJSON_free(b);
+    if (w < 0 || (size_t)w >= n - len) return;
+    len += (size_t)w;
+  }
+  for (const cJSON *k = old ? old->child : NULL; k; k = k->next) {
+    if (cJSON_GetObjectItemCaseSensitive(now, k->string)) continue;
+    int w = snprintf(msg + len, n - len, "%s%s is no longer set", len ? "; " : "", k->string);
+    if (w < 0 || (size_t)w >= n - len) return;
+    len += (size_t)w;
+  }
+}
+
+tsr_status tsr__run_record(tsr_context *ctx, const char *outdir, const char *job, const cJSON *fingerprint,
+                           int overwrite) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/run.json", outdir);
+  struct stat sb;
+  if (!overwrite && stat(path, &sb) == 0) {
+    uint8_t *buf;
+    size_t size;
+    tsr_status st = tsr__read_file(ctx, path, &buf, &size);
+    if (st) return st;
+    cJSON *old = cJSON_ParseWithLength((const char *)buf, size);
+    free(buf);
+    const cJSON *oj = cJSON_GetObjectItemCaseSensitive(old, "job");
+    const cJSON *of = cJSON_GetObjectItemCaseSensitive(old, "fingerprint");
+    if (!cJSON_IsString(oj) || !cJSON_IsObject(of)) {
+      cJSON_Delete(old);
+      return tsr__fail(ctx, TSR_E_MISMATCH, "%s is not a tessera run record; use --overwrite to start afresh", path);
+    }
+    if (strcmp(oj->valuestring, job)) {
+      tsr_status r = tsr__fail(ctx, TSR_E_MISMATCH, "%s holds the outputs of 'tessera %s', not %s; use another folder or --overwrite",
+                               outdir, oj->valuestring, job);
+      cJSON_Delete(old);
+      return r;
+    }
+    if (!cJSON_Compare(of, fingerprint, 1)) {
+      char what[768];
+      describe(of, fingerprint, what, sizeof what);
+      cJSON_Delete(old);
+      return tsr__fail(ctx, TSR_E_MISMATCH,
+                       "%s was made with other options (%s); re-run with the same options to resume, or add "
+                       "--overwrite to redo everything",
+                       outdir, what);
+    }
+    cJSON_Delete(old);
+    return TSR_OK;
+  }
+  if (!overwrite) {
+    /* Outputs without a record: made by an older tessera or by hand. */
+    char man[4200];
+    snprintf(man, sizeof man, "%s/manifest.jsonl", outdir);
+    if (stat(man, &sb) == 0 && sb.st_size > 0)
+      return tsr__fail(ctx, TSR_E_MISMATCH,
+                       "%s holds a manifest but no run.json, so its options are unknown; add --overwrite to redo "
+                       "everything", outdir);
+  }
+  cJSON *rec = cJSON_CreateObject();
+  cJSON_AddStringToObject(rec, "job", job);
+  cJSON_AddStringToObject(rec, "tessera", TSR_VERSION_STRING);
+  cJSON_AddItemToObject(rec, "fingerprint", cJSON_Duplicate(fingerprint, 1));
+  tsr_status st = tsr__write_json(ctx, path, rec);
+  cJSON_Delete(rec);
+  return st;
+}
