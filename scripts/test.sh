@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Builds tessera and runs every test: the Check suites on every backend
+# Checks the include layers, builds tessera and runs every test: the Check
+# suites on every backend
 # present (the OpenCL ones must find a device: PoCL here), the same suites
 # under ASan+UBSan, and valgrind memcheck of the I/O and prober suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=$(nproc)
+
+# No #include may point up a layer (core < io, runtime < ops < pipeline <
+# jobs/<job> < cli); the self-test checks the checker catches planted ones.
+echo "== layer check"
+scripts/check-layers.sh
+scripts/check-layers.sh --self-test
 
 echo "== release build and tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTSR_TEST_REQUIRE_OPENCL=ON >/dev/null
@@ -14,12 +21,35 @@ cmake --build build -j"$JOBS"
 echo "== bench smoke test (no timing assertions)"
 ./build/tessera bench --suite quick --device cpu --quiet
 
+# Installs, then moves the install tree elsewhere (the package files must be
+# relocatable) and builds tests/consumer against it with find_package and
+# with pkg-config.
 echo "== install check"
-prefix=$(mktemp -d)
-cmake --install build --prefix "$prefix" >/dev/null
-PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig" pkg-config --exists tessera
+scratch=$(mktemp -d)
+cmake --install build --prefix "$scratch/staged" >/dev/null
+mv "$scratch/staged" "$scratch/moved"
+prefix="$scratch/moved"
 "$prefix/bin/tessera" --version
-rm -rf "$prefix"
+libdir=$(dirname "$(find "$prefix" -name 'libtessera.so' -print -quit)")
+pcdir="$libdir/pkgconfig"
+version=$(PKG_CONFIG_PATH="$pcdir" pkg-config --modversion tessera)
+# (a) CMake: find_package(tessera <this version>), and a newer major is refused.
+cmake -S tests/consumer -B "$scratch/consumer-cmake" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DTSR_WANT_VERSION="$version" >/dev/null
+cmake --build "$scratch/consumer-cmake" >/dev/null
+"$scratch/consumer-cmake/consumer" | tee "$scratch/out-cmake"
+if cmake -S tests/consumer -B "$scratch/consumer-v99" -DCMAKE_PREFIX_PATH="$prefix" \
+     -DTSR_WANT_VERSION=99.0 >/dev/null 2>&1; then
+  echo "find_package(tessera 99.0) accepted tessera $version"; exit 1
+fi
+# (b) pkg-config, from the moved tree's tessera.pc.
+cc -std=c11 -Wall -Wextra -Werror -o "$scratch/consumer-pc" tests/consumer/main.c \
+  $(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs tessera)
+LD_LIBRARY_PATH="$libdir" "$scratch/consumer-pc" | tee "$scratch/out-pc"
+# Both report the version the packages declare.
+grep -qx "consumer ok: tessera $version" "$scratch/out-cmake"
+grep -qx "consumer ok: tessera $version" "$scratch/out-pc"
+rm -rf "$scratch"
 
 echo "== ASan+UBSan build and tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTSR_SANITIZE=address,undefined -DTSR_TEST_REQUIRE_OPENCL=ON >/dev/null

@@ -11,9 +11,10 @@
  *    decode another, so dropping it cannot change a kept frame;
  *  - frames that are not kept are never converted to RGB.
  * Index timestamps are not always presentation times (MP4 indexes by decode
- * time), so the packet a seek lands on is checked against the target and
- * the seek is redone one keyframe earlier when it landed too late; the
- * offset seen is remembered for the next targets.
+ * time), so seeks ask for presentation times, the packet a seek lands on is
+ * checked against the target, and the seek is redone one keyframe earlier
+ * when it landed too late; the offset seen is remembered for the next
+ * choices. Exactness rests on the keyframe's own time, never on the index.
  */
 #include "video.h"
 
@@ -194,6 +195,9 @@ static tsr_status explain_open_failure(const char *path, int code, char *err, si
   return say(err, errlen, TSR_E_FORMAT, path, "not a video file (unrecognised content)");
 }
 
+static int output_format(enum AVPixelFormat fmt, int *ch, int *depth, enum AVPixelFormat *dst);
+static int too_large(int w, int h, int ch, int depth);
+
 /* ---- open / close ---------------------------------------------------------- */
 
 void tsr__video_close(tsr__video *v) {
@@ -302,8 +306,10 @@ tsr_status tsr__video_open(const char *path, const tsr__video_sampling *s, tsr__
   }
   v->st = v->fmt->streams[v->sidx];
   const AVCodecParameters *par = v->st->codecpar;
-  if (par->width > TSR_MAX_DIM || par->height > TSR_MAX_DIM ||
-      (uint64_t)par->width * (uint64_t)par->height * 6 > TSR_MAX_IMAGE_BYTES) {
+  int och = 3, odepth = 8;
+  enum AVPixelFormat odst;
+  output_format((enum AVPixelFormat)par->format, &och, &odepth, &odst);
+  if (too_large(par->width, par->height, och, odepth)) {
     st = say(err, errlen, TSR_E_TOO_LARGE, path, "%dx%d frames are above the size limits", par->width,
              par->height);
     goto fail;
@@ -322,6 +328,7 @@ tsr_status tsr__video_open(const char *path, const tsr__video_sampling *s, tsr__
     goto fail;
   }
   v->dec->pkt_timebase = v->st->time_base;
+  v->dec->max_pixels = (int64_t)(TSR_MAX_IMAGE_BYTES / 3); /* no decoder buffer above what a frame may be */
   /* Frame and slice threads, as many as libavcodec picks: both give the
    * same pixels as a single-threaded decode. */
   v->dec->thread_count = 0;
@@ -610,19 +617,34 @@ static int sws_colorspace(const AVFrame *f) {
   }
 }
 
-static tsr_status convert(tsr__video *v, const AVFrame *f, tsr_image **out) {
-  const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
-  if (!d || (d->flags & (AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM)))
-    return fail(v, TSR_E_UNSUPPORTED, "unsupported pixel format %s", d ? d->name : "(none)");
+/* The image a decoded format becomes: gray stays gray, more than 8 bits
+ * per sample become 16; 0 for formats that cannot be converted. */
+static int output_format(enum AVPixelFormat fmt, int *ch, int *depth, enum AVPixelFormat *dst) {
+  const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+  if (!d || (d->flags & (AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM))) return 0;
   int deep = d->comp[0].depth > 8;
   int gray = !(d->flags & AV_PIX_FMT_FLAG_PAL) &&
              (d->nb_components == 1 || (d->nb_components == 2 && (d->flags & AV_PIX_FMT_FLAG_ALPHA)));
-  int ch = gray ? 1 : 3, depth = deep ? 16 : 8;
-  enum AVPixelFormat dst = gray ? (deep ? AV_PIX_FMT_GRAY16 : AV_PIX_FMT_GRAY8)
-                                : (deep ? AV_PIX_FMT_RGB48 : AV_PIX_FMT_RGB24);
+  *ch = gray ? 1 : 3;
+  *depth = deep ? 16 : 8;
+  *dst = gray ? (deep ? AV_PIX_FMT_GRAY16 : AV_PIX_FMT_GRAY8) : (deep ? AV_PIX_FMT_RGB48 : AV_PIX_FMT_RGB24);
+  return 1;
+}
+
+static int too_large(int w, int h, int ch, int depth) {
+  return w > TSR_MAX_DIM || h > TSR_MAX_DIM ||
+         (uint64_t)w * (uint64_t)h * (uint64_t)ch * (uint64_t)(depth / 8) > TSR_MAX_IMAGE_BYTES;
+}
+
+static tsr_status convert(tsr__video *v, const AVFrame *f, tsr_image **out) {
+  const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
+  int ch, depth;
+  enum AVPixelFormat dst;
+  if (!output_format((enum AVPixelFormat)f->format, &ch, &depth, &dst))
+    return fail(v, TSR_E_UNSUPPORTED, "unsupported pixel format %s", d ? d->name : "(none)");
+  int gray = ch == 1;
   if (f->width < 1 || f->height < 1) return fail(v, TSR_E_CORRUPT, "a frame has no size");
-  if (f->width > TSR_MAX_DIM || f->height > TSR_MAX_DIM ||
-      (uint64_t)f->width * (uint64_t)f->height * (uint64_t)(ch * depth / 8) > TSR_MAX_IMAGE_BYTES)
+  if (too_large(f->width, f->height, ch, depth))
     return fail(v, TSR_E_TOO_LARGE, "%dx%d frames are above the size limits", f->width, f->height);
   int cs = sws_colorspace(f);
   int range = f->color_range == AVCOL_RANGE_JPEG;

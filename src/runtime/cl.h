@@ -64,6 +64,9 @@ struct tsr__cl_device {
    * against the context's budget. */
   uint64_t budget, charged, peak;
   uint64_t fault_alloc_above;
+  /* Test hook (TESSERA_FAULT_LAUNCH_AFTER=N): every kernel launch after the
+   * first N fails as a lost device would. -1 = off. */
+  long fault_launch_after, launches;
   unsigned long long use_clock; /* orders cached buffers for eviction */
 };
 

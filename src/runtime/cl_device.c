@@ -53,6 +53,8 @@ static tsr_status open_device(tsr_context *ctx, tsr__cl_device **out) {
   pthread_mutex_init(&d->lock, NULL);
   d->budget = ctx->budget;
   d->fault_alloc_above = ctx->fault_alloc_above;
+  const char *env = getenv("TESSERA_FAULT_LAUNCH_AFTER");
+  d->fault_launch_after = env && *env ? atol(env) : -1;
   d->api = tsr__cl_load(NULL);
   tsr_status st = tsr__cl_lookup(ctx, ctx->dev, &d->platform, &d->device);
   if (st) goto fail;

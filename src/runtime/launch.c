@@ -38,6 +38,7 @@ tsr_status tsr__cl_launch(tsr_context *ctx, int queue, cl_kernel kernel, int nar
   const char *what = "clSetKernelArg";
   /* A kernel's arguments are shared state until the enqueue captures them. */
   pthread_mutex_lock(&d->lock);
+  if (d->fault_launch_after >= 0 && d->launches++ >= d->fault_launch_after) err = CL_OUT_OF_RESOURCES;
   for (int i = 0; i < nargs && !err; i++) err = cl->clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
   if (!err) {
     what = "clEnqueueNDRangeKernel";

@@ -432,12 +432,11 @@ static void compute(void *job, tsr__pipeline *p, tsr__item **items, int n) {
   free(srcs);
   free(outs);
   add_time(sp, &sp->st->warp_s, tsr__now() - t);
+  emit_chunk(sp, p, done); /* collected before the submit, even when the submit then failed */
   if (st) {
     free(c);
     fall_back(sp, p, items, n);
-    return;
   }
-  emit_chunk(sp, p, done);
 }
 
 /* ---- workers: warp on the CPU, encode, write ------------------------------------- */
