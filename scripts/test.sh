@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks the include layers, builds tessera and runs every test: the Check
-# suites on every backend
-# present (the OpenCL ones must find a device: PoCL here), the same suites
-# under ASan+UBSan, and valgrind memcheck of the I/O and prober suites.
+# suites on every backend present (the OpenCL ones must find a device: PoCL
+# here), an install check, the same suites under ASan+UBSan, and valgrind
+# memcheck of the I/O and prober suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=$(nproc)
@@ -35,7 +35,8 @@ pcdir="$libdir/pkgconfig"
 version=$(PKG_CONFIG_PATH="$pcdir" pkg-config --modversion tessera)
 # (a) CMake: find_package(tessera <this version>), and a newer major is refused.
 cmake -S tests/consumer -B "$scratch/consumer-cmake" -DCMAKE_PREFIX_PATH="$prefix" \
-  -DTSR_WANT_VERSION="$version" >/dev/null
+  -DTSR_WANT_VERSION="$version" >"$scratch/configure.log"
+grep -q "^-- tessera $version from $prefix/" "$scratch/configure.log"
 cmake --build "$scratch/consumer-cmake" >/dev/null
 "$scratch/consumer-cmake/consumer" | tee "$scratch/out-cmake"
 if cmake -S tests/consumer -B "$scratch/consumer-v99" -DCMAKE_PREFIX_PATH="$prefix" \
@@ -43,8 +44,9 @@ if cmake -S tests/consumer -B "$scratch/consumer-v99" -DCMAKE_PREFIX_PATH="$pref
   echo "find_package(tessera 99.0) accepted tessera $version"; exit 1
 fi
 # (b) pkg-config, from the moved tree's tessera.pc.
-cc -std=c11 -Wall -Wextra -Werror -o "$scratch/consumer-pc" tests/consumer/main.c \
-  $(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs tessera)
+pcflags=$(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs tessera)
+# shellcheck disable=SC2086 # pcflags is a list of words
+cc -std=c11 -Wall -Wextra -Werror -o "$scratch/consumer-pc" tests/consumer/main.c $pcflags
 LD_LIBRARY_PATH="$libdir" "$scratch/consumer-pc" | tee "$scratch/out-pc"
 # Both report the version the packages declare.
 grep -qx "consumer ok: tessera $version" "$scratch/out-cmake"
