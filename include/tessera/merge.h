@@ -18,6 +18,14 @@ extern "C" {
 TSR_API tsr_status tsr_merge(tsr_context *ctx, const tsr_rig *rig, const tsr_image *const *views, int width, int height,
                      tsr_image **pano);
 
+/* The merge of one frame of a split's output folder: the views and their
+ * geometry (angles, focal length, size) come from outdir/manifest.jsonl, so
+ * any rig, --size or --hfov the split used merges back right. frame: the
+ * frame's name, or NULL for the first one in the manifest (its name is
+ * copied to frame_used when not NULL). The caller frees *pano. */
+TSR_API tsr_status tsr_merge_split(tsr_context *ctx, const char *outdir, const char *frame, int width, int height,
+                                   tsr_image **pano, char *frame_used, size_t frame_used_len);
+
 #ifdef __cplusplus
 }
 #endif
