@@ -605,6 +605,46 @@ START_TEST(video_input_splits_kept_frames) {
 }
 END_TEST
 
+/* Merge of a whole split folder on the pipeline: one panorama per frame,
+ * each equal to that frame merged alone; a re-run skips them. */
+START_TEST(merge_every_frame_of_a_split) {
+  const char *dev = tt_backend(_i);
+  char *dir = tt_tempdir(), names[3][4200], out[4200], panos[4200];
+  const char *in[3];
+  frames(dir, 3, 512, 256, names, in);
+  snprintf(out, sizeof out, "%s/out", dir);
+  snprintf(panos, sizeof panos, "%s/panos", dir);
+  tsr_split_options o = TSR_SPLIT_OPTIONS_INIT;
+  o.rig = "cube";
+  o.width = o.height = 96;
+  o.hfov = 100;
+  o.format = "png";
+  o.outdir = out;
+  ck_assert_int_eq(split("cpu", &o, in, 3, NULL, NULL, 0), TSR_OK);
+  tsr_context *ctx = tt_context(dev);
+  int done, skipped;
+  ck_assert_int_eq(tsr_merge_frames(ctx, out, panos, 256, 128, &done, &skipped), TSR_OK);
+  ck_assert_int_eq(done, 3);
+  for (int i = 0; i < 3; i++) {
+    char stem[8], p[4400];
+    snprintf(stem, sizeof stem, "f%02d", i);
+    tsr_image *one;
+    ck_assert_int_eq(tsr_merge_split(ctx, out, stem, 256, 128, &one, NULL, 0), TSR_OK);
+    snprintf(p, sizeof p, "%s/%s.png", panos, stem);
+    tsr_image *got = load(p);
+    ck_assert_int_eq(tt_max_diff(one, got), 0);
+    tsr_image_free(one);
+    tsr_image_free(got);
+  }
+  ck_assert_int_eq(tsr_merge_frames(ctx, out, panos, 256, 128, &done, &skipped), TSR_OK);
+  ck_assert_int_eq(done, 0);
+  ck_assert_int_eq(skipped, 3);
+  tsr_context_destroy(ctx);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("pipeline");
   TCase *tc = tcase_create("engine");
@@ -622,6 +662,7 @@ int main(void) {
   tcase_add_test(tc, live_stream_drops_the_oldest);
   tcase_add_test(tc, sigterm_finishes_in_flight_and_resumes);
   tcase_add_loop_test(tc, video_input_splits_kept_frames, 0, g_backends);
+  tcase_add_loop_test(tc, merge_every_frame_of_a_split, 0, g_backends);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

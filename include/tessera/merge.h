@@ -26,6 +26,13 @@ TSR_API tsr_status tsr_merge(tsr_context *ctx, const tsr_rig *rig, const tsr_ima
 TSR_API tsr_status tsr_merge_split(tsr_context *ctx, const char *outdir, const char *frame, int width, int height,
                                    tsr_image **pano, char *frame_used, size_t frame_used_len);
 
+/* Every frame of a split's output folder, merged on the streaming
+ * pipeline into dest/<frame>.png (dest is created). Frames whose panorama
+ * exists are skipped (resume); a frame that cannot be merged is reported
+ * and the others complete. */
+TSR_API tsr_status tsr_merge_frames(tsr_context *ctx, const char *outdir, const char *dest, int width, int height,
+                                    int *frames_done, int *frames_skipped);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,7 @@
-/* tessera merge SPLIT_DIR -o PANO --size WxH [--frame STEM]: one frame of a
- * split's output folder back into an equirectangular panorama
- * (tsr_merge_split reads the views' geometry from the folder's manifest). */
+/* tessera merge SPLIT_DIR -o PANO.png|FOLDER --size WxH [--frame STEM]: a
+ * split's output folder back into equirectangular panoramas, one frame
+ * (tsr_merge_split) or all of them (tsr_merge_frames); the views' geometry
+ * comes from the folder's manifest. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,13 +10,14 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: tessera merge SPLIT_DIR -o PANO.png --size WxH [--frame STEM]\n"
+          "usage: tessera merge SPLIT_DIR -o PANO.png|FOLDER --size WxH [--frame STEM]\n"
           "\n"
           "Blends the views of one frame of a tessera split's output folder into an\n"
           "equirectangular panorama with feathered overlaps and an alpha channel where no view\n"
           "sees. The views and their geometry (angles, field of view, size) come from\n"
           "SPLIT_DIR/manifest.jsonl, so whatever rig, --size or --hfov the split used merges back.\n"
-          "--frame picks the frame (default: the first in the manifest).\n");
+          "-o PANO.png (or .jpg, .ppm, ...) merges one frame: --frame picks it (default: the first in\n"
+          "the manifest). -o FOLDER merges every frame into FOLDER/<frame>.png, skipping those done.\n");
 }
 
 int cmd_merge(int argc, char **argv) {
@@ -61,10 +63,17 @@ int cmd_merge(int argc, char **argv) {
   tsr_status st = tsr_context_create(&co, &ctx);
   tsr_image *pano = NULL;
   char chosen[256] = "";
-  if (!st) st = tsr_merge_split(ctx, argv[optind], stem, w, h, &pano, chosen, sizeof chosen);
-  if (!st) st = tsr_image_write(ctx, pano, out, NULL);
+  int one = stem || tsr_format_from_name(out) != TSR_FMT_AUTO;
+  if (one) {
+    if (!st) st = tsr_merge_split(ctx, argv[optind], stem, w, h, &pano, chosen, sizeof chosen);
+    if (!st) st = tsr_image_write(ctx, pano, out, NULL);
+    if (!st) printf("merged the views of %s into %s (%dx%d)\n", chosen, out, w, h);
+  } else {
+    int done = 0, skipped = 0;
+    if (!st) st = tsr_merge_frames(ctx, argv[optind], out, w, h, &done, &skipped);
+    if (!st) printf("merged %d frames into %s/ (%dx%d), %d already there\n", done, out, w, h, skipped);
+  }
   if (st) fprintf(stderr, "tessera: merge: %s\n", tsr_context_error(ctx));
-  else printf("merged the views of %s into %s (%dx%d)\n", chosen, out, w, h);
   tsr_image_free(pano);
   tsr_context_destroy(ctx);
   return cli_exit_code(st);

@@ -349,7 +349,11 @@ tsr_status tsr__video_open(const char *path, const tsr__video_sampling *s, tsr__
   }
   v->fps = av_q2d(rate);
   v->half = 0.5 / v->fps;
-  v->cfr = valid_rate(avg) && valid_rate(r) && fabs(av_q2d(r) / av_q2d(avg) - 1) < 2e-3;
+  /* Constant rate: the rate ffmpeg derives from timestamp steps agrees with
+   * the mean (loosely: without a stored rate, the mean of millisecond
+   * timestamps is off by a few percent). A frame seen off the 1/fps grid
+   * turns this off for good (frame_time). */
+  v->cfr = valid_rate(avg) && valid_rate(r) && fabs(av_q2d(r) / av_q2d(avg) - 1) < 0.05;
   v->tb = av_q2d(v->st->time_base);
   v->t0 = v->st->start_time != AV_NOPTS_VALUE ? v->st->start_time : 0;
 
@@ -437,7 +441,9 @@ static int read_video_packet(tsr__video *v) {
 /* Whether a keyframe whose presentation time is t_key can start the decode
  * for a target whose kept frame is the first at or after thr. On a constant
  * frame rate the comparison is by frame number, so a keyframe that is itself
- * the kept frame qualifies; otherwise by time. */
+ * the kept frame qualifies (this assumes no frame lies off the 1/fps grid
+ * between thr and the keyframe); otherwise by time, which is exact for any
+ * timestamps but starts a GOP early when the target is a keyframe. */
 static int key_serves(const tsr__video *v, double t_key, double thr) {
   if (v->cfr) return llround(t_key * v->fps) <= (long long)ceil(thr * v->fps - 1e-3);
   return t_key <= thr + EPS;
@@ -592,6 +598,8 @@ static double frame_time(tsr__video *v, const AVFrame *f) {
   int64_t ts = f->best_effort_timestamp;
   double t = ts != AV_NOPTS_VALUE ? ts_time(v, ts) : v->last_t + 2 * v->half;
   v->last_t = t;
+  double n = t * v->fps;
+  if (v->cfr && fabs(n) < 1e15 && fabs(n - nearbyint(n)) > 0.25) v->cfr = 0;
   return t;
 }
 

@@ -247,6 +247,12 @@ static void *reader_main(void *arg) {
   tsr__context_init(&lc, tsr__cpu_device(), 1, p->ctx->quiet);
   for (int i = 0; i < p->ninputs && !tsr__cancelled(p->ctx); i++) {
     const char *path = p->inputs[i];
+    if (p->cfg->named) {
+      tsr__item *it = new_item(path, NULL);
+      if (!it) break;
+      submit(p, &lc, it);
+      continue;
+    }
     if (!strcmp(path, "-")) {
       read_stdin(p, &lc);
       continue;
@@ -318,14 +324,25 @@ tsr_status tsr__pipeline_run(tsr_context *ctx, const tsr__pipeline_config *cfg, 
   p.job = job;
   p.st = stats;
   p.t0 = tsr__now();
-  tsr_status st = tsr__inputs_expand(ctx, cfg->inputs, cfg->ninputs, cfg->recursive, &p.inputs, &p.ninputs);
-  if (st) return st;
+  tsr_status st = TSR_OK;
+  if (cfg->named) {
+    p.inputs = calloc((size_t)(cfg->ninputs > 0 ? cfg->ninputs : 1), sizeof *p.inputs);
+    for (int i = 0; p.inputs && i < cfg->ninputs; i++)
+      if ((p.inputs[p.ninputs] = strdup(cfg->inputs[i]))) p.ninputs++;
+    if (!p.inputs || p.ninputs < cfg->ninputs) st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+  } else {
+    st = tsr__inputs_expand(ctx, cfg->inputs, cfg->ninputs, cfg->recursive, &p.inputs, &p.ninputs);
+  }
+  if (st) {
+    tsr__inputs_free(p.inputs, p.ninputs);
+    return st;
+  }
   if (!p.ninputs) {
     tsr__inputs_free(p.inputs, p.ninputs);
     return tsr__fail(ctx, TSR_E_EMPTY, "no images or videos found in the inputs");
   }
   stats->items_total = p.ninputs;
-  for (int i = 0; i < p.ninputs; i++)
+  for (int i = 0; i < p.ninputs && !cfg->named; i++)
     if (!strcmp(p.inputs[i], "-") || tsr__is_video_name(p.inputs[i])) stats->items_total = -1;
   int nworkers = cfg->workers > 0 ? cfg->workers : ctx->threads;
   pthread_t reader, *workers = calloc((size_t)nworkers, sizeof *workers);

@@ -60,6 +60,7 @@ typedef struct {
 typedef struct {
   const char *const *inputs;
   int ninputs;
+  int named;                    /* inputs are item names, not files: the job's prepare reads them */
   int recursive;                /* folders: descend */
   tsr__video_sampling sampling; /* video inputs */
   int live;                     /* stdin: drop the oldest frames when compute is slow */

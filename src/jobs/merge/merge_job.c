@@ -1,15 +1,41 @@
-/* tessera merge on a split's output folder: the geometry comes from the
- * folder's manifest.jsonl (each line: the view's name, angles, focal length
+/* tessera merge on a split's output folder. The geometry comes from the
+ * folder's manifest.jsonl (each line: a view's name, angles, focal length
  * and size, as the split wrote them), so the merge needs no rig or field of
  * view on the command line, and a split made with --size or --hfov merges
- * back right. */
+ * back right.
+ *
+ * Every frame of the manifest runs through the pipeline: prepare (reader)
+ * reads the frame's views, compute blends them on the context's device
+ * (tsr_merge), a worker writes the panorama. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
-#include "core/internal.h"
+#include "pipeline/pipeline.h"
+
+typedef struct {
+  char frame[256];
+  tsr_rig_view view;
+  char path[512];
+} entry;
+
+typedef struct {
+  entry *e;
+  int n, cap;
+  char **frames; /* distinct frame names, in manifest order */
+  int nframes;
+} manifest;
+
+static void manifest_free(manifest *m) {
+  free(m->e);
+  for (int i = 0; i < m->nframes; i++) free(m->frames[i]);
+  free(m->frames);
+  memset(m, 0, sizeof *m);
+}
 
 static double num(const cJSON *j, const char *k, int *ok) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
@@ -17,82 +43,237 @@ static double num(const cJSON *j, const char *k, int *ok) {
   return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-tsr_status tsr_merge_split(tsr_context *ctx, const char *outdir, const char *frame, int width, int height,
-                           tsr_image **pano, char *frame_used, size_t frame_used_len) {
-  if (!ctx || !outdir || !pano) return TSR_E_INVALID;
-  *pano = NULL;
+/* Every line of outdir/manifest.jsonl, with the field of view from fx. */
+static tsr_status manifest_read(tsr_context *ctx, const char *outdir, manifest *m) {
+  memset(m, 0, sizeof *m);
   char path[4096];
   snprintf(path, sizeof path, "%s/manifest.jsonl", outdir);
   uint8_t *buf;
   size_t size;
   tsr_status st = tsr__read_file(ctx, path, &buf, &size);
   if (st) return tsr__fail(ctx, st, "%s: no manifest.jsonl (is it a tessera split's output folder?)", outdir);
-  tsr_rig *rig = calloc(1, sizeof *rig);
-  tsr_image **views = NULL;
-  int cap = 0, line_no = 0;
-  char chosen[256] = "";
-  if (frame) snprintf(chosen, sizeof chosen, "%s", frame);
   size_t start = 0;
-  for (size_t i = 0; i < size && !st && rig; i++) {
+  int line_no = 0;
+  for (size_t i = 0; i < size && !st; i++) {
     if (buf[i] != '\n') continue;
     line_no++;
     cJSON *j = cJSON_ParseWithLength((const char *)buf + start, i - start);
     start = i + 1;
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "frame"), *v = cJSON_GetObjectItemCaseSensitive(j, "view"),
                 *p = cJSON_GetObjectItemCaseSensitive(j, "path");
-    if (!cJSON_IsString(f) || !cJSON_IsString(v) || !cJSON_IsString(p)) {
-      st = tsr__fail(ctx, TSR_E_CORRUPT, "%s:%d: not a manifest line", path, line_no);
-    } else {
-      if (!chosen[0]) snprintf(chosen, sizeof chosen, "%s", f->valuestring);
-      if (!strcmp(chosen, f->valuestring)) {
-        int ok = 1;
-        tsr_rig_view rv;
-        memset(&rv, 0, sizeof rv);
-        snprintf(rv.name, sizeof rv.name, "%s", v->valuestring);
-        rv.yaw = num(j, "yaw", &ok);
-        rv.pitch = num(j, "pitch", &ok);
-        rv.roll = num(j, "roll", &ok);
-        double fx = num(j, "fx", &ok);
-        rv.width = (int)num(j, "width", &ok);
-        rv.height = (int)num(j, "height", &ok);
-        if (!ok || fx <= 0 || rv.width < 1 || rv.height < 1) {
-          st = tsr__fail(ctx, TSR_E_CORRUPT, "%s:%d: a view without its geometry", path, line_no);
-        } else {
-          rv.hfov = 2.0 * atan(0.5 * rv.width / fx) * 180.0 / 3.14159265358979323846;
-          if (rig->nviews == cap) {
-            cap = cap ? cap * 2 : 16;
-            tsr_rig_view *g = realloc(rig->views, (size_t)cap * sizeof *g);
-            tsr_image **gv = realloc(views, (size_t)cap * sizeof *gv);
-            if (g) rig->views = g;
-            if (gv) views = gv;
-            if (!g || !gv) st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
-          }
-          if (!st) {
-            char img[4400];
-            snprintf(img, sizeof img, "%s/%s", outdir, p->valuestring);
-            views[rig->nviews] = NULL;
-            st = tsr_image_read(ctx, img, 0, &views[rig->nviews]);
-            if (!st && (views[rig->nviews]->width != rv.width || views[rig->nviews]->height != rv.height))
-              st = tsr__fail(ctx, TSR_E_CORRUPT, "%s is %dx%d, the manifest says %dx%d", img, views[rig->nviews]->width,
-                             views[rig->nviews]->height, rv.width, rv.height);
-            if (!st) rig->views[rig->nviews++] = rv;
-            else tsr_image_free(views[rig->nviews]);
-          }
-        }
-      }
+    int ok = cJSON_IsString(f) && cJSON_IsString(v) && cJSON_IsString(p);
+    entry e;
+    memset(&e, 0, sizeof e);
+    double fx = 0;
+    if (ok) {
+      snprintf(e.frame, sizeof e.frame, "%s", f->valuestring);
+      snprintf(e.view.name, sizeof e.view.name, "%s", v->valuestring);
+      snprintf(e.path, sizeof e.path, "%s", p->valuestring);
+      e.view.yaw = num(j, "yaw", &ok);
+      e.view.pitch = num(j, "pitch", &ok);
+      e.view.roll = num(j, "roll", &ok);
+      fx = num(j, "fx", &ok);
+      e.view.width = (int)num(j, "width", &ok);
+      e.view.height = (int)num(j, "height", &ok);
     }
     cJSON_Delete(j);
+    if (!ok || !(fx > 0) || e.view.width < 1 || e.view.height < 1 || e.view.width > TSR_MAX_DIM ||
+        e.view.height > TSR_MAX_DIM) {
+      st = tsr__fail(ctx, TSR_E_CORRUPT, "%s:%d: not a manifest line with a view's geometry", path, line_no);
+      break;
+    }
+    e.view.hfov = 2.0 * atan(0.5 * e.view.width / fx) * 180.0 / 3.14159265358979323846;
+    if (m->n == m->cap) {
+      int cap = m->cap ? m->cap * 2 : 64;
+      entry *g = realloc(m->e, (size_t)cap * sizeof *g);
+      char **h = realloc(m->frames, (size_t)cap * sizeof *h);
+      if (g) m->e = g;
+      if (h) m->frames = h;
+      if (!g || !h) {
+        st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+        break;
+      }
+      m->cap = cap;
+    }
+    int known = 0;
+    for (int k = m->nframes - 1; k >= 0 && !known; k--) known = !strcmp(m->frames[k], e.frame);
+    if (!known && !(m->frames[m->nframes++] = strdup(e.frame))) st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+    m->e[m->n++] = e;
   }
   free(buf);
-  if (!rig) st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
-  if (!st && !rig->nviews)
-    st = tsr__fail(ctx, TSR_E_INVALID, "%s: no views of frame '%s' in the manifest", outdir, chosen);
-  if (!st) snprintf(rig->name, sizeof rig->name, "%s", "manifest");
-  if (!st) st = tsr_merge(ctx, rig, (const tsr_image *const *)views, width, height, pano);
-  if (!st && frame_used) snprintf(frame_used, frame_used_len, "%s", chosen);
+  if (st) manifest_free(m);
+  return st;
+}
+
+/* The views of one frame: a rig and their images. */
+static tsr_status frame_views(tsr_context *ctx, const char *outdir, const manifest *m, const char *frame,
+                              tsr_rig **rig_out, tsr_image ***views_out) {
+  int n = 0;
+  for (int i = 0; i < m->n; i++) n += !strcmp(m->e[i].frame, frame);
+  if (!n) return tsr__fail(ctx, TSR_E_INVALID, "%s: no views of frame '%s' in the manifest", outdir, frame);
+  tsr_rig *rig = calloc(1, sizeof *rig);
+  tsr_image **views = calloc((size_t)n, sizeof *views);
+  if (rig) rig->views = calloc((size_t)n, sizeof *rig->views);
+  tsr_status st = rig && views && rig->views ? TSR_OK : tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+  if (!st) snprintf(rig->name, sizeof rig->name, "manifest");
+  for (int i = 0; i < m->n && !st; i++) {
+    const entry *e = &m->e[i];
+    if (strcmp(e->frame, frame)) continue;
+    char img[4700];
+    snprintf(img, sizeof img, "%s/%s", outdir, e->path);
+    tsr_image *im = NULL;
+    st = tsr_image_read(ctx, img, 0, &im);
+    if (!st && (im->width != e->view.width || im->height != e->view.height))
+      st = tsr__fail(ctx, TSR_E_CORRUPT, "%s is %dx%d, the manifest says %dx%d", img, im->width, im->height,
+                     e->view.width, e->view.height);
+    if (st) {
+      tsr_image_free(im);
+      break;
+    }
+    views[rig->nviews] = im;
+    rig->views[rig->nviews++] = e->view;
+  }
+  if (st) {
+    for (int i = 0; rig && i < rig->nviews; i++) tsr_image_free(views[i]);
+    free(views);
+    if (rig) free(rig->views);
+    free(rig);
+    return st;
+  }
+  *rig_out = rig;
+  *views_out = views;
+  return TSR_OK;
+}
+
+static void frame_views_free(tsr_rig *rig, tsr_image **views) {
   for (int i = 0; rig && i < rig->nviews; i++) tsr_image_free(views[i]);
   free(views);
   if (rig) free(rig->views);
   free(rig);
+}
+
+tsr_status tsr_merge_split(tsr_context *ctx, const char *outdir, const char *frame, int width, int height,
+                           tsr_image **pano, char *frame_used, size_t frame_used_len) {
+  if (!ctx || !outdir || !pano) return TSR_E_INVALID;
+  *pano = NULL;
+  manifest m;
+  tsr_status st = manifest_read(ctx, outdir, &m);
+  if (st) return st;
+  if (!m.nframes) {
+    manifest_free(&m);
+    return tsr__fail(ctx, TSR_E_EMPTY, "%s: the manifest lists no views", outdir);
+  }
+  const char *chosen = frame ? frame : m.frames[0];
+  tsr_rig *rig = NULL;
+  tsr_image **views = NULL;
+  st = frame_views(ctx, outdir, &m, chosen, &rig, &views);
+  if (!st) st = tsr_merge(ctx, rig, (const tsr_image *const *)views, width, height, pano);
+  if (!st && frame_used) snprintf(frame_used, frame_used_len, "%s", chosen);
+  frame_views_free(rig, views);
+  manifest_free(&m);
+  return st;
+}
+
+/* ---- every frame, through the pipeline ------------------------------------------ */
+typedef struct {
+  tsr_context *ctx;
+  const char *outdir, *dest;
+  int width, height;
+  manifest m;
+} merge_job;
+
+typedef struct {
+  tsr_rig *rig;
+  tsr_image **views;
+  tsr_image *pano;
+} merge_item;
+
+static void dest_path(const merge_job *j, const char *frame, char *out, size_t n) {
+  snprintf(out, n, "%s/%s.png", j->dest, frame);
+}
+
+static int merge_complete(void *job, tsr__item *it) {
+  char p[4600];
+  dest_path(job, it->name, p, sizeof p);
+  struct stat sb;
+  return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static tsr_status merge_prepare(void *job, tsr_context *lc, tsr__item *it) {
+  merge_job *j = job;
+  merge_item *mi = calloc(1, sizeof *mi);
+  if (!mi) return tsr__fail(lc, TSR_E_NOMEM, "out of memory");
+  it->data = mi;
+  return frame_views(lc, j->outdir, &j->m, it->name, &mi->rig, &mi->views);
+}
+
+static void merge_compute(void *job, tsr__pipeline *p, tsr__item **items, int n) {
+  merge_job *j = job;
+  for (int i = 0; i < n; i++) {
+    merge_item *mi = items[i]->data;
+    tsr_status st = tsr_merge(j->ctx, mi->rig, (const tsr_image *const *)mi->views, j->width, j->height, &mi->pano);
+    frame_views_free(mi->rig, mi->views); /* the panorama is all the writer needs */
+    mi->rig = NULL;
+    mi->views = NULL;
+    if (st) tsr__pipeline_fail(p, items[i], st, tsr_context_error(j->ctx));
+    else tsr__pipeline_emit(p, items[i], 0, NULL);
+  }
+}
+
+static tsr_status merge_unit(void *job, tsr_context *lc, tsr__item *it, int index, void *data) {
+  (void)index;
+  (void)data;
+  char p[4600];
+  dest_path(job, it->name, p, sizeof p);
+  return tsr_image_write(lc, ((merge_item *)it->data)->pano, p, NULL);
+}
+
+static void merge_release(void *job, tsr__item *it) {
+  (void)job;
+  merge_item *mi = it->data;
+  if (!mi) return;
+  frame_views_free(mi->rig, mi->views);
+  tsr_image_free(mi->pano);
+  free(mi);
+  it->data = NULL;
+}
+
+tsr_status tsr_merge_frames(tsr_context *ctx, const char *outdir, const char *dest, int width, int height,
+                            int *frames_done, int *frames_skipped) {
+  if (!ctx || !outdir || !dest) return TSR_E_INVALID;
+  if (frames_done) *frames_done = 0;
+  if (frames_skipped) *frames_skipped = 0;
+  merge_job j;
+  memset(&j, 0, sizeof j);
+  j.ctx = ctx;
+  j.outdir = outdir;
+  j.dest = dest;
+  j.width = width;
+  j.height = height;
+  tsr_status st = manifest_read(ctx, outdir, &j.m);
+  if (st) return st;
+  if (tsr__mkdirs(dest)) {
+    st = tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", dest, strerror(errno));
+  } else if (!j.m.nframes) {
+    st = tsr__fail(ctx, TSR_E_EMPTY, "%s: the manifest lists no views", outdir);
+  } else {
+    tsr__pipeline_config cfg = {0};
+    cfg.inputs = (const char *const *)j.m.frames;
+    cfg.ninputs = j.m.nframes;
+    cfg.named = 1;
+    cfg.what = "merge";
+    tsr__pipeline_ops ops = {0};
+    ops.complete = merge_complete;
+    ops.prepare = merge_prepare;
+    ops.compute = merge_compute;
+    ops.unit = merge_unit;
+    ops.release = merge_release;
+    ops.units_per_item = 1;
+    tsr__pipeline_stats ps;
+    st = tsr__pipeline_run(ctx, &cfg, &ops, &j, &ps);
+    if (frames_done) *frames_done = ps.done;
+    if (frames_skipped) *frames_skipped = ps.skipped;
+  }
+  manifest_free(&j.m);
   return st;
 }
