@@ -7,8 +7,10 @@
 #     WORKDIR  scratch folder (default: /tmp/tsr-video-bench); the clip made
 #              there is kept and reused by later runs
 #
-# The clip: 60 s, 3840x1920, 30 fps, H.264 (libx264 veryfast, its default
-# GOP), data/pano8k.jpg scrolling horizontally so every frame differs.
+# The clip: 60 s, 3840x1920, 30 fps, H.264 (libx264 veryfast, CRF 20, its
+# default GOP of up to 250 frames), data/pano8k.jpg scrolling horizontally
+# so every frame differs. TSR_BENCH_CLIP_SECONDS=2 makes a short one, only
+# to try the script out.
 #   A: tessera split CLIP --fps 1 -o A --stats A.json -q
 #   B: ffmpeg -i CLIP -vf fps=1 -q:v 2 frames/%06d.jpg; tessera split frames -o B -q
 # Each is run 3 times from empty output folders (a split resumes otherwise);
@@ -20,7 +22,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TSR=${1:-build/tessera}
 WORK=${2:-/tmp/tsr-video-bench}
 REPS=3
-CLIP_SECONDS=${TSR_BENCH_CLIP_SECONDS:-60} # shorter only to try the script out
+CLIP_SECONDS=${TSR_BENCH_CLIP_SECONDS:-60}
 
 die() { echo "video_split: $*" >&2; exit 1; }
 

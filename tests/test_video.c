@@ -2,7 +2,8 @@
  * (rate, every Nth, a time window) that keep the expected frames and keep
  * them byte-identical to the plain decode, what sampling costs in decoded
  * frames and seeks, and bad input (missing, not a video, truncated,
- * damaged): a status and a message naming the file, never a crash.
+ * damaged): a status and a message naming the file, never a crash. The
+ * same frames are also read from Matroska and MPEG-TS copies of the clip.
  *
  * tests/data/clip_h264.mp4: 320x160, 30 fps, 300 frames (10 s), H.264 with
  * a keyframe every 30 frames and 2 B-frames, the earth image scrolling
@@ -11,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
 
 #include "io/video.h"
 #include "testutil.h"
@@ -135,6 +139,8 @@ START_TEST(sampled_frames_match_full_decode) {
       {.fps = 7},
       {.fps = 0.4, .start = 0.5},
       {.fps = 60}, /* above the stream's rate: every frame once */
+      {.fps = 60, .start = 2, .duration = 1},
+      {.fps = 45, .start = 4.01},
       {.every = 4},
       {.every = 25, .start = 3.3, .duration = 4},
       {.every = 31, .start = 0.9},
@@ -204,6 +210,76 @@ START_TEST(decode_cost) {
   ck_assert_int_eq(f->stats.seeks, 1);
   ck_assert_msg(f->stats.decoded_frames <= 2 * CLIP_GOP, "%ld frames decoded", f->stats.decoded_frames);
   frames_free(f);
+}
+END_TEST
+
+/* Copies the clip's packets into another container (no re-encoding), so
+ * the same frames can be read through other demuxers. */
+static void remux(const char *src, const char *dst) {
+  AVFormatContext *in = NULL, *out = NULL;
+  ck_assert_int_eq(avformat_open_input(&in, src, NULL, NULL), 0);
+  ck_assert_int_ge(avformat_find_stream_info(in, NULL), 0);
+  ck_assert_int_ge(avformat_alloc_output_context2(&out, NULL, NULL, dst), 0);
+  for (unsigned i = 0; i < in->nb_streams; i++) {
+    AVStream *o = avformat_new_stream(out, NULL);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_ge(avcodec_parameters_copy(o->codecpar, in->streams[i]->codecpar), 0);
+    o->codecpar->codec_tag = 0;
+    o->time_base = in->streams[i]->time_base;
+  }
+  ck_assert_int_ge(avio_open(&out->pb, dst, AVIO_FLAG_WRITE), 0);
+  ck_assert_int_ge(avformat_write_header(out, NULL), 0);
+  AVPacket *pkt = av_packet_alloc();
+  while (av_read_frame(in, pkt) >= 0) {
+    av_packet_rescale_ts(pkt, in->streams[pkt->stream_index]->time_base, out->streams[pkt->stream_index]->time_base);
+    pkt->pos = -1;
+    ck_assert_int_ge(av_interleaved_write_frame(out, pkt), 0);
+  }
+  ck_assert_int_ge(av_write_trailer(out), 0);
+  av_packet_free(&pkt);
+  avio_closep(&out->pb);
+  avformat_free_context(out);
+  avformat_close_input(&in);
+}
+
+/* The same frames through Matroska (cues: seeks) and MPEG-TS (no index:
+ * decoded forward), compared with the MP4's plain decode. */
+START_TEST(other_containers) {
+  static const tsr__video_sampling cases[] = {
+      {.fps = 1}, {.fps = 3, .start = 2.2, .duration = 5}, {.start = 6.1, .duration = 0.5}};
+  tsr__video_sampling all = {0};
+  frames *ref = decode(CLIP, all, 1);
+  ck_assert_int_eq(ref->n, CLIP_FRAMES);
+  for (int c = 0; c < 2; c++) {
+    const char *path = tmp(c ? "clip.ts" : "clip.mkv");
+    remux(CLIP, path);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+      long want[CLIP_FRAMES];
+      int nwant = expected(cases[k], want);
+      frames *f = decode(path, cases[k], 1);
+      ck_assert_msg(f->n == nwant, "%s case %zu: %d frames kept, %d expected", path, k, f->n, nwant);
+      for (int i = 0; i < f->n; i++) {
+        ck_assert_msg(f->index[i] == want[i], "%s case %zu: kept #%ld, expected #%ld", path, k, f->index[i],
+                      want[i]);
+        ck_assert_msg(same_bytes(f->img[i], ref->img[want[i]]), "%s case %zu: #%ld differs from the MP4's", path,
+                      k, want[i]);
+      }
+      if (c == 0) { /* Matroska: the cues are the index */
+        ck_assert_int_eq(f->stats.keyframes_in_index, CLIP_FRAMES / CLIP_GOP);
+        ck_assert_int_gt(f->stats.seeks, 0);
+        /* No stored frame rate here (millisecond timestamps, mean rate
+         * 30.3): still one frame a second for about a frame each. */
+        if (k == 0)
+          ck_assert_msg(f->stats.decoded_frames <= f->n + CLIP_GOP, "%s: %ld frames decoded for %d kept", path,
+                        f->stats.decoded_frames, f->n);
+      } else { /* MPEG-TS: no index, no seek */
+        ck_assert_int_eq(f->stats.keyframes_in_index, 0);
+        ck_assert_int_eq(f->stats.seeks, 0);
+      }
+      frames_free(f);
+    }
+  }
+  frames_free(ref);
 }
 END_TEST
 
@@ -345,6 +421,7 @@ int main(void) {
   tcase_add_test(tc, linear_decode);
   tcase_add_test(tc, sampled_frames_match_full_decode);
   tcase_add_test(tc, decode_cost);
+  tcase_add_test(tc, other_containers);
   tcase_add_test(tc, bad_input);
   tcase_add_test(tc, video_names);
   suite_add_tcase(s, tc);
