@@ -109,6 +109,9 @@ START_TEST(planned_batch_is_the_batch_run) {
   ck_assert_int_eq(s.batch, 4);
   ck_assert_int_eq(s.batch_run_max, 4);
   ck_assert_int_eq(s.launches, 4);
+  /* Each batch after the first was enqueued while the one before it was
+   * still on the device: nothing waits for a whole round trip per call. */
+  ck_assert_int_eq(s.launches_overlapped, 3);
   ck_assert_int_eq(s.fell_back, 0);
   o.outdir = b;
   o.batch = 0;
@@ -413,6 +416,7 @@ END_TEST
  * waits for the first frame's views before it sends the second. A reader
  * that waited for more bytes would never see them (the test times out). */
 START_TEST(stdin_frame_is_split_before_the_next_arrives) {
+  const char *dev = tt_backend(_i);
   char *dir = tt_tempdir(), ppm[4200], out[4200], view[4400];
   snprintf(ppm, sizeof ppm, "%s/f.ppm", dir);
   make_pano(ppm, 360, 180, 3, 8, 5);
@@ -429,7 +433,9 @@ START_TEST(stdin_frame_is_split_before_the_next_arrives) {
     dup2(fd[0], 0);
     close(fd[0]);
     close(fd[1]);
-    execl(TSR_CLI_PATH, "tessera", "split", "-", "-o", out, "--rig", "cube", "--size", "32x32", "-q", "--device", "cpu",
+    /* On an OpenCL device the planned batch is larger than 1: the batch
+     * must not wait to fill while the stream waits for input. */
+    execl(TSR_CLI_PATH, "tessera", "split", "-", "-o", out, "--rig", "cube", "--size", "32x32", "-q", "--device", dev,
           (char *)NULL);
     _exit(127);
   }
@@ -441,9 +447,9 @@ START_TEST(stdin_frame_is_split_before_the_next_arrives) {
     if (tt_file_exists(view)) first = tsr__now() - t0;
     usleep(5000);
   }
-  printf("pipeline: first frame's view written %.3f s after the frame, the stream still open\n", first);
+  printf("pipeline[%s]: first frame's view written %.3f s after the frame, the stream still open\n", dev, first);
   ck_assert_msg(first >= 0, "the first frame was not split while the stream stayed open");
-  ck_assert(first < 1.0);
+  ck_assert(first < (strcmp(dev, "cpu") ? 5.0 : 1.0)); /* PoCL: the first launch builds its work-group code */
   ck_assert_int_eq(write(fd[1], frame, n), (ssize_t)n);
   close(fd[1]);
   int status;
@@ -657,7 +663,7 @@ int main(void) {
   tcase_add_test(tc, cached_warp_buffers_make_room_for_merge);
   tcase_add_loop_test(tc, mixed_folder_splits_every_frame, 0, g_backends);
   tcase_add_test(tc, runs_with_other_options_do_not_mix);
-  tcase_add_test(tc, stdin_frame_is_split_before_the_next_arrives);
+  tcase_add_loop_test(tc, stdin_frame_is_split_before_the_next_arrives, 0, g_backends);
   tcase_add_test(tc, empty_stdin_is_an_error);
   tcase_add_test(tc, live_stream_drops_the_oldest);
   tcase_add_test(tc, sigterm_finishes_in_flight_and_resumes);

@@ -53,6 +53,7 @@ typedef struct {
   int batch;            /* frames per device launch, as planned (1 on the CPU backend) */
   int launches;         /* device launches that ran */
   int batch_run_max;    /* the most frames one launch carried */
+  int launches_overlapped; /* launches enqueued while the previous batch was still on the device */
   int retries, fell_back;
   int plans;            /* input kinds (size, channels, depth, codec) seen, one plan each */
   long video_decoded_frames, video_kept_frames, video_seeks; /* video inputs */

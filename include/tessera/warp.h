@@ -42,6 +42,9 @@ typedef struct {
   int launches;        /* kernel launches that ran */
   int items;           /* sources those launches carried */
   int batch_run_max;   /* the most sources one launch carried */
+  int overlapped;      /* launches enqueued while the previous batch was still on the device (its
+                          download not yet waited for): transfers and kernels of consecutive
+                          batches can overlap */
   int retries;         /* batch halvings after allocation failures */
   int fell_back;       /* 1 if the device failed and the CPU backend finished */
   uint64_t device_bytes; /* device memory of the buffers (both sets) */

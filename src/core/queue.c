@@ -94,7 +94,7 @@ int tsr__queue_grow(tsr__queue *q, int cap) {
 int tsr__queue_pop_upto(tsr__queue *q, void **out, int max) {
   pthread_mutex_lock(&q->lock);
   if (max > q->cap) max = q->cap;
-  while (q->count < max && !q->closed && !(q->hurry && q->count > 0)) pthread_cond_wait(&q->not_empty, &q->lock);
+  while (q->count < max && !q->closed && !q->hurry) pthread_cond_wait(&q->not_empty, &q->lock);
   int n = 0;
   while (n < max && q->count) out[n++] = take(q);
   pthread_mutex_unlock(&q->lock);

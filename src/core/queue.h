@@ -25,9 +25,9 @@ void tsr__queue_close(tsr__queue *q);
 /* Raises the bound to cap (never lowers it); -1 when out of memory. */
 int tsr__queue_grow(tsr__queue *q, int cap);
 /* Pops up to max items into out: waits until max are queued, the queue is
- * closed, or the producer said it is waiting for input (hurry), so batches
- * fill when input is plentiful and nothing waits on a slow stream. Returns
- * the count, 0 once closed and empty. */
+ * closed, or the producer said it is waiting for input (hurry: then it
+ * takes what is there, maybe nothing), so batches fill when input is
+ * plentiful and nothing waits on a slow stream. Returns the count. */
 int tsr__queue_pop_upto(tsr__queue *q, void **out, int max);
 /* Producer: 1 while it waits for input (wakes pop_upto), 0 after. */
 void tsr__queue_hurry(tsr__queue *q, int on);

@@ -235,6 +235,7 @@ tsr_status tsr__warp_stream_submit(tsr__warp_stream *w, const tsr_image *const *
     return st;
   }
   memcpy(b->dst_img, dst, sizeof *dst * (size_t)n * (size_t)s->nviews);
+  if (w->set[(q + 1) % NSETS].n) w->st.overlapped++;
   b->n = n;
   b->tag = tag;
   w->next = (q + 1) % NSETS;

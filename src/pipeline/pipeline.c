@@ -375,7 +375,10 @@ tsr_status tsr__pipeline_run(tsr_context *ctx, const tsr__pipeline_config *cfg, 
       first = pend[0];
       memmove(pend, pend + 1, (size_t)--npend * sizeof *pend);
     } else if (!tsr__queue_pop_upto(&p.items, (void **)&first, 1)) {
-      break;
+      /* The source waits for input (or has ended): hand on everything
+       * still in flight before waiting, so a stream's frames come out now. */
+      if (ops->flush) ops->flush(job, &p);
+      if (!(first = tsr__queue_pop(&p.items))) break;
     }
     double t = tsr__now();
     int b = ops->batch ? ops->batch(job, &p, first) : 1;

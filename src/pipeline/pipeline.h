@@ -48,6 +48,9 @@ typedef struct {
   /* Compute: a batch of n items of one group; it emits units
    * (tsr__pipeline_emit) now or in a later call. */
   void (*compute)(void *job, tsr__pipeline *p, tsr__item **items, int n);
+  /* Compute, when the source is waiting for input: emit what is in
+   * flight (a device's batches), so nothing waits on the next input. */
+  void (*flush)(void *job, tsr__pipeline *p);
   /* Compute, once after the last batch: emit what is still held. */
   void (*drain)(void *job, tsr__pipeline *p);
   /* Worker: one unit (index in 0..units per item - 1, the data emitted). */

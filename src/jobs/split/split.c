@@ -322,6 +322,7 @@ static void close_stream(split *sp, int keep) {
   s->kernel_s += ws.kernel_s;
   s->download_s += ws.download_s;
   s->launches += ws.launches;
+  s->launches_overlapped += ws.overlapped;
   if (ws.batch_run_max > s->batch_run_max) s->batch_run_max = ws.batch_run_max;
   s->pinned |= ws.pinned;
   if (ws.device_bytes > s->device_bytes) s->device_bytes = ws.device_bytes;
@@ -357,7 +358,8 @@ static void fall_back(split *sp, tsr__pipeline *p, tsr__item **items, int n) {
   for (int i = 0; i < n; i++) to_cpu(sp, p, items[i]);
 }
 
-static void drain(void *job, tsr__pipeline *p) {
+/* Collects every batch on the device and hands its views on. */
+static void flush(void *job, tsr__pipeline *p) {
   split *sp = job;
   while (sp->stream) {
     void *tag = NULL;
@@ -368,7 +370,11 @@ static void drain(void *job, tsr__pipeline *p) {
     if (!tag) break;
     emit_chunk(sp, p, tag);
   }
-  close_stream(sp, 1);
+}
+
+static void drain(void *job, tsr__pipeline *p) {
+  flush(job, p);
+  close_stream(job, 1);
 }
 
 /* Frames per compute call: the device stream's planned batch (opened here,
@@ -600,6 +606,7 @@ static void write_stats(split *sp) {
   cJSON_AddNumberToObject(j, "batch", s->batch);
   cJSON_AddNumberToObject(j, "launches", s->launches);
   cJSON_AddNumberToObject(j, "batch_run_max", s->batch_run_max);
+  cJSON_AddNumberToObject(j, "launches_overlapped", s->launches_overlapped);
   cJSON_AddNumberToObject(j, "retries", s->retries);
   cJSON_AddBoolToObject(j, "fell_back_to_cpu", s->fell_back);
   cJSON_AddNumberToObject(j, "plans", s->plans);
@@ -713,6 +720,7 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char
   ops.prepare = prepare;
   ops.batch = batch_for;
   ops.compute = compute;
+  ops.flush = flush;
   ops.drain = drain;
   ops.unit = unit;
   ops.release = release;
