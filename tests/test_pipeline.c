@@ -206,6 +206,38 @@ static void warp_job_free(warp_job *j) {
   for (int i = 0; i < 6; i++) tsr_image_free(j->dst[i]);
 }
 
+#define LAUNCHES 400
+typedef struct {
+  tsr_context *ctx;
+  unsigned seed;
+  int bad;
+} launch_job;
+
+static void *launch_thread(void *arg) {
+  launch_job *j = arg;
+  cl_kernel k;
+  tsr__buf *a = NULL, *b = NULL;
+  uint32_t in[256], out[256];
+  j->bad = 0;
+  if (tsr__cl_kernel(j->ctx, "copy.cl", "tsr_copy", &k, NULL, NULL) ||
+      tsr__buf_alloc(j->ctx, "test", TSR_BUF_READ, sizeof in, &a) ||
+      tsr__buf_alloc(j->ctx, "test", TSR_BUF_WRITE, sizeof out, &b)) {
+    j->bad = LAUNCHES;
+  }
+  for (int i = 0; i < LAUNCHES && a && b; i++) {
+    for (int e = 0; e < 256; e++) in[e] = j->seed << 24 | (uint32_t)i << 8 | (uint32_t)e;
+    tsr__cl_arg args[2] = {TSR_ARG_BUF(a), TSR_ARG_BUF(b)};
+    size_t global = sizeof in / 16;
+    if (tsr__cl_write(j->ctx, 0, a, 0, sizeof in, in, 1, NULL, NULL) ||
+        tsr__cl_launch(j->ctx, 0, k, 2, args, 1, &global, NULL, NULL, NULL) ||
+        tsr__cl_read(j->ctx, 0, b, 0, sizeof out, out, 1, NULL, NULL) || memcmp(in, out, sizeof in))
+      j->bad++;
+  }
+  if (a) tsr__buf_free(j->ctx, a);
+  if (b) tsr__buf_free(j->ctx, b);
+  return NULL;
+}
+
 /* Four threads warp through one shared context (one device, one ledger):
  * no crash, each result equal to the same job alone. */
 START_TEST(four_threads_share_one_context) {
@@ -226,6 +258,21 @@ START_TEST(four_threads_share_one_context) {
     warp_job_free(&j[k]);
   }
   if (!strcmp(dev, "cl")) {
+    /* Many small launches from four threads through one kernel object:
+     * each thread's output must be its own input (arguments set by one
+     * thread never leak into another's launch). */
+    pthread_t lt[4];
+    launch_job lj[4];
+    for (int k = 0; k < 4; k++) {
+      lj[k].ctx = shared;
+      lj[k].seed = (unsigned)k;
+      lj[k].bad = -1;
+      ck_assert_int_eq(pthread_create(&lt[k], NULL, launch_thread, &lj[k]), 0);
+    }
+    for (int k = 0; k < 4; k++) {
+      pthread_join(lt[k], NULL);
+      ck_assert_msg(lj[k].bad == 0, "thread %d: %d of %d launches wrong or failed", k, lj[k].bad, LAUNCHES);
+    }
     uint64_t charged, held;
     int nbuf;
     tsr__cl_ledger(shared, &charged, &held, NULL, &nbuf);
@@ -278,6 +325,17 @@ START_TEST(ledger_charges_and_evicts) {
   tsr__cl_ledger(ctx, &charged, NULL, NULL, &n);
   ck_assert_uint_eq(charged, 0);
   ck_assert_int_eq(n, 0);
+  /* A second context on the same device shares the device and its ledger:
+   * what one holds, the other cannot plan with. */
+  tsr_context *other;
+  ck_assert_int_eq(tsr_context_create(&co, &other), TSR_OK);
+  ck_assert_int_eq(tsr__buf_alloc(ctx, "test", TSR_BUF_RW, 3 << 20, &a), TSR_OK);
+  ck_assert_int_eq(tsr__cl_open(other), TSR_OK);
+  ck_assert_ptr_eq(other->cl, ctx->cl);
+  ck_assert_uint_eq(tsr__cl_available(other), 1 << 20);
+  ck_assert_int_eq(tsr__buf_alloc(other, "test", TSR_BUF_RW, 2 << 20, &b), TSR_E_DEVICE_MEMORY);
+  tsr__buf_free(ctx, a);
+  tsr_context_destroy(other);
   tsr_context_destroy(ctx);
 }
 END_TEST
@@ -366,6 +424,15 @@ START_TEST(mixed_folder_splits_every_frame) {
 }
 END_TEST
 
+static void set_quality(tsr_split_options *o) { o->quality = 80; }
+static void set_mask(tsr_split_options *o) { o->mask_nadir = 20; }
+static void set_format(tsr_split_options *o) { o->format = "png"; }
+static void set_no_aa(tsr_split_options *o) { o->no_antialias = 1; }
+static void set_full_decode(tsr_split_options *o) { o->full_decode = 1; }
+static void set_fps(tsr_split_options *o) { o->fps = 2; }
+static void set_hfov(tsr_split_options *o) { o->hfov = 100; }
+static void set_rig(tsr_split_options *o) { o->rig = "ring8"; }
+
 /* A re-run with other options stops and names what changed; the same
  * options resume; --overwrite redoes everything. */
 START_TEST(runs_with_other_options_do_not_mix) {
@@ -389,6 +456,20 @@ START_TEST(runs_with_other_options_do_not_mix) {
   ck_assert_int_eq(split("cpu", &o, in, 2, &s, err, sizeof err), TSR_E_MISMATCH);
   ck_assert_msg(strstr(err, "rig was") != NULL, "%s", err);
   o.width = o.height = 48;
+  /* Every other option that changes the outputs is recorded too. */
+  struct {
+    const char *key;
+    void (*set)(tsr_split_options *);
+  } changes[] = {
+      {"quality", set_quality}, {"mask_nadir", set_mask}, {"format", set_format}, {"antialias", set_no_aa},
+      {"full_decode", set_full_decode}, {"video_sampling", set_fps}, {"rig was", set_hfov}, {"rig was", set_rig},
+  };
+  for (size_t k = 0; k < sizeof changes / sizeof *changes; k++) {
+    tsr_split_options c = o;
+    changes[k].set(&c);
+    ck_assert_int_eq(split("cpu", &c, in, 2, &s, err, sizeof err), TSR_E_MISMATCH);
+    ck_assert_msg(strstr(err, changes[k].key) != NULL, "%s: %s", changes[k].key, err);
+  }
   ck_assert_int_eq(split("cpu", &o, in, 2, &s, NULL, 0), TSR_OK);
   ck_assert_int_eq(s.frames_skipped, 2);
   o.interp = TSR_INTERP_NEAREST;
@@ -457,6 +538,14 @@ START_TEST(stdin_frame_is_split_before_the_next_arrives) {
   ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   snprintf(view, sizeof view, "%s/down/frame_000002.jpg", out);
   ck_assert(tt_file_exists(view));
+  /* Another stream into the same folder: its frames are written, not
+   * skipped as if they were the last stream's (stream frames do not resume). */
+  char cmd[16384];
+  snprintf(cmd, sizeof cmd, "cat '%s' | '%s' split - -o '%s' --rig cube --size 32x32 -q --device %s --stats '%s/s.json'",
+           ppm, TSR_CLI_PATH, out, dev, dir);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "grep -q '\"frames_done\":.1,' '%s/s.json'", dir);
+  ck_assert_int_eq(system(cmd), 0);
   free(frame);
   tt_rmtree(dir);
   free(dir);
@@ -597,7 +686,7 @@ START_TEST(video_input_splits_kept_frames) {
   printf("pipeline[%s]: video at 1 fps: %d frames split, %ld decoded, %ld kept, GOP %.1f frames\n", dev,
          s.frames_done, s.video_decoded_frames, s.video_kept_frames, s.video_gop_frames);
   ck_assert_int_eq(s.frames_done, (int)s.video_kept_frames);
-  ck_assert_int_ge(s.frames_done, 5);
+  ck_assert_int_eq(s.frames_done, 10); /* a 10 s clip at 1 fps */
   ck_assert(s.video_decoded_frames <= 2 * s.video_gop_frames * (double)s.video_kept_frames);
   char p[4400];
   snprintf(p, sizeof p, "%s/y000_p+00/clip_h264_000030.png", out);
@@ -605,7 +694,12 @@ START_TEST(video_input_splits_kept_frames) {
   /* Re-run: resumed, nothing decoded twice into outputs. */
   ck_assert_int_eq(split(dev, &o, in, 1, &s, NULL, 0), TSR_OK);
   ck_assert_int_eq(s.frames_done, 0);
-  ck_assert_int_ge(s.frames_skipped, 5);
+  ck_assert_int_eq(s.frames_skipped, 10);
+  /* A window with no frame in it is an error, not a silent success. */
+  o.start = 100;
+  o.overwrite = 1;
+  ck_assert_int_eq(split(dev, &o, in, 1, &s, err, sizeof err), TSR_E_EMPTY);
+  ck_assert_msg(strstr(err, "no frame in the range") != NULL, "%s", err);
   tt_rmtree(dir);
   free(dir);
 }
@@ -629,7 +723,7 @@ START_TEST(merge_every_frame_of_a_split) {
   ck_assert_int_eq(split("cpu", &o, in, 3, NULL, NULL, 0), TSR_OK);
   tsr_context *ctx = tt_context(dev);
   int done, skipped;
-  ck_assert_int_eq(tsr_merge_frames(ctx, out, panos, 256, 128, &done, &skipped), TSR_OK);
+  ck_assert_int_eq(tsr_merge_frames(ctx, out, panos, 256, 128, 0, &done, &skipped), TSR_OK);
   ck_assert_int_eq(done, 3);
   for (int i = 0; i < 3; i++) {
     char stem[8], p[4400];
@@ -642,9 +736,14 @@ START_TEST(merge_every_frame_of_a_split) {
     tsr_image_free(one);
     tsr_image_free(got);
   }
-  ck_assert_int_eq(tsr_merge_frames(ctx, out, panos, 256, 128, &done, &skipped), TSR_OK);
+  ck_assert_int_eq(tsr_merge_frames(ctx, out, panos, 256, 128, 0, &done, &skipped), TSR_OK);
   ck_assert_int_eq(done, 0);
   ck_assert_int_eq(skipped, 3);
+  /* Another size into the same folder: refused, then redone on request. */
+  ck_assert_int_eq(tsr_merge_frames(ctx, out, panos, 512, 256, 0, &done, &skipped), TSR_E_MISMATCH);
+  ck_assert_ptr_nonnull(strstr(tsr_context_error(ctx), "width was 256, now 512"));
+  ck_assert_int_eq(tsr_merge_frames(ctx, out, panos, 512, 256, 1, &done, &skipped), TSR_OK);
+  ck_assert_int_eq(done, 3);
   tsr_context_destroy(ctx);
   tt_rmtree(dir);
   free(dir);

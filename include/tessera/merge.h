@@ -27,11 +27,13 @@ TSR_API tsr_status tsr_merge_split(tsr_context *ctx, const char *outdir, const c
                                    tsr_image **pano, char *frame_used, size_t frame_used_len);
 
 /* Every frame of a split's output folder, merged on the streaming
- * pipeline into dest/<frame>.png (dest is created). Frames whose panorama
- * exists are skipped (resume); a frame that cannot be merged is reported
- * and the others complete. */
+ * pipeline into dest/<frame>.png (dest is created). dest/run.json records
+ * the size and the split folder: a re-run with the same ones skips frames
+ * whose panorama exists (resume), another size stops with TSR_E_MISMATCH
+ * unless overwrite. A frame that cannot be merged is reported and the
+ * others complete; tsr_context_cancel stops after the frames in flight. */
 TSR_API tsr_status tsr_merge_frames(tsr_context *ctx, const char *outdir, const char *dest, int width, int height,
-                                    int *frames_done, int *frames_skipped);
+                                    int overwrite, int *frames_done, int *frames_skipped);
 
 #ifdef __cplusplus
 }

@@ -34,8 +34,14 @@ int cli_next_opt(int argc, char **argv, const char *shortopts, const struct opti
 /* Parses WxH (each side 1..TSR_MAX_DIM); returns 1 when valid. */
 int cli_parse_size(const char *s, int *w, int *h);
 
+/* While a job runs: SIGINT/SIGTERM cancel ctx (the job finishes what is in
+ * flight); a second signal ends the process. */
+void cli_signals_catch(tsr_context *ctx);
+void cli_signals_release(void);
+
 /* Exit status for a library status: 0 ok, 1 usage, 10 + |status| errors,
- * so each error class has its own code. */
+ * so each error class has its own code; a job cancelled by a signal gives
+ * 128 + the signal (130 SIGINT, 143 SIGTERM). */
 int cli_exit_code(tsr_status st);
 
 /* The bundled 8K sample frame: $TESSERA_SAMPLE, the source tree's copy or

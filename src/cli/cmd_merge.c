@@ -10,14 +10,15 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: tessera merge SPLIT_DIR -o PANO.png|FOLDER --size WxH [--frame STEM]\n"
+          "usage: tessera merge SPLIT_DIR -o PANO.png|FOLDER --size WxH [--frame STEM] [--overwrite]\n"
           "\n"
           "Blends the views of one frame of a tessera split's output folder into an\n"
           "equirectangular panorama with feathered overlaps and an alpha channel where no view\n"
           "sees. The views and their geometry (angles, field of view, size) come from\n"
           "SPLIT_DIR/manifest.jsonl, so whatever rig, --size or --hfov the split used merges back.\n"
           "-o PANO.png (or .jpg, .ppm, ...) merges one frame: --frame picks it (default: the first in\n"
-          "the manifest). -o FOLDER merges every frame into FOLDER/<frame>.png, skipping those done.\n");
+          "the manifest). -o FOLDER merges every frame into FOLDER/<frame>.png, skipping those done\n"
+          "(another --size into the same folder needs --overwrite).\n");
 }
 
 int cmd_merge(int argc, char **argv) {
@@ -25,10 +26,11 @@ int cmd_merge(int argc, char **argv) {
                                            {"output", required_argument, NULL, 'o'},
                                            {"size", required_argument, NULL, 'S'},
                                            {"frame", required_argument, NULL, 'F'},
+                                           {"overwrite", no_argument, NULL, 'W'},
                                            {NULL, 0, NULL, 0}};
   cli_common common = {0};
   const char *out = NULL, *stem = NULL;
-  int w = 0, h = 0, c;
+  int w = 0, h = 0, c, overwrite = 0;
   optind = 1;
   while ((c = cli_next_opt(argc, argv, "o:h", longopts, &common)) != -1) {
     if (c == 'h') {
@@ -38,6 +40,7 @@ int cmd_merge(int argc, char **argv) {
     switch (c) {
     case 'o': out = optarg; break;
     case 'F': stem = optarg; break;
+    case 'W': overwrite = 1; break;
     case 'S':
       if (!cli_parse_size(optarg, &w, &h) || w < 2) {
         fprintf(stderr, "tessera: --size '%s' is not WxH\n", optarg);
@@ -70,7 +73,9 @@ int cmd_merge(int argc, char **argv) {
     if (!st) printf("merged the views of %s into %s (%dx%d)\n", chosen, out, w, h);
   } else {
     int done = 0, skipped = 0;
-    if (!st) st = tsr_merge_frames(ctx, argv[optind], out, w, h, &done, &skipped);
+    cli_signals_catch(ctx);
+    if (!st) st = tsr_merge_frames(ctx, argv[optind], out, w, h, overwrite, &done, &skipped);
+    cli_signals_release();
     if (!st) printf("merged %d frames into %s/ (%dx%d), %d already there\n", done, out, w, h, skipped);
   }
   if (st) fprintf(stderr, "tessera: merge: %s\n", tsr_context_error(ctx));

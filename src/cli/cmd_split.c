@@ -1,6 +1,5 @@
 /* tessera split INPUT... -o OUTDIR: argument handling and input listing;
  * the work is tsr_split (src/jobs/split/split.c). */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,21 +43,6 @@ static void usage(FILE *f) {
           "  -q, --quiet             no progress line\n"
           "      --sample            split the bundled sample frame\n"
           "  plus --device, --mem-budget, --threads (see tessera --help)\n");
-}
-
-static volatile sig_atomic_t g_signal;
-static tsr_context *volatile g_ctx;
-
-/* The first SIGINT/SIGTERM asks the split to finish the frames in flight;
- * a second one ends the process at once. */
-static void on_signal(int sig) {
-  if (g_signal) {
-    signal(sig, SIG_DFL);
-    raise(sig);
-    return;
-  }
-  g_signal = sig;
-  if (g_ctx) tsr_context_cancel(g_ctx);
 }
 
 static double parse_seconds(const char *opt, const char *arg, int *bad) {
@@ -231,16 +215,9 @@ int cmd_split(int argc, char **argv) {
     if (!st) {
       o.progress = !quiet && isatty(2);
       tsr_split_stats s;
-      g_ctx = ctx;
-      struct sigaction sa;
-      memset(&sa, 0, sizeof sa);
-      sa.sa_handler = on_signal;
-      sigaction(SIGINT, &sa, NULL);
-      sigaction(SIGTERM, &sa, NULL);
+      cli_signals_catch(ctx);
       st = tsr_split(ctx, &o, inputs, ninputs, &s);
-      signal(SIGINT, SIG_DFL);
-      signal(SIGTERM, SIG_DFL);
-      g_ctx = NULL;
+      cli_signals_release();
       long views = s.views_written;
       if ((!quiet || st) && s.frames_done + s.frames_skipped + s.frames_failed > 0)
         fprintf(stderr, "split: %d frames written, %d already complete, %d failed%s; %ld views in %.2f s (%.1f ms/view) on %s\n",
@@ -250,7 +227,6 @@ int cmd_split(int argc, char **argv) {
     if (st) fprintf(stderr, "tessera: split: %s\n", tsr_context_error(ctx));
     tsr_context_destroy(ctx);
     rc = cli_exit_code(st);
-    if (st == TSR_E_CANCELLED) rc = 128 + (g_signal ? g_signal : SIGINT);
   }
   free(inputs);
   return rc;

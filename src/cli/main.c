@@ -1,4 +1,5 @@
 /* tessera: command dispatch and the options shared by every command. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,40 @@ const char *cli_sample_path(void) {
   return NULL;
 }
 
-int cli_exit_code(tsr_status st) { return st == TSR_OK ? 0 : 10 - (int)st; }
+static volatile sig_atomic_t g_signal;
+static tsr_context *volatile g_ctx;
+
+/* The first SIGINT/SIGTERM asks the job to finish the items in flight; a
+ * second one ends the process at once. */
+static void on_signal(int sig) {
+  if (g_signal) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  g_signal = sig;
+  if (g_ctx) tsr_context_cancel(g_ctx);
+}
+
+void cli_signals_catch(tsr_context *ctx) {
+  g_ctx = ctx;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+void cli_signals_release(void) {
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  g_ctx = NULL;
+}
+
+int cli_exit_code(tsr_status st) {
+  if (st == TSR_E_CANCELLED) return 128 + (g_signal ? g_signal : SIGINT);
+  return st == TSR_OK ? 0 : 10 - (int)st;
+}
 
 static void usage(FILE *f) {
   fprintf(f,

@@ -139,8 +139,11 @@ tsr_status tsr__warp_stream_open(tsr_context *ctx, const tsr_src_desc *s, const 
     if (st != TSR_E_DEVICE_MEMORY || w->batch == 1) {
       free(w->views);
       free(w);
-      if (st == TSR_E_DEVICE_MEMORY)
-        tsr__fail(ctx, st, "out of device memory at batch 1 (%s)", tsr_context_error(ctx));
+      if (st == TSR_E_DEVICE_MEMORY) {
+        char why[TSR_ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", tsr_context_error(ctx));
+        tsr__fail(ctx, st, "out of device memory at batch 1 (%s)", why);
+      }
       return st;
     }
     w->batch /= 2;
@@ -270,10 +273,12 @@ void tsr__warp_stream_close(tsr__warp_stream *w, int keep) {
   if (!w) return;
   int busy = 0;
   for (int k = 0; k < NSETS; k++) busy |= w->set[k].n != 0;
-  if (busy) { /* abandoned mid-flight: let the queues drain before freeing */
+  if (busy) keep = 0;
+  /* Abandoned mid-flight, or after an error (a failed submit may have
+   * queued an upload that still reads the caller's memory): the queues
+   * drain before the caller's images or the buffers are touched again. */
+  if (!keep)
     for (int q = 0; q < TSR_CL_QUEUES; q++) tsr__cl_finish(w->ctx, q);
-    keep = 0;
-  }
   drop_buffers(w, keep);
   free(w->views);
   free(w);

@@ -49,7 +49,9 @@ tsr_status tsr__warp_stream_collect(tsr__warp_stream *w, void **tag);
  * most 2). Their outputs are not written. */
 int tsr__warp_stream_pending(const tsr__warp_stream *w, void **tags);
 void tsr__warp_stream_stats(const tsr__warp_stream *w, tsr_warp_stats *st);
-/* Frees the stream; keep = 1 leaves its buffers in the device's cache. */
+/* Frees the stream; keep = 1 leaves its buffers in the device's cache.
+ * With keep = 0 (after an error) it first waits for the device's queues,
+ * so the caller's sources and outputs are free to reuse afterwards. */
 void tsr__warp_stream_close(tsr__warp_stream *w, int keep);
 
 /* Pinhole focal length in pixels of a view `width` wide with horizontal

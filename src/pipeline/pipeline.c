@@ -94,13 +94,15 @@ void tsr__pipeline_emit(tsr__pipeline *p, tsr__item *it, int index, void *data) 
     u->data = data;
   }
   if (!u || tsr__queue_push(&p->units, u)) {
-    /* Only when out of memory: count the unit as failed. */
+    /* Only when out of memory: the unit fails, and with it the item, which
+     * is counted once, as failed. */
     free(u);
     pthread_mutex_lock(&p->lock);
-    int last = --it->units_left == 0;
+    int first = !it->failed, last = --it->units_left == 0;
     it->failed = 1;
     pthread_mutex_unlock(&p->lock);
-    if (last) tsr__pipeline_fail(p, it, TSR_E_NOMEM, "out of memory");
+    if (first) report(p, it->path ? it->path : it->name, TSR_E_NOMEM, "out of memory");
+    if (last) free_item(p, it);
   }
 }
 
@@ -178,6 +180,7 @@ static void read_stdin(tsr__pipeline *p, tsr_context *lc) {
       break;
     }
     it->img = img;
+    it->from_stdin = 1;
     submit(p, lc, it);
   }
   if (n == 0 && !tsr__cancelled(p->ctx)) report(p, "stdin", TSR_E_EMPTY, "stdin: no frame arrived");
@@ -219,6 +222,8 @@ static void read_video(tsr__pipeline *p, tsr_context *lc, const char *path) {
   }
   tsr__video_stats vs;
   tsr__video_get_stats(v, &vs);
+  if (!st && vs.kept_frames == 0 && !tsr__cancelled(p->ctx))
+    report(p, path, TSR_E_EMPTY, "no frame in the range asked for (--start, --duration)");
   tsr__video_close(v);
   pthread_mutex_lock(&p->lock);
   tsr__video_stats *a = &p->st->video;
@@ -362,6 +367,7 @@ tsr_status tsr__pipeline_run(tsr_context *ctx, const tsr__pipeline_config *cfg, 
   if (!started) {
     st = tsr__fail(ctx, TSR_E_NOMEM, "cannot start worker threads");
     tsr_context_cancel(ctx);
+    tsr__queue_close(&p.items); /* a reader blocked on a full queue returns */
     goto done;
   }
 

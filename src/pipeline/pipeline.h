@@ -28,6 +28,7 @@ typedef struct tsr__item {
   size_t size;
   tsr_image *img;   /* decoded (stream and video frames arrive decoded) */
   int group;        /* set by prepare: items batch together only within a group */
+  int from_stdin;   /* a frame of the stdin stream (its name is only its position) */
   void *data;       /* the job's */
   int units_left;   /* outputs still to finish (pipeline) */
   int failed;

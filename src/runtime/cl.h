@@ -60,10 +60,10 @@ struct tsr__cl_device {
   tsr__cl_program *programs; /* registry: built programs by (file, options) */
   tsr__cl_kernel_entry *kernels; /* registry: kernels by (file, name) */
   tsr__buf *buffers;         /* every live buffer, held or cached */
-  /* The ledger: bytes of every live buffer (device and pinned staging)
-   * against the context's budget. */
-  uint64_t budget, charged, peak;
-  uint64_t fault_alloc_above;
+  /* The ledger: bytes of every live buffer (device and pinned staging) of
+   * every context on this device; each allocation must fit under the
+   * asking context's budget. */
+  uint64_t charged, peak;
   /* Test hook (TESSERA_FAULT_LAUNCH_AFTER=N): every kernel launch after the
    * first N fails as a lost device would. -1 = off. */
   long fault_launch_after, launches;
@@ -74,8 +74,10 @@ struct tsr__cl_device {
 tsr_status tsr__cl_lookup(tsr_context *ctx, const tsr_device_info *info, cl_platform_id *platform,
                           cl_device_id *device);
 /* Opens ctx->dev (an OpenCL device) into ctx->cl once, whichever thread
- * asks first. */
+ * asks first; contexts on the same device share one open device. */
 tsr_status tsr__cl_open(tsr_context *ctx);
+/* Drops ctx's share of its device; the last share closes it. */
+void tsr__cl_release(tsr_context *ctx);
 /* Releases every buffer, kernel and program, the queues and the context. */
 void tsr__cl_close(tsr__cl_device *d);
 /* Probes the OpenCL devices once per process (src/runtime/probe.c). */
@@ -135,8 +137,9 @@ void tsr__buf_free(tsr_context *ctx, tsr__buf *b);
 void tsr__buf_keep(tsr_context *ctx, tsr__buf *b, uint64_t key);
 /* Takes a cached buffer of this key and size back (held), or NULL. */
 tsr__buf *tsr__buf_reuse(tsr_context *ctx, const char *owner, uint64_t key, size_t bytes);
-/* Budget not taken by held buffers: what a job can plan with (cached
- * buffers count as free, since they are evicted on demand). */
+/* The context's budget less the buffers held on its device (by any
+ * context): what a job can plan with (cached buffers count as free, since
+ * they are evicted on demand). */
 uint64_t tsr__cl_available(tsr_context *ctx);
 /* Ledger figures, for stats and tests. */
 void tsr__cl_ledger(tsr_context *ctx, uint64_t *charged, uint64_t *held, uint64_t *peak, int *nbuffers);

@@ -1,6 +1,8 @@
-/* Opening a context's OpenCL device: its cl_context and queues, once,
- * whichever thread asks first; closing it releases everything the
- * registry holds. */
+/* Opening an OpenCL device: its cl_context and queues, once per process
+ * and device, whichever thread or context asks first. Contexts on the same
+ * device share it (and so its registry and its ledger: a job planning on
+ * one context sees the memory another holds); the last one to go closes
+ * it, releasing everything the registry holds. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,8 +53,6 @@ static tsr_status open_device(tsr_context *ctx, tsr__cl_device **out) {
   tsr__cl_device *d = calloc(1, sizeof *d);
   if (!d) return tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
   pthread_mutex_init(&d->lock, NULL);
-  d->budget = ctx->budget;
-  d->fault_alloc_above = ctx->fault_alloc_above;
   const char *env = getenv("TESSERA_FAULT_LAUNCH_AFTER");
   d->fault_launch_after = env && *env ? atol(env) : -1;
   d->api = tsr__cl_load(NULL);
@@ -80,15 +80,53 @@ fail:
   return st;
 }
 
+#define TSR_MAX_OPEN 64
+
+static struct {
+  const tsr_device_info *dev;
+  tsr__cl_device *d;
+  int refs;
+} g_open[TSR_MAX_OPEN];
+static pthread_mutex_t g_open_lock = PTHREAD_MUTEX_INITIALIZER;
+
 tsr_status tsr__cl_open(tsr_context *ctx) {
   if (__atomic_load_n(&ctx->cl, __ATOMIC_ACQUIRE)) return TSR_OK;
   pthread_mutex_lock(&ctx->open_lock);
   tsr_status st = TSR_OK;
   if (!ctx->cl) {
+    pthread_mutex_lock(&g_open_lock);
     tsr__cl_device *d = NULL;
-    st = open_device(ctx, &d);
+    int slot = -1;
+    for (int i = 0; i < TSR_MAX_OPEN && !d; i++) {
+      if (g_open[i].d && !strcmp(g_open[i].dev->id, ctx->dev->id)) {
+        d = g_open[i].d;
+        g_open[i].refs++;
+      } else if (!g_open[i].d && slot < 0) {
+        slot = i;
+      }
+    }
+    if (!d && slot < 0) st = tsr__fail(ctx, TSR_E_DEVICE, "too many open OpenCL devices");
+    if (!d && !st && !(st = open_device(ctx, &d))) {
+      g_open[slot].dev = ctx->dev;
+      g_open[slot].d = d;
+      g_open[slot].refs = 1;
+    }
+    pthread_mutex_unlock(&g_open_lock);
     if (!st) __atomic_store_n(&ctx->cl, d, __ATOMIC_RELEASE);
   }
   pthread_mutex_unlock(&ctx->open_lock);
   return st;
+}
+
+void tsr__cl_release(tsr_context *ctx) {
+  tsr__cl_device *d = ctx->cl;
+  if (!d) return;
+  ctx->cl = NULL;
+  pthread_mutex_lock(&g_open_lock);
+  for (int i = 0; i < TSR_MAX_OPEN; i++)
+    if (g_open[i].d == d && --g_open[i].refs == 0) {
+      g_open[i].d = NULL;
+      tsr__cl_close(d);
+    }
+  pthread_mutex_unlock(&g_open_lock);
 }

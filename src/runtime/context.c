@@ -44,7 +44,7 @@ tsr_status tsr_context_create(const tsr_context_options *opts, tsr_context **out
 
 void tsr_context_destroy(tsr_context *ctx) {
   if (!ctx) return;
-  if (ctx->cl) tsr__cl_close(ctx->cl);
+  tsr__cl_release(ctx);
   tsr__context_fini(ctx);
   free(ctx);
 }

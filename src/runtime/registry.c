@@ -100,8 +100,8 @@ static void unlink_buf(tsr__cl_device *d, tsr__buf *b) {
 
 /* Evicts cached buffers, least recently used first, until `bytes` more fit
  * the budget; under the lock. Returns whether they fit. */
-static int make_room(tsr__cl_device *d, uint64_t bytes) {
-  while (d->charged + bytes > d->budget) {
+static int make_room(tsr__cl_device *d, uint64_t bytes, uint64_t budget) {
+  while (d->charged + bytes > budget) {
     tsr__buf *victim = NULL;
     for (tsr__buf *b = d->buffers; b; b = b->next)
       if (!b->held && (!victim || b->last_use < victim->last_use)) victim = b;
@@ -150,8 +150,8 @@ tsr_status tsr__buf_alloc(tsr_context *ctx, const char *owner, tsr__buf_kind kin
   b->held = 1;
   snprintf(b->owner, sizeof b->owner, "%s", owner);
   pthread_mutex_lock(&d->lock);
-  if (!make_room(d, bytes)) {
-    uint64_t charged = d->charged, budget = d->budget;
+  if (!make_room(d, bytes, ctx->budget)) {
+    uint64_t charged = d->charged, budget = ctx->budget;
     pthread_mutex_unlock(&d->lock);
     free(b);
     return tsr__fail(ctx, TSR_E_DEVICE_MEMORY, "%s: %zu more bytes do not fit the budget (%llu of %llu in use)", owner,
@@ -164,8 +164,8 @@ tsr_status tsr__buf_alloc(tsr_context *ctx, const char *owner, tsr__buf_kind kin
   d->buffers = b;
   if (d->charged > d->peak) d->peak = d->charged;
   pthread_mutex_unlock(&d->lock);
-  cl_int err = d->fault_alloc_above && bytes > d->fault_alloc_above ? CL_MEM_OBJECT_ALLOCATION_FAILURE
-                                                                    : create_mem(d, b);
+  cl_int err = ctx->fault_alloc_above && bytes > ctx->fault_alloc_above ? CL_MEM_OBJECT_ALLOCATION_FAILURE
+                                                                        : create_mem(d, b);
   if (err != CL_SUCCESS) {
     pthread_mutex_lock(&d->lock);
     unlink_buf(d, b);
@@ -221,7 +221,7 @@ uint64_t tsr__cl_available(tsr_context *ctx) {
   pthread_mutex_lock(&d->lock);
   for (tsr__buf *b = d->buffers; b; b = b->next)
     if (b->held) held += b->bytes;
-  uint64_t avail = held < d->budget ? d->budget - held : 0;
+  uint64_t avail = held < ctx->budget ? ctx->budget - held : 0;
   pthread_mutex_unlock(&d->lock);
   return avail;
 }

@@ -8,6 +8,7 @@
  * reads the frame's views, compute blends them on the context's device
  * (tsr_merge), a worker writes the panorama. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,7 +179,7 @@ tsr_status tsr_merge_split(tsr_context *ctx, const char *outdir, const char *fra
 typedef struct {
   tsr_context *ctx;
   const char *outdir, *dest;
-  int width, height;
+  int width, height, overwrite;
   manifest m;
 } merge_job;
 
@@ -193,6 +194,7 @@ static void dest_path(const merge_job *j, const char *frame, char *out, size_t n
 }
 
 static int merge_complete(void *job, tsr__item *it) {
+  if (((merge_job *)job)->overwrite) return 0;
   char p[4600];
   dest_path(job, it->name, p, sizeof p);
   struct stat sb;
@@ -239,7 +241,7 @@ static void merge_release(void *job, tsr__item *it) {
 }
 
 tsr_status tsr_merge_frames(tsr_context *ctx, const char *outdir, const char *dest, int width, int height,
-                            int *frames_done, int *frames_skipped) {
+                            int overwrite, int *frames_done, int *frames_skipped) {
   if (!ctx || !outdir || !dest) return TSR_E_INVALID;
   if (frames_done) *frames_done = 0;
   if (frames_skipped) *frames_skipped = 0;
@@ -250,10 +252,19 @@ tsr_status tsr_merge_frames(tsr_context *ctx, const char *outdir, const char *de
   j.dest = dest;
   j.width = width;
   j.height = height;
+  j.overwrite = overwrite;
   tsr_status st = manifest_read(ctx, outdir, &j.m);
   if (st) return st;
+  /* The panoramas depend on their size and on the split they come from. */
+  char real[4096];
+  cJSON *fp = cJSON_CreateObject();
+  cJSON_AddNumberToObject(fp, "width", width);
+  cJSON_AddNumberToObject(fp, "height", height);
+  cJSON_AddStringToObject(fp, "split_folder", realpath(outdir, real) ? real : outdir);
   if (tsr__mkdirs(dest)) {
     st = tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", dest, strerror(errno));
+  } else if ((st = tsr__run_record(ctx, dest, "merge", fp, overwrite))) {
+    /* the message names what changed */
   } else if (!j.m.nframes) {
     st = tsr__fail(ctx, TSR_E_EMPTY, "%s: the manifest lists no views", outdir);
   } else {
@@ -274,6 +285,7 @@ tsr_status tsr_merge_frames(tsr_context *ctx, const char *outdir, const char *de
     if (frames_done) *frames_done = ps.done;
     if (frames_skipped) *frames_skipped = ps.skipped;
   }
+  cJSON_Delete(fp);
   manifest_free(&j.m);
   return st;
 }

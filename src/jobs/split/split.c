@@ -84,9 +84,11 @@ static const char *existing_ext(split *sp, int v, const char *stem) {
   return NULL;
 }
 
+/* A stream's frames are not skipped: frame_000001 of this stream need not
+ * be frame_000001 of the last one, so they are always written. */
 static int frame_complete(void *job, tsr__item *it) {
   split *sp = job;
-  if (sp->o->overwrite) return 0;
+  if (sp->o->overwrite || it->from_stdin) return 0;
   char path[4096];
   for (int v = 0; v < sp->rig->nviews; v++) {
     if (!existing_ext(sp, v, it->name)) return 0;
@@ -349,12 +351,12 @@ static void fall_back(split *sp, tsr__pipeline *p, tsr__item **items, int n) {
   pthread_mutex_unlock(&sp->lock);
   void *tags[4];
   int npend = sp->stream ? tsr__warp_stream_pending(sp->stream, tags) : 0;
+  close_stream(sp, 0); /* waits for the queues: no transfer touches the frames after this */
   for (int t = 0; t < npend; t++) {
     chunk *c = tags[t];
     for (int i = 0; i < c->n; i++) to_cpu(sp, p, c->items[i]);
     free(c);
   }
-  close_stream(sp, 0);
   for (int i = 0; i < n; i++) to_cpu(sp, p, items[i]);
 }
 
