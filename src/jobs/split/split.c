@@ -28,12 +28,23 @@
 #define POOL_MAX 16
 
 /* A plan with its output format and a pool of output images per view. */
+#define SPARE_BANDS 2
+
+typedef struct split split;
+
 typedef struct {
   tsr__split_plan plan;
   const char *ext;
   int maps_built;
+  pthread_t builder; /* builds the maps while the reader decodes the first frames */
+  int builder_started;
+  split *sp;
   tsr_image **pool; /* nviews * POOL_MAX */
   int *npool;
+  /* Decoded JPEG bands of finished frames, for the next frames to decode
+   * into: a fresh 30 MB band per 8K frame costs its page faults again. */
+  tsr_image *spare[SPARE_BANDS];
+  int nspare;
 } kind;
 
 /* A batch on the device: its items, in order. */
@@ -42,7 +53,7 @@ typedef struct {
   tsr__item *items[];
 } chunk;
 
-typedef struct {
+struct split {
   tsr_context *ctx;
   const tsr_split_options *o;
   tsr_rig *rig;
@@ -57,7 +68,7 @@ typedef struct {
   tsr__warp_stream *stream;
   int stream_kind;
   int cpu_only; /* no device, --copy-only, or the device failed */
-} split;
+};
 
 static void add_time(split *sp, double *field, double t) {
   pthread_mutex_lock(&sp->lock);
@@ -147,11 +158,15 @@ static void frame_skipped(void *job, tsr_context *lc, tsr__item *it) {
 }
 
 /* ---- plans per input kind -------------------------------------------------- */
+static void *builder_main(void *arg);
+
 static void kind_free(kind *k, int nviews) {
   if (!k) return;
+  if (k->builder_started) pthread_join(k->builder, NULL);
   if (k->pool)
     for (int v = 0; v < nviews; v++)
       for (int i = 0; i < k->npool[v]; i++) tsr_image_free(k->pool[v * POOL_MAX + i]);
+  for (int i = 0; i < k->nspare; i++) tsr_image_free(k->spare[i]);
   free(k->pool);
   free(k->npool);
   tsr__split_plan_free(&k->plan);
@@ -192,6 +207,10 @@ static tsr_status kind_for(split *sp, tsr_context *lc, const char *name, int w, 
     return st;
   }
   k->ext = o->format ? o->format : depth == 8 && (ch == 1 || ch == 3) ? "jpg" : "png";
+  k->sp = sp;
+  /* On the CPU backend the maps are built now, beside the reader's decode
+   * of this first frame, not after it. */
+  if (sp->cpu_only && !o->copy_only) k->builder_started = pthread_create(&k->builder, NULL, builder_main, k) == 0;
   pthread_mutex_lock(&sp->lock);
   *index = sp->nkinds;
   sp->kinds[sp->nkinds++] = k;
@@ -221,6 +240,7 @@ static tsr_status prepare(void *job, tsr_context *lc, tsr__item *it) {
   split *sp = job;
   const char *name = it->path ? it->path : it->name;
   tsr_status st;
+  it->group = -1; /* no plan until one is found */
   if (it->bytes) {
     const uint8_t *buf = it->bytes;
     size_t size = it->size;
@@ -229,8 +249,20 @@ static tsr_status prepare(void *job, tsr_context *lc, tsr__item *it) {
       int w, h, ch;
       if ((st = tsr__jpeg_info(lc, buf, size, name, &w, &h, &ch))) return st;
       if ((st = kind_for(sp, lc, name, w, h, ch, 8, 1, &it->group))) return st;
-      const tsr__split_plan *p = &kind_at(sp, it->group)->plan;
-      return tsr__jpeg_decode_band(lc, buf, size, name, p->denom, p->row0, p->rows, &it->img);
+      kind *k = kind_at(sp, it->group);
+      const tsr__split_plan *p = &k->plan;
+      tsr_image *reuse = NULL, *img;
+      pthread_mutex_lock(&sp->lock);
+      if (k->nspare) reuse = k->spare[--k->nspare];
+      pthread_mutex_unlock(&sp->lock);
+      img = reuse;
+      st = tsr__jpeg_decode_band(lc, buf, size, name, p->denom, p->row0, p->rows, &img);
+      /* Not taken (another shape), the band is still ours to free; taken,
+       * it is the result, or already freed on failure. */
+      if (st) tsr_image_free(img);
+      else if (img != reuse) tsr_image_free(reuse);
+      if (!st) it->img = img;
+      return st;
     }
     if ((st = tsr_image_decode(lc, buf, size, name, 0, &it->img))) return st;
   }
@@ -280,15 +312,29 @@ static void copy_region(const tsr_image *src, int v, tsr_image *dst) {
 }
 
 /* CPU backend: the kind's maps, built once with every thread. */
-static void build_maps(split *sp, kind *k) {
-  if (k->maps_built || sp->o->copy_only) return;
+static void make_maps(split *sp, kind *k) {
   tsr__split_plan *p = &k->plan;
   double t = tsr__now();
   for (int v = 0; v < p->nviews; v++)
     if (tsr__remap_applies(&p->sd, &p->vd[v]) && !p->maps[v].off)
       tsr__remap_build(&p->sd, &p->vd[v], sp->ctx->threads, &p->maps[v]); /* on failure: generic path */
-  k->maps_built = 1;
   add_time(sp, &sp->st->plan_s, tsr__now() - t);
+}
+
+static void *builder_main(void *arg) {
+  kind *k = arg;
+  make_maps(k->sp, k);
+  return NULL;
+}
+
+/* Compute stage: the maps are ready once this returns (built here, or by
+ * the builder thread kind_for started). */
+static void build_maps(split *sp, kind *k) {
+  if (k->maps_built || sp->o->copy_only) return;
+  if (k->builder_started) pthread_join(k->builder, NULL);
+  else make_maps(sp, k);
+  k->builder_started = 0;
+  k->maps_built = 1;
 }
 
 /* Hands a frame's views to the workers; outs (the device's) or NULL. */
@@ -499,12 +545,19 @@ static tsr_status unit(void *job, tsr_context *lc, tsr__item *it, int v, void *d
 static void release(void *job, tsr__item *it) {
   split *sp = job;
   tsr_image **outs = it->data;
-  if (outs) {
-    kind *k = kind_at(sp, it->group);
+  kind *k = it->group >= 0 ? kind_at(sp, it->group) : NULL;
+  if (outs)
     for (int v = 0; v < sp->rig->nviews; v++) out_put(sp, k, v, outs[v]);
-  }
   free(outs);
   it->data = NULL;
+  if (k && it->img && k->plan.jpeg && !sp->o->full_decode) { /* a band: kept for the next frame of this kind */
+    pthread_mutex_lock(&sp->lock);
+    if (k->nspare < SPARE_BANDS) {
+      k->spare[k->nspare++] = it->img;
+      it->img = NULL;
+    }
+    pthread_mutex_unlock(&sp->lock);
+  }
 }
 
 /* ---- setup and the run --------------------------------------------------- */
