@@ -33,35 +33,6 @@ static void make_pano(const char *path, int w, int h, int ch, int depth, unsigne
   tsr_image_free(im);
 }
 
-static tsr_image *load(const char *path) {
-  tsr_context *ctx = tt_context("cpu");
-  tsr_image *im = NULL;
-  ck_assert_msg(tsr_image_read(ctx, path, 0, &im) == TSR_OK, "%s", tsr_context_error(ctx));
-  tsr_context_destroy(ctx);
-  return im;
-}
-
-/* Largest difference between two split folders over every view of a frame. */
-static int diff_frame(const char *a, const char *b, const char *rig, const char *stem, const char *ext) {
-  tsr_context *ctx = tt_context("cpu");
-  tsr_rig *r;
-  ck_assert_int_eq(tsr_rig_get(ctx, rig, &r), TSR_OK);
-  int worst = 0;
-  for (int v = 0; v < r->nviews; v++) {
-    char pa[4400], pb[4400];
-    snprintf(pa, sizeof pa, "%s/%s/%s.%s", a, r->views[v].name, stem, ext);
-    snprintf(pb, sizeof pb, "%s/%s/%s.%s", b, r->views[v].name, stem, ext);
-    tsr_image *x = load(pa), *y = load(pb);
-    int d = tt_max_diff(x, y);
-    if (d > worst) worst = d;
-    tsr_image_free(x);
-    tsr_image_free(y);
-  }
-  tsr_rig_free(r);
-  tsr_context_destroy(ctx);
-  return worst;
-}
-
 static tsr_status split(const char *device, tsr_split_options *o, const char **in, int n, tsr_split_stats *s,
                         char *err, size_t errlen) {
   tsr_context_options co = TSR_CONTEXT_OPTIONS_INIT;
@@ -119,7 +90,7 @@ START_TEST(planned_batch_is_the_batch_run) {
   for (int i = 0; i < 16; i += 5) {
     char stem[8];
     snprintf(stem, sizeof stem, "f%02d", i);
-    ck_assert_int_le(diff_frame(a, b, "ring8", stem, "png"), 1);
+    ck_assert_int_le(tt_split_diff(a, b, "ring8", stem, "png"), 1);
   }
   tt_rmtree(dir);
   free(dir);
@@ -157,7 +128,7 @@ START_TEST(device_failure_mid_job_finishes_on_cpu) {
   for (int i = 0; i < 12; i++) {
     char stem[8];
     snprintf(stem, sizeof stem, "f%02d", i);
-    int d = diff_frame(a, b, "cube", stem, "png");
+    int d = tt_split_diff(a, b, "cube", stem, "png");
     /* Device frames: float coordinates against the CPU's fixed-point maps,
      * up to 8 LSB on a cube rig today (the warp issue makes it 0). */
     ck_assert_int_le(d, 8);
@@ -291,12 +262,7 @@ END_TEST
  * cache instead of failing. */
 START_TEST(ledger_charges_and_evicts) {
   if (g_backends < 2) return;
-  tsr_context_options co = TSR_CONTEXT_OPTIONS_INIT;
-  co.device = "cl";
-  co.quiet = 1;
-  co.mem_budget = 4 << 20;
-  tsr_context *ctx;
-  ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_OK);
+  tsr_context *ctx = tt_context_budget("cl", 4 << 20);
   tsr__buf *a, *b;
   ck_assert_int_eq(tsr__buf_alloc(ctx, "test", TSR_BUF_RW, 3 << 20, &a), TSR_OK);
   ck_assert_uint_eq(tsr__cl_available(ctx), 1 << 20);
@@ -327,8 +293,7 @@ START_TEST(ledger_charges_and_evicts) {
   ck_assert_int_eq(n, 0);
   /* A second context on the same device shares the device and its ledger:
    * what one holds, the other cannot plan with. */
-  tsr_context *other;
-  ck_assert_int_eq(tsr_context_create(&co, &other), TSR_OK);
+  tsr_context *other = tt_context_budget("cl", 4 << 20);
   ck_assert_int_eq(tsr__buf_alloc(ctx, "test", TSR_BUF_RW, 3 << 20, &a), TSR_OK);
   ck_assert_int_eq(tsr__cl_open(other), TSR_OK);
   ck_assert_ptr_eq(other->cl, ctx->cl);
@@ -344,12 +309,7 @@ END_TEST
  * them and still runs on the device. */
 START_TEST(cached_warp_buffers_make_room_for_merge) {
   if (g_backends < 2) return;
-  tsr_context_options co = TSR_CONTEXT_OPTIONS_INIT;
-  co.device = "cl";
-  co.quiet = 1;
-  co.mem_budget = 24 << 20;
-  tsr_context *ctx;
-  ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_OK);
+  tsr_context *ctx = tt_context_budget("cl", 24 << 20);
   tsr_image *src, *dst[8];
   ck_assert_int_eq(tsr_image_create(1024, 512, 3, 8, &src), TSR_OK);
   tt_fill_smooth(src, 3);
@@ -417,7 +377,7 @@ START_TEST(mixed_folder_splits_every_frame) {
     o.outdir = one;
     ck_assert_int_eq(split(dev, &o, single, 1, &s, NULL, 0), TSR_OK);
     char stem[2] = {kinds[i][0], 0};
-    ck_assert_int_eq(diff_frame(out, one, "cube", stem, "png"), 0);
+    ck_assert_int_eq(tt_split_diff(out, one, "cube", stem, "png"), 0);
   }
   tt_rmtree(dir);
   free(dir);
@@ -641,7 +601,7 @@ START_TEST(sigterm_finishes_in_flight_and_resumes) {
     ck_assert_ptr_nonnull(j);
     char q[4400];
     snprintf(q, sizeof q, "%s/%s", out, cJSON_GetObjectItem(j, "path")->valuestring);
-    tsr_image *im = load(q);
+    tsr_image *im = tt_load(q);
     tsr_image_free(im);
     cJSON_Delete(j);
     lines++;
@@ -731,7 +691,7 @@ START_TEST(merge_every_frame_of_a_split) {
     tsr_image *one;
     ck_assert_int_eq(tsr_merge_split(ctx, out, stem, 256, 128, &one, NULL, 0), TSR_OK);
     snprintf(p, sizeof p, "%s/%s.png", panos, stem);
-    tsr_image *got = load(p);
+    tsr_image *got = tt_load(p);
     ck_assert_int_eq(tt_max_diff(one, got), 0);
     tsr_image_free(one);
     tsr_image_free(got);

@@ -33,14 +33,6 @@ static void save(tsr_image *im, const char *path) {
   tsr_context_destroy(ctx);
 }
 
-static tsr_image *load(const char *path) {
-  tsr_context *ctx = tt_context("cpu");
-  tsr_image *im = NULL;
-  ck_assert_msg(tsr_image_read(ctx, path, 0, &im) == TSR_OK, "%s", tsr_context_error(ctx));
-  tsr_context_destroy(ctx);
-  return im;
-}
-
 static tsr_status run_split(const char *device, tsr_split_options *o, const char **in, int n, tsr_split_stats *s,
                             int threads) {
   tsr_context_options co = {.struct_size = sizeof(tsr_context_options), .device = device, .quiet = 1, .threads = threads};
@@ -50,27 +42,6 @@ static tsr_status run_split(const char *device, tsr_split_options *o, const char
   if (st) printf("split[%s]: %s\n", device, tsr_context_error(ctx));
   tsr_context_destroy(ctx);
   return st;
-}
-
-/* Max difference between the outputs of two split folders for one rig. */
-static int compare_dirs(const char *a, const char *b, const char *rig, const char *stem, const char *ext) {
-  tsr_context *ctx = tt_context("cpu");
-  tsr_rig *r;
-  ck_assert_int_eq(tsr_rig_get(ctx, rig, &r), TSR_OK);
-  int worst = 0;
-  for (int v = 0; v < r->nviews; v++) {
-    char pa[4096], pb[4096];
-    snprintf(pa, sizeof pa, "%s/%s/%s.%s", a, r->views[v].name, stem, ext);
-    snprintf(pb, sizeof pb, "%s/%s/%s.%s", b, r->views[v].name, stem, ext);
-    tsr_image *x = load(pa), *y = load(pb);
-    int d = tt_max_diff(x, y);
-    if (d > worst) worst = d;
-    tsr_image_free(x);
-    tsr_image_free(y);
-  }
-  tsr_rig_free(r);
-  tsr_context_destroy(ctx);
-  return worst;
 }
 
 static int count_lines(const char *path, int *torn) {
@@ -131,7 +102,7 @@ START_TEST(backends_batches_threads_agree) {
   for (int i = 0; i < 4; i++) {
     char stem[8];
     snprintf(stem, sizeof stem, "f%d", i);
-    ck_assert_int_eq(compare_dirs(out[0], out[1], "dome16", stem, "png"), 0);
+    ck_assert_int_eq(tt_split_diff(out[0], out[1], "dome16", stem, "png"), 0);
   }
   if (g_backends > 1) {
     o.outdir = out[2];
@@ -146,8 +117,8 @@ START_TEST(backends_batches_threads_agree) {
     for (int i = 0; i < 4; i++) {
       char stem[8];
       snprintf(stem, sizeof stem, "f%d", i);
-      ck_assert_int_eq(compare_dirs(out[2], out[3], "dome16", stem, "png"), 0);
-      int d = compare_dirs(out[0], out[2], "dome16", stem, "png");
+      ck_assert_int_eq(tt_split_diff(out[2], out[3], "dome16", stem, "png"), 0);
+      int d = tt_split_diff(out[0], out[2], "dome16", stem, "png");
       if (d > cpu_cl) cpu_cl = d;
     }
     printf("split: CPU maps vs OpenCL max difference %d LSB\n", cpu_cl);
@@ -204,7 +175,7 @@ START_TEST(band_decode_is_exact) {
   o.full_decode = 1;
   ck_assert_int_eq(run_split("cpu", &o, in, 1, &s, 2), TSR_OK);
   ck_assert_int_eq(s.band_rows, 720);
-  ck_assert_int_eq(compare_dirs(a, b, "ring8", "p", "png"), 0);
+  ck_assert_int_eq(tt_split_diff(a, b, "ring8", "p", "png"), 0);
   tt_rmtree(dir);
   free(dir);
 }
@@ -228,7 +199,7 @@ START_TEST(depth_and_channels_kept) {
     char view[4200];
     const char *ext = k[i].depth == 8 && k[i].ch != 2 && k[i].ch != 4 ? "jpg" : "png";
     snprintf(view, sizeof view, "%s/front/in%zu.%s", out, i, ext);
-    tsr_image *v = load(view);
+    tsr_image *v = tt_load(view);
     ck_assert_int_eq(v->channels, k[i].ch);
     ck_assert_int_eq(v->depth, k[i].depth);
     tsr_image_free(v);
@@ -312,7 +283,7 @@ START_TEST(killed_run_resumes) {
   for (int i = 0; i < nf; i++)
     for (int v = 0; v < 6; v++) {
       snprintf(p, sizeof p, "%s/%s/k%02d.jpg", out, faces[v], i);
-      tsr_image *im = load(p);
+      tsr_image *im = tt_load(p);
       ck_assert_int_eq(im->width, 512);
       tsr_image_free(im);
     }
@@ -383,7 +354,7 @@ START_TEST(stdin_stream) {
     char a[4400], b[4400];
     snprintf(a, sizeof a, "%s/pipe/left/frame_%06d.png", dir, i + 1);
     snprintf(b, sizeof b, "%s/files/left/s%d.png", dir, i);
-    tsr_image *x = load(a), *y = load(b);
+    tsr_image *x = tt_load(a), *y = tt_load(b);
     ck_assert_int_eq(tt_max_diff(x, y), 0);
     tsr_image_free(x);
     tsr_image_free(y);
@@ -503,7 +474,7 @@ START_TEST(nadir_masks) {
   for (int v = 0; v < rig->nviews; v++) {
     const tsr_rig_view *rv = &rig->views[v];
     snprintf(p, sizeof p, "%s/masks/%s/m.png", out, rv->name);
-    tsr_image *m = load(p);
+    tsr_image *m = tt_load(p);
     ck_assert_int_eq(m->channels, 1);
     ck_assert_int_eq(m->width, 96);
     /* Bottom centre looks pitch - vfov/2 down; vfov/2 = atan(27/48). */
@@ -532,7 +503,7 @@ static double merge_roundtrip(const char *rig, int vw, int vh, double hfov, int 
   ck_assert_int_eq(run_split("cpu", &o, in, 1, NULL, 2), TSR_OK);
   tsr_context *ctx = tt_context("cpu");
   /* The geometry (including --size and --hfov) comes from the manifest. */
-  tsr_image *pano, *orig = load(in[0]);
+  tsr_image *pano, *orig = tt_load(in[0]);
   char frame[256];
   ck_assert_int_eq(tsr_merge_split(ctx, out, NULL, 2048, 1024, &pano, frame, sizeof frame), TSR_OK);
   ck_assert_str_eq(frame, "earth_2048x1024");
@@ -581,7 +552,7 @@ START_TEST(merge_backends_agree) {
         r->views[i].width = 320;
         r->views[i].height = 240;
         snprintf(p, sizeof p, "%s/%s/earth_2048x1024.png", out, r->views[i].name);
-        views[i] = load(p);
+        views[i] = tt_load(p);
       }
     }
     ck_assert_int_eq(tsr_merge(ctx, r, (const tsr_image *const *)views, 1024, 512, &pano[b]), TSR_OK);

@@ -237,3 +237,41 @@ double tt_ref_interp(const tsr_image *s, int interp, int border, double u, doubl
     for (int i = 0; i < taps; i++) sum += wx[i] / sx * wy[j] / sy * tt_ref_fetch(s, border, X + i, Y + j, c);
   return sum;
 }
+
+tsr_image *tt_load(const char *path) {
+  tsr_context *ctx = tt_context("cpu");
+  tsr_image *im = NULL;
+  ck_assert_msg(tsr_image_read(ctx, path, 0, &im) == TSR_OK, "%s", tsr_context_error(ctx));
+  tsr_context_destroy(ctx);
+  return im;
+}
+
+tsr_context *tt_context_budget(const char *device, uint64_t budget) {
+  tsr_context_options o = TSR_CONTEXT_OPTIONS_INIT;
+  o.device = device;
+  o.mem_budget = budget;
+  o.quiet = 1;
+  tsr_context *ctx = NULL;
+  ck_assert_msg(tsr_context_create(&o, &ctx) == TSR_OK, "context on %s: %s", device, tsr_context_error(ctx));
+  return ctx;
+}
+
+int tt_split_diff(const char *a, const char *b, const char *rig, const char *stem, const char *ext) {
+  tsr_context *ctx = tt_context("cpu");
+  tsr_rig *r;
+  ck_assert_int_eq(tsr_rig_get(ctx, rig, &r), TSR_OK);
+  int worst = 0;
+  for (int v = 0; v < r->nviews; v++) {
+    char pa[4400], pb[4400];
+    snprintf(pa, sizeof pa, "%s/%s/%s.%s", a, r->views[v].name, stem, ext);
+    snprintf(pb, sizeof pb, "%s/%s/%s.%s", b, r->views[v].name, stem, ext);
+    tsr_image *x = tt_load(pa), *y = tt_load(pb);
+    int d = tt_max_diff(x, y);
+    if (d > worst) worst = d;
+    tsr_image_free(x);
+    tsr_image_free(y);
+  }
+  tsr_rig_free(r);
+  tsr_context_destroy(ctx);
+  return worst;
+}

@@ -41,6 +41,13 @@ double tt_ref_fetch(const tsr_image *s, int border, long x, long y, int c);
 double tt_ref_bilinear(const tsr_image *s, int border, double u, double v, int c);
 /* Any tsr_interp at (u, v), in double, unclamped. */
 double tt_ref_interp(const tsr_image *s, int interp, int border, double u, double v, int c);
+/* Reads an image (the test fails if it cannot). */
+tsr_image *tt_load(const char *path);
+/* A context on device with a memory budget (0: the device's), quiet. */
+tsr_context *tt_context_budget(const char *device, uint64_t budget);
+/* Largest sample difference between two split output folders over every
+ * view of rig for one frame (stem) written as ext. */
+int tt_split_diff(const char *a, const char *b, const char *rig, const char *stem, const char *ext);
 /* Runs a suite; returns the process exit code (1 if a test failed or a
  * required backend was missing). */
 int tt_run(Suite *s);
