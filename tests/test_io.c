@@ -68,7 +68,7 @@ START_TEST(jpeg_roundtrip) {
     tsr_image *a, *b = NULL;
     ck_assert_int_eq(tsr_image_create(160, 96, ch, 8, &a), TSR_OK);
     tt_fill_smooth(a, 3);
-    tsr_write_options o = {.quality = 95, .subsampling = 444};
+    tsr_write_options o = {.struct_size = sizeof(tsr_write_options), .quality = 95, .subsampling = 444};
     ck_assert_int_eq(tsr_image_write(ctx, a, path("a.jpg"), &o), TSR_OK);
     ck_assert_int_eq(tsr_image_read(ctx, path("a.jpg"), 0, &b), TSR_OK);
     ck_assert_int_eq(b->channels, ch);
@@ -96,7 +96,7 @@ START_TEST(jpeg_real_photo_and_metadata) {
   img->meta = malloc(sizeof exif);
   memcpy(img->meta, exif, sizeof exif);
   img->meta_size = sizeof exif;
-  tsr_write_options o = {.quality = 90, .keep_metadata = 1};
+  tsr_write_options o = {.struct_size = sizeof(tsr_write_options), .quality = 90, .keep_metadata = 1};
   ck_assert_int_eq(tsr_image_write(ctx, img, path("m.jpg"), &o), TSR_OK);
   ck_assert_int_eq(tsr_image_read(ctx, path("m.jpg"), TSR_READ_KEEP_METADATA, &again), TSR_OK);
   ck_assert_uint_eq(again->meta_size, sizeof exif);
@@ -213,7 +213,7 @@ START_TEST(writes_are_atomic) {
   ck_assert_int_eq(tsr_image_write(ctx, deep, path("x.jpg"), NULL), TSR_E_UNSUPPORTED);
   ck_assert_int_eq(tsr_image_write(ctx, rgba, path("x.ppm"), NULL), TSR_E_FORMAT);
   ck_assert_int_eq(tsr_image_write(ctx, rgb, path("x.bmp"), NULL), TSR_E_FORMAT);
-  tsr_write_options bad_q = {.quality = 101};
+  tsr_write_options bad_q = {.struct_size = sizeof(tsr_write_options), .quality = 101};
   ck_assert_int_eq(tsr_image_write(ctx, rgb, path("x.jpg"), &bad_q), TSR_E_INVALID);
   ck_assert_int_eq(tt_dir_entries(dir), before);
   ck_assert_int_eq(tsr_image_write(ctx, rgb, path("no/such/dir/x.png"), NULL), TSR_E_IO);

@@ -5,6 +5,7 @@
  * frame handled before the next one arrives, the live mode, cancellation,
  * and video input. */
 #include <fcntl.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ static void make_pano(const char *path, int w, int h, int ch, int depth, unsigne
   ck_assert_int_eq(tsr_image_create(w, h, ch, depth, &im), TSR_OK);
   tt_fill_smooth(im, seed);
   tsr_context *ctx = tt_context("cpu");
-  tsr_write_options wo = {.quality = 92};
+  tsr_write_options wo = {.struct_size = sizeof(tsr_write_options), .quality = 92};
   ck_assert_int_eq(tsr_image_write(ctx, im, path, &wo), TSR_OK);
   tsr_context_destroy(ctx);
   tsr_image_free(im);
@@ -710,6 +711,44 @@ START_TEST(merge_every_frame_of_a_split) {
 }
 END_TEST
 
+/* Option structs carry their size: 0 is refused with a message, and a
+ * struct from an older caller (smaller size) gets defaults for the rest. */
+START_TEST(option_structs_carry_their_size) {
+  tsr_context *ctx = NULL;
+  tsr_context_options co = {.struct_size = 0, .device = "cpu"};
+  ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_E_INVALID);
+  ck_assert_ptr_nonnull(strstr(tsr_context_error(ctx), "struct_size"));
+  tsr_context_destroy(ctx);
+  ctx = tt_context("cpu");
+  char *dir = tt_tempdir(), names[1][4200], out[4200];
+  const char *in[1];
+  frames(dir, 1, 256, 128, names, in);
+  snprintf(out, sizeof out, "%s/out", dir);
+  tsr_split_options o = TSR_SPLIT_OPTIONS_INIT;
+  o.outdir = out;
+  o.rig = "cube";
+  o.width = o.height = 32;
+  o.struct_size = 0;
+  ck_assert_int_eq(tsr_split(ctx, &o, in, 1, NULL), TSR_E_INVALID);
+  /* A caller built before the video fields existed: they read as 0. */
+  o.struct_size = offsetof(tsr_split_options, recursive);
+  o.fps = 12345; /* beyond the caller's struct: must be ignored */
+  tsr_split_stats s;
+  ck_assert_msg(tsr_split(ctx, &o, in, 1, &s) == TSR_OK, "%s", tsr_context_error(ctx));
+  ck_assert_int_eq(s.frames_done, 1);
+  tsr_write_options wo = {.struct_size = 0, .quality = 50};
+  tsr_image *im;
+  ck_assert_int_eq(tsr_image_create(8, 8, 3, 8, &im), TSR_OK);
+  char p[4400];
+  snprintf(p, sizeof p, "%s/x.jpg", dir);
+  ck_assert_int_eq(tsr_image_write(ctx, im, p, &wo), TSR_E_INVALID);
+  tsr_image_free(im);
+  tsr_context_destroy(ctx);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("pipeline");
   TCase *tc = tcase_create("engine");
@@ -728,6 +767,7 @@ int main(void) {
   tcase_add_test(tc, sigterm_finishes_in_flight_and_resumes);
   tcase_add_loop_test(tc, video_input_splits_kept_frames, 0, g_backends);
   tcase_add_loop_test(tc, merge_every_frame_of_a_split, 0, g_backends);
+  tcase_add_test(tc, option_structs_carry_their_size);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

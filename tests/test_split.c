@@ -28,7 +28,7 @@ static tsr_image *pano(int w, int h, int ch, int depth, unsigned seed) {
 
 static void save(tsr_image *im, const char *path) {
   tsr_context *ctx = tt_context("cpu");
-  tsr_write_options wo = {.quality = 92};
+  tsr_write_options wo = {.struct_size = sizeof(tsr_write_options), .quality = 92};
   ck_assert_msg(tsr_image_write(ctx, im, path, &wo) == TSR_OK, "%s", tsr_context_error(ctx));
   tsr_context_destroy(ctx);
 }

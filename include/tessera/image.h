@@ -33,10 +33,12 @@ typedef enum { TSR_FMT_AUTO = 0, TSR_FMT_JPEG, TSR_FMT_PNG, TSR_FMT_PNM } tsr_fo
 #define TSR_READ_KEEP_METADATA 1
 
 typedef struct {
+  size_t struct_size; /* sizeof(tsr_write_options): TSR_WRITE_OPTIONS_INIT */
   int quality;     /* JPEG 1..100, 0: 95 */
   int subsampling; /* JPEG chroma: 444, 422 or 420; 0: 420 */
   int keep_metadata; /* write img->meta segments into JPEG output */
 } tsr_write_options;
+#define TSR_WRITE_OPTIONS_INIT {.struct_size = sizeof(tsr_write_options)}
 
 /* Reads a JPEG, PNG or PPM/PGM/PAM file; the format comes from the content,
  * and a name whose extension says another format is an error. */
@@ -45,7 +47,8 @@ TSR_API tsr_status tsr_image_read(tsr_context *ctx, const char *path, int flags,
 TSR_API tsr_status tsr_image_decode(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name,
                             int flags, tsr_image **img);
 /* Writes by extension (.jpg/.jpeg, .png, .ppm/.pgm/.pam/.pnm), to a temporary
- * file in the same folder renamed into place: never a partial file. */
+ * file in the same folder renamed into place: never a partial file. opts
+ * may be NULL (defaults); a struct_size of 0 is refused. */
 TSR_API tsr_status tsr_image_write(tsr_context *ctx, const tsr_image *img, const char *path,
                            const tsr_write_options *opts);
 TSR_API tsr_format tsr_format_from_name(const char *path);

@@ -80,8 +80,10 @@ tsr_status tsr_image_write(tsr_context *ctx, const tsr_image *img, const char *p
   tsr_format f = tsr_format_from_name(path);
   if (f == TSR_FMT_AUTO)
     return tsr__fail(ctx, TSR_E_FORMAT, "%s: unknown output extension (use .jpg, .png, .ppm, .pgm or .pam)", path);
-  tsr_write_options o = {0};
-  if (opts) o = *opts;
+  tsr_write_options o = TSR_WRITE_OPTIONS_INIT;
+  if (opts && !opts->struct_size)
+    return tsr__fail(ctx, TSR_E_INVALID, "%s: tsr_write_options.struct_size is 0 (use TSR_WRITE_OPTIONS_INIT)", path);
+  if (opts) memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
   tsr__atomic_file af;
   tsr_status st = tsr__atomic_open(ctx, path, &af);
   if (st) return st;

@@ -594,7 +594,7 @@ static tsr_status prepare(runner *r, tsr_context *ctx, int need_split) {
   if (mkdir(in, 0755)) return tsr__fail(ctx, TSR_E_IO, "cannot create %s", in);
   snprintf(frame, sizeof frame, "%s/frame_0001.jpg", in);
   if (r->quick) {
-    tsr_write_options wo = {.quality = 95};
+    tsr_write_options wo = {.struct_size = sizeof(tsr_write_options), .quality = 95};
     if ((st = tsr_image_write(ctx, r->src, frame, &wo))) return st;
   } else if (!realpath(r->o->frame, abs) || symlink(abs, frame)) {
     return tsr__fail(ctx, TSR_E_IO, "cannot link %s into %s", r->o->frame, in);

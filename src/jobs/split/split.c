@@ -520,7 +520,7 @@ static tsr_status unit(void *job, tsr_context *lc, tsr__item *it, int v, void *d
     st = tsr__fail(lc, TSR_E_NOMEM, "%s: out of memory", path);
   } else {
     if (!strcmp(k->ext, "jpg")) {
-      tsr_write_options wo = {0};
+      tsr_write_options wo = TSR_WRITE_OPTIONS_INIT;
       wo.quality = sp->o->quality ? sp->o->quality : 95;
       st = tsr__jpeg_encode(lc, out, path, &wo, fp);
     } else {
