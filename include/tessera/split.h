@@ -50,9 +50,9 @@ typedef struct {
   int pinned;                            /* OpenCL transfers went through pinned staging buffers */
   uint64_t peak_rss;     /* bytes */
   uint64_t device_bytes; /* device memory of one launch (0 on the CPU backend) */
-  int batch;            /* frames per device launch, as planned (1 on the CPU backend) */
+  int batch;            /* frames per launch as run: the most one device launch carried (1 on the CPU) */
+  int batch_planned;    /* frames per launch the planner sized (1 on the CPU backend) */
   int launches;         /* device launches that ran */
-  int batch_run_max;    /* the most frames one launch carried */
   int launches_overlapped; /* launches enqueued while the previous batch was still on the device */
   int retries, fell_back;
   int plans;            /* input kinds (size, channels, depth, codec) seen, one plan each */

@@ -371,7 +371,7 @@ static void close_stream(split *sp, int keep) {
   s->download_s += ws.download_s;
   s->launches += ws.launches;
   s->launches_overlapped += ws.overlapped;
-  if (ws.batch_run_max > s->batch_run_max) s->batch_run_max = ws.batch_run_max;
+  if (ws.batch_run_max > s->batch) s->batch = ws.batch_run_max;
   s->pinned |= ws.pinned;
   if (ws.device_bytes > s->device_bytes) s->device_bytes = ws.device_bytes;
   pthread_mutex_unlock(&sp->lock);
@@ -441,7 +441,8 @@ static int batch_for(void *job, tsr__pipeline *p, tsr__item *first) {
     } else {
       sp->stream_kind = first->group;
       pthread_mutex_lock(&sp->lock);
-      if (tsr__warp_stream_batch(sp->stream) > sp->st->batch) sp->st->batch = tsr__warp_stream_batch(sp->stream);
+      if (tsr__warp_stream_batch(sp->stream) > sp->st->batch_planned)
+        sp->st->batch_planned = tsr__warp_stream_batch(sp->stream);
       pthread_mutex_unlock(&sp->lock);
     }
   }
@@ -659,8 +660,8 @@ static void write_stats(split *sp) {
   cJSON_AddNumberToObject(j, "peak_rss_bytes", (double)s->peak_rss);
   cJSON_AddNumberToObject(j, "peak_device_bytes", (double)s->device_bytes);
   cJSON_AddNumberToObject(j, "batch", s->batch);
+  cJSON_AddNumberToObject(j, "batch_planned", s->batch_planned);
   cJSON_AddNumberToObject(j, "launches", s->launches);
-  cJSON_AddNumberToObject(j, "batch_run_max", s->batch_run_max);
   cJSON_AddNumberToObject(j, "launches_overlapped", s->launches_overlapped);
   cJSON_AddNumberToObject(j, "retries", s->retries);
   cJSON_AddBoolToObject(j, "fell_back_to_cpu", s->fell_back);
@@ -722,7 +723,7 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char
   sp.man.fd = -1;
   sp.cpu_only = !tsr__use_device(ctx) || o->copy_only;
   snprintf(stats->device, sizeof stats->device, "%s (%s)", ctx->dev->id, ctx->dev->name);
-  stats->batch = 1;
+  stats->batch = stats->batch_planned = 1;
   pthread_mutex_init(&sp.lock, NULL);
   tsr_status st;
   char path[4096];
