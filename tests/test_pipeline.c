@@ -626,6 +626,66 @@ START_TEST(sigterm_finishes_in_flight_and_resumes) {
 }
 END_TEST
 
+/* SIGINT while the split waits on an idle stdin, and while it reads a
+ * video: exit 130 soon, whole frames only, the video run resumable. */
+START_TEST(sigint_on_stdin_and_video) {
+  char *dir = tt_tempdir(), out[4200], p[4400];
+  int fd[2];
+  ck_assert_int_eq(pipe(fd), 0);
+  snprintf(out, sizeof out, "%s/s", dir);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd[0], 0);
+    close(fd[0]);
+    close(fd[1]);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 2);
+    execl(TSR_CLI_PATH, "tessera", "split", "-", "-o", out, "-q", "--device", "cpu", (char *)NULL);
+    _exit(127);
+  }
+  close(fd[0]);
+  usleep(300 * 1000);
+  double t0 = tsr__now();
+  kill(pid, SIGINT);
+  int status;
+  waitpid(pid, &status, 0);
+  close(fd[1]);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 130, "stdin: exit status %d", status);
+  ck_assert(tsr__now() - t0 < 2.0);
+
+  snprintf(out, sizeof out, "%s/v", dir);
+  pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 2);
+    execl(TSR_CLI_PATH, "tessera", "split", TSR_TEST_DATA "/clip_h264.mp4", "--every", "5", "-o", out, "--rig", "cube",
+          "--size", "192x192", "--interp", "lanczos3", "--threads", "1", "-q", "--device", "cpu", (char *)NULL);
+    _exit(127);
+  }
+  snprintf(p, sizeof p, "%s/front/clip_h264_000005.jpg", out);
+  t0 = tsr__now();
+  while (!tt_file_exists(p) && tsr__now() - t0 < 60) usleep(2000);
+  kill(pid, SIGINT);
+  waitpid(pid, &status, 0);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 130, "video: exit status %d", status);
+  char cmd[16384];
+  snprintf(cmd, sizeof cmd,
+           "'%s' split '%s/clip_h264.mp4' --every 5 -o '%s' --rig cube --size 192x192 --interp lanczos3 -q --device cpu "
+           "--stats '%s/s.json' && grep -q '\"frames_skipped\":.[1-9]' '%s/s.json' && "
+           "grep -q '\"views_written\":.[0-9]' '%s/s.json'",
+           TSR_CLI_PATH, TSR_TEST_DATA, out, dir, dir, dir);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(p, sizeof p, "%s/manifest.jsonl", out);
+  FILE *f = fopen(p, "r");
+  int lines = 0, c;
+  while ((c = fgetc(f)) != EOF) lines += c == '\n';
+  fclose(f);
+  ck_assert_int_eq(lines, 60 * 6); /* every kept frame of the clip, once */
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 /* A video file is an input like a folder: --fps keeps frames at that rate,
  * named after the clip and the frame number, each equal to the frame the
  * video source decodes. */
@@ -768,6 +828,7 @@ int main(void) {
   tcase_add_loop_test(tc, video_input_splits_kept_frames, 0, g_backends);
   tcase_add_loop_test(tc, merge_every_frame_of_a_split, 0, g_backends);
   tcase_add_test(tc, option_structs_carry_their_size);
+  tcase_add_test(tc, sigint_on_stdin_and_video);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }
