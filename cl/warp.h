@@ -19,9 +19,10 @@
  * is the row-major rotation from camera to world (camera x right, y up, z
  * forward; world longitude 0 along +z, +90 deg along +x, latitude +90 deg
  * along +y), p[9..12] = fx, fy, cx, cy in output pixels. Source column 0 is
- * longitude -180 deg, row 0 latitude +90 deg. When the source is a band of
- * rows cut from the panorama, p[13] is the panorama's height and p[14] the
- * band's first row (p[13] = 0: the source is the whole panorama). */
+ * longitude -180 deg, row 0 latitude +90 deg. The source may be a window
+ * of rows of the panorama (a source window, whoever cut it): p[13] is then
+ * the panorama's height and p[14] the window's first row (p[13] = 0: the
+ * source is the whole panorama). */
 TSR_INLINE void tsr_view_coord(TSR_GLOBAL const tsr_view_desc *view, TSR_GLOBAL const tsr_src_desc *s,
                                float x, float y, float *u, float *v) {
   TSR_GLOBAL const float *p = view->p;

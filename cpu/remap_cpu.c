@@ -1,4 +1,4 @@
-/* The CPU fast path of the split: a view's source positions computed once
+/* The CPU backend's fast warp: a view's source positions computed once
  * (by the shared tsr_view_coord) and kept as fixed-point map entries, so a
  * frame costs four loads and integer blends per sample instead of atan2 per
  * pixel (see PERF-NOTES: 630 ms per frame on the fly, a third of that or

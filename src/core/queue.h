@@ -1,6 +1,6 @@
 /* A bounded queue of pointers between pipeline stages: push blocks while it
  * is full, pop blocks while it is empty, and close wakes everyone so that
- * stages drain and end. The bound is what keeps the split's memory flat. */
+ * stages drain and end. The bound is what keeps a pipeline's memory flat. */
 #ifndef TSR_QUEUE_H
 #define TSR_QUEUE_H
 

@@ -107,7 +107,7 @@ tsr_status tsr__jpeg_encode(tsr_context *ctx, const tsr_image *img, const char *
 }
 
 /* ---- band decode through the libjpeg API --------------------------------
- * TurboJPEG decodes whole images; the split needs only the rows its views
+ * TurboJPEG decodes whole images; a job that warps often needs only the rows its views
  * sample, at a DCT scale when they sample sparsely. libjpeg's
  * jpeg_skip_scanlines passes over the rows above the band without colour
  * conversion or upsampling, and decoding stops after the band. The rows it

@@ -1,4 +1,4 @@
-/* manifest.jsonl (see split_impl.h): each line is appended with a single
+/* manifest.jsonl (see manifest.h): each line is appended with a single
  * write() on an O_APPEND descriptor, so concurrent encoder threads and a
  * kill at any moment leave whole lines, except possibly a torn last one,
  * which the next open cuts. */
