@@ -31,8 +31,18 @@ int cli_common_opt(int c, const char *arg, cli_common *o);
  * message is printed). */
 int cli_next_opt(int argc, char **argv, const char *shortopts, const struct option *longopts, cli_common *common);
 
-/* Parses WxH (each side 1..TSR_MAX_DIM); returns 1 when valid. */
+/* Parses WxH: 1 when valid, 0 when not WxH, -1 when a side is outside
+ * 1..TSR_MAX_DIM (nothing wraps: 4294967297x100 is out of range). */
 int cli_parse_size(const char *s, int *w, int *h);
+/* A whole decimal integer in [lo, hi]; 1 when valid. */
+int cli_parse_long(const char *s, long lo, long hi, long *out);
+/* A finite number in [lo, hi] (lo excluded with lo_open; NaN and inf
+ * never pass); 1 when valid. */
+int cli_parse_double(const char *s, double lo, double hi, int lo_open, double *out);
+/* The message for a --size that cli_parse_size refused. */
+#define CLI_SIZE_MSG(opt, arg, r)                                                                              \
+  fprintf(stderr, (r) < 0 ? "tessera: %s '%s': each side must be 1 to 65535\n" : "tessera: %s '%s' is not WxH\n", \
+          opt, arg)
 
 /* While a job runs: SIGINT/SIGTERM cancel ctx (the job finishes what is in
  * flight); a second signal ends the process. */

@@ -41,12 +41,14 @@ int cmd_merge(int argc, char **argv) {
     case 'o': out = optarg; break;
     case 'F': stem = optarg; break;
     case 'W': overwrite = 1; break;
-    case 'S':
-      if (!cli_parse_size(optarg, &w, &h) || w < 2) {
-        fprintf(stderr, "tessera: --size '%s' is not WxH\n", optarg);
+    case 'S': {
+      int r = cli_parse_size(optarg, &w, &h);
+      if (r != 1 || w < 2) {
+        CLI_SIZE_MSG("--size", optarg, r == 1 ? -1 : r);
         return 1;
       }
       break;
+    }
     default: usage(stderr); return 1;
     }
   }

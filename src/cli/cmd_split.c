@@ -46,9 +46,8 @@ static void usage(FILE *f) {
 }
 
 static double parse_seconds(const char *opt, const char *arg, int *bad) {
-  char *end;
-  double v = strtod(arg, &end);
-  if (*end || !(v >= 0) || v > 1e9) {
+  double v = 0;
+  if (!cli_parse_double(arg, 0, 1e9, 0, &v)) {
     fprintf(stderr, "tessera: %s '%s': seconds, 0 or more\n", opt, arg);
     *bad = 1;
   }
@@ -85,7 +84,6 @@ int cmd_split(int argc, char **argv) {
   tsr_split_options o;
   tsr_split_options_init(&o);
   int quiet = 0, sample = 0, c, bad = 0;
-  char *end;
   optind = 1;
   while ((c = cli_next_opt(argc, argv, "o:rqh", longopts, &common)) != -1) {
     if (c == 'h') {
@@ -95,15 +93,16 @@ int cmd_split(int argc, char **argv) {
     switch (c) {
     case 'o': o.outdir = optarg; break;
     case 'R': o.rig = optarg; break;
-    case 'S':
-      if (!cli_parse_size(optarg, &o.width, &o.height)) {
-        fprintf(stderr, "tessera: --size '%s' is not WxH\n", optarg);
+    case 'S': {
+      int r = cli_parse_size(optarg, &o.width, &o.height);
+      if (r != 1) {
+        CLI_SIZE_MSG("--size", optarg, r);
         return 1;
       }
       break;
+    }
     case 'F':
-      o.hfov = strtod(optarg, &end);
-      if (*end || o.hfov <= 0 || o.hfov >= 180) {
+      if (!cli_parse_double(optarg, 0, 180, 1, &o.hfov) || o.hfov >= 180) {
         fprintf(stderr, "tessera: --hfov '%s': degrees, more than 0 and less than 180\n", optarg);
         return 1;
       }
@@ -126,16 +125,17 @@ int cmd_split(int argc, char **argv) {
       }
       o.format = optarg;
       break;
-    case 'Q':
-      o.quality = (int)strtol(optarg, &end, 10);
-      if (*end || o.quality < 1 || o.quality > 100) {
+    case 'Q': {
+      long q;
+      if (!cli_parse_long(optarg, 1, 100, &q)) {
         fprintf(stderr, "tessera: --quality '%s': 1 to 100\n", optarg);
         return 1;
       }
+      o.quality = (int)q;
       break;
+    }
     case 'M':
-      o.mask_nadir = strtod(optarg, &end);
-      if (*end || o.mask_nadir <= 0 || o.mask_nadir > 180) {
+      if (!cli_parse_double(optarg, 0, 180, 1, &o.mask_nadir)) {
         fprintf(stderr, "tessera: --mask-nadir '%s': degrees, more than 0\n", optarg);
         return 1;
       }
@@ -143,8 +143,8 @@ int cmd_split(int argc, char **argv) {
     case 's': o.stats_path = optarg; break;
     case 'b':
     case 'E': {
-      long n = strtol(optarg, &end, 10);
-      if (*end || n < 1 || n > 64) {
+      long n;
+      if (!cli_parse_long(optarg, 1, 64, &n)) {
         fprintf(stderr, "tessera: --%s '%s': 1 to 64\n", c == 'b' ? "batch" : "encoders", optarg);
         return 1;
       }
@@ -156,16 +156,15 @@ int cmd_split(int argc, char **argv) {
     case 'C': o.copy_only = 1; break;
     case 'r': o.recursive = 1; break;
     case 'T': {
-      o.fps = strtod(optarg, &end);
-      if (*end || !(o.fps > 0) || o.fps > 1000) {
+      if (!cli_parse_double(optarg, 0, 1000, 1, &o.fps)) {
         fprintf(stderr, "tessera: --fps '%s': frames per second, more than 0\n", optarg);
         return 1;
       }
       break;
     }
     case 'N': {
-      long n = strtol(optarg, &end, 10);
-      if (*end || n < 1 || n > 1000000) {
+      long n;
+      if (!cli_parse_long(optarg, 1, 1000000, &n)) {
         fprintf(stderr, "tessera: --every '%s': a frame count, 1 or more\n", optarg);
         return 1;
       }

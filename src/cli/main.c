@@ -1,4 +1,6 @@
 /* tessera: command dispatch and the options shared by every command. */
+#include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +19,8 @@ int cli_common_opt(int c, const char *arg, cli_common *o) {
     }
     return 1;
   case 't': {
-    char *end;
-    long n = strtol(arg, &end, 10);
-    if (*end || n < 1 || n > 4096) {
+    long n;
+    if (!cli_parse_long(arg, 1, 4096, &n)) {
       fprintf(stderr, "tessera: --threads '%s' is not a thread count\n", arg);
       return -1;
     }
@@ -41,10 +42,46 @@ int cli_next_opt(int argc, char **argv, const char *shortopts, const struct opti
   }
 }
 
+/* One side of WxH: digits only, no sign, no overflow. */
+static int parse_side(const char *s, const char **end, unsigned long long *v) {
+  if (*s < '0' || *s > '9') return 0;
+  errno = 0;
+  char *e;
+  *v = strtoull(s, &e, 10);
+  *end = e;
+  return errno == 0;
+}
+
 int cli_parse_size(const char *s, int *w, int *h) {
-  char x, extra;
-  return sscanf(s, "%d%c%d%c", w, &x, h, &extra) == 3 && (x == 'x' || x == 'X') && *w > 0 && *h > 0 &&
-         *w <= TSR_MAX_DIM && *h <= TSR_MAX_DIM;
+  unsigned long long a, b;
+  const char *e;
+  if (!parse_side(s, &e, &a)) return 0;
+  if (*e != 'x' && *e != 'X') return 0;
+  if (!parse_side(e + 1, &e, &b) || *e) return 0;
+  if (a < 1 || b < 1 || a > TSR_MAX_DIM || b > TSR_MAX_DIM) return -1;
+  *w = (int)a;
+  *h = (int)b;
+  return 1;
+}
+
+int cli_parse_long(const char *s, long lo, long hi, long *out) {
+  if (!*s) return 0;
+  errno = 0;
+  char *e;
+  long v = strtol(s, &e, 10);
+  if (*e || errno || v < lo || v > hi) return 0;
+  *out = v;
+  return 1;
+}
+
+int cli_parse_double(const char *s, double lo, double hi, int lo_open, double *out) {
+  if (!*s) return 0;
+  errno = 0;
+  char *e;
+  double v = strtod(s, &e);
+  if (*e || errno || !isfinite(v) || v < lo || v > hi || (lo_open && v == lo)) return 0;
+  *out = v;
+  return 1;
 }
 
 const char *cli_sample_path(void) {

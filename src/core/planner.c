@@ -2,6 +2,7 @@
  * become a batch size. Operations never size their own batches. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,7 +50,7 @@ tsr_status tsr_parse_bytes(const char *text, uint64_t *bytes) {
   errno = 0;
   char *end;
   double v = strtod(text, &end);
-  if (end == text || errno || v < 0) return TSR_E_INVALID;
+  if (end == text || errno || !isfinite(v) || v < 0) return TSR_E_INVALID; /* "nan", "inf" */
   while (isspace((unsigned char)*end)) end++;
   double mul = 1;
   switch (toupper((unsigned char)*end)) {

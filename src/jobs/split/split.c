@@ -711,6 +711,12 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char
     return tsr__fail(ctx, TSR_E_INVALID, "--format %s: use jpg or png", o->format);
   if ((unsigned)o->interp > TSR_INTERP_LANCZOS3) return tsr__fail(ctx, TSR_E_INVALID, "unknown interpolation");
   if (o->quality < 0 || o->quality > 100) return tsr__fail(ctx, TSR_E_INVALID, "--quality %d not in 1..100", o->quality);
+  /* NaN fails every comparison: each range is written so that it fails it. */
+  if (!(o->hfov >= 0 && o->hfov < 180)) return tsr__fail(ctx, TSR_E_INVALID, "--hfov %g: 0 to 180 degrees", o->hfov);
+  if (!(o->mask_nadir >= 0 && o->mask_nadir <= 180))
+    return tsr__fail(ctx, TSR_E_INVALID, "--mask-nadir %g: 0 to 180 degrees", o->mask_nadir);
+  if (o->width < 0 || o->height < 0 || o->width > TSR_MAX_DIM || o->height > TSR_MAX_DIM)
+    return tsr__fail(ctx, TSR_E_INVALID, "--size %dx%d: each side must be 1 to %d", o->width, o->height, TSR_MAX_DIM);
   if (!(o->fps >= 0) || o->every < 0 || !(o->start >= 0) || !(o->duration >= 0) || (o->fps > 0 && o->every > 0))
     return tsr__fail(ctx, TSR_E_INVALID, "video sampling: --fps, --every, --start, --duration must be >= 0, and "
                                          "--fps and --every cannot be combined");

@@ -1,0 +1,94 @@
+/* Option values a user can get wrong: each is refused with a message
+ * naming the option and its range, before anything runs; nothing wraps
+ * (4294967297 is not 1) and nothing passes as NaN. The library refuses the
+ * same values when a program passes them directly. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "testutil.h"
+
+/* Runs the CLI with args; returns its exit status and its stderr in err. */
+static int cli(const char *args, char *err, size_t n) {
+  char *dir = tt_tempdir(), cmd[8192], path[4200];
+  snprintf(path, sizeof path, "%s/err", dir);
+  snprintf(cmd, sizeof cmd, "'%s' %s 2>'%s' >/dev/null", TSR_CLI_PATH, args, path);
+  int st = system(cmd);
+  FILE *f = fopen(path, "r");
+  size_t got = f ? fread(err, 1, n - 1, f) : 0;
+  err[got] = 0;
+  if (f) fclose(f);
+  tt_rmtree(dir);
+  free(dir);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(bad_values_are_refused_by_name) {
+  static const struct {
+    const char *args, *says;
+  } cases[] = {
+      {"split IN -o OUT --size 4294967297x100", "each side must be 1 to 65535"},
+      {"split IN -o OUT --size 70000x100", "each side must be 1 to 65535"},
+      {"split IN -o OUT --size 10x", "is not WxH"},
+      {"split IN -o OUT --size -5x10", "is not WxH"},
+      {"split IN -o OUT --quality 4294967297", "--quality '4294967297': 1 to 100"},
+      {"split IN -o OUT --hfov nan", "--hfov 'nan'"},
+      {"split IN -o OUT --mask-nadir nan", "--mask-nadir 'nan'"},
+      {"split IN -o OUT --fps inf", "--fps 'inf'"},
+      {"split IN -o OUT --start nan", "--start 'nan'"},
+      {"split IN -o OUT --batch 1e3", "--batch '1e3': 1 to 64"},
+      {"split IN -o OUT --mem-budget nan", "--mem-budget 'nan' is not a size"},
+      {"split IN -o OUT --threads 99999999999", "--threads '99999999999'"},
+      {"merge OUT -o p.png --size 4294967297x2", "each side must be 1 to 65535"},
+      {"merge OUT -o p.png", "the panorama's size"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char err[4096];
+    int rc = cli(cases[i].args, err, sizeof err);
+    ck_assert_msg(rc == 1, "%s: exit %d", cases[i].args, rc);
+    ck_assert_msg(strstr(err, cases[i].says) != NULL, "%s: said '%s'", cases[i].args, err);
+  }
+}
+END_TEST
+
+START_TEST(library_refuses_the_same) {
+  uint64_t b = 7;
+  ck_assert_int_eq(tsr_parse_bytes("nan", &b), TSR_E_INVALID);
+  ck_assert_int_eq(tsr_parse_bytes("inf", &b), TSR_E_INVALID);
+  ck_assert_int_eq(tsr_parse_bytes("-1", &b), TSR_E_INVALID);
+  ck_assert_int_eq(tsr_parse_bytes("1.5G", &b), TSR_OK);
+  ck_assert_uint_eq(b, 3ull << 29);
+  tsr_context *ctx = tt_context("cpu");
+  char *dir = tt_tempdir();
+  const char *in[1] = {TSR_TEST_DATA "/earth_2048x1024.jpg"};
+  tsr_split_options o = TSR_SPLIT_OPTIONS_INIT;
+  o.outdir = dir;
+  o.hfov = NAN;
+  ck_assert_int_eq(tsr_split(ctx, &o, in, 1, NULL), TSR_E_INVALID);
+  o.hfov = 0;
+  o.mask_nadir = NAN;
+  ck_assert_int_eq(tsr_split(ctx, &o, in, 1, NULL), TSR_E_INVALID);
+  o.mask_nadir = 0;
+  o.width = 70000;
+  o.height = 10;
+  ck_assert_int_eq(tsr_split(ctx, &o, in, 1, NULL), TSR_E_INVALID);
+  o.width = o.height = 0;
+  o.fps = NAN;
+  ck_assert_int_eq(tsr_split(ctx, &o, in, 1, NULL), TSR_E_INVALID);
+  tsr_context_destroy(ctx);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("cli");
+  TCase *tc = tcase_create("options");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, bad_values_are_refused_by_name);
+  tcase_add_test(tc, library_refuses_the_same);
+  suite_add_tcase(s, tc);
+  return tt_run(s);
+}
