@@ -345,6 +345,8 @@ START_TEST(wrong_device_is_failed) {
   snprintf(p1, sizeof p1, "%s/warp.cl", TSR_KERNEL_SRC);
   snprintf(p2, sizeof p2, "%s/warp.cl", dir);
   copy_file(p1, p2, "x, y);", "\n  if (x == 7 && y == 5 && v == 3) dst[(ulong)item * s->dst_item_bytes + view->dst_offset + 5 * view->stride + 21] ^= 0x40;");
+  printf("bench: kernels altered to return wrong values follow; the FAILED lines below are expected\n");
+  fflush(stdout);
   snprintf(cmd, sizeof cmd,
            "TESSERA_KERNEL_DIR='%s' '%s' bench --device cl --workloads copy,warp --repeat 1 --frame '%s' --json '%s/r.json' "
            "--html '%s/r.html' --quiet > '%s/table.txt'",

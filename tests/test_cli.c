@@ -53,6 +53,34 @@ START_TEST(bad_values_are_refused_by_name) {
 }
 END_TEST
 
+/* An error about a long path keeps its reason (the message used to be cut
+ * at 1024 bytes). */
+START_TEST(long_paths_keep_the_reason) {
+  char *dir = tt_tempdir(), out[4096], args[8192], err[8192];
+  snprintf(out, sizeof out, "%s/file", dir);
+  tt_write_file(out, "x", 1);
+  for (int i = 0; i < 30; i++) strcat(out, "/a_rather_long_folder_name_that_users_do_have_in_their_projects");
+  snprintf(args, sizeof args, "split '%s/earth_2048x1024.jpg' -o '%s' --device cpu", TSR_TEST_DATA, out);
+  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_uint_gt(strlen(out), 1500);
+  ck_assert_msg(strstr(err, "Not a directory") != NULL, "%s", err);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+/* Options every command takes may come before the command. */
+START_TEST(common_options_before_the_command) {
+  char err[4096];
+  ck_assert_int_eq(cli("--device cpu --threads=1 devices --json", err, sizeof err), 0);
+  ck_assert_int_eq(cli("--device=nosuchdevice split IN -o OUT", err, sizeof err), 10 - TSR_E_NO_DEVICE);
+  ck_assert_msg(strstr(err, "nosuchdevice") != NULL, "%s", err);
+  ck_assert_int_eq(cli("--frobnicate split IN -o OUT", err, sizeof err), 1);
+  ck_assert_msg(strstr(err, "before the command") != NULL, "%s", err);
+  ck_assert_int_eq(cli("--device", err, sizeof err), 1);
+}
+END_TEST
+
 START_TEST(library_refuses_the_same) {
   uint64_t b = 7;
   ck_assert_int_eq(tsr_parse_bytes("nan", &b), TSR_E_INVALID);
@@ -88,6 +116,8 @@ int main(void) {
   TCase *tc = tcase_create("options");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, bad_values_are_refused_by_name);
+  tcase_add_test(tc, common_options_before_the_command);
+  tcase_add_test(tc, long_paths_keep_the_reason);
   tcase_add_test(tc, library_refuses_the_same);
   suite_add_tcase(s, tc);
   return tt_run(s);

@@ -270,10 +270,17 @@ START_TEST(killed_run_resumes) {
           "1", (char *)NULL);
     _exit(127);
   }
-  usleep(400 * 1000);
+  /* Killed once outputs exist (not after a fixed delay, which on a fast
+   * machine can come before anything was written), while more are due. */
+  char first[4400];
+  snprintf(first, sizeof first, "%s/front/k01.jpg", out);
+  double t0 = tsr__now();
+  while (!tt_file_exists(first) && tsr__now() - t0 < 60) usleep(1000);
+  ck_assert(tt_file_exists(first));
   kill(pid, SIGKILL);
   int status;
   waitpid(pid, &status, 0);
+  ck_assert(WIFSIGNALED(status)); /* it was killed, not finished */
   snprintf(cmd, sizeof cmd, "'%s' split '%s' -o '%s' --rig cube --size 512x512 -q", TSR_CLI_PATH, dir, out);
   ck_assert_int_eq(system(cmd), 0);
   char p[4400];

@@ -240,6 +240,8 @@ START_TEST(build_failure_falls_back) {
   tt_write_file(p, broken, strlen(broken));
   setenv("TESSERA_KERNEL_DIR", kdir, 1);
   setenv("TESSERA_NO_CACHE", "1", 1);
+  printf("warp: a deliberately broken kernel follows; the OpenCL compiler's error lines below are expected\n");
+  fflush(stdout);
   job ref, got;
   job_init(&ref);
   job_init(&got);

@@ -147,8 +147,39 @@ static void usage(FILE *f) {
           "  --version                          print the version\n");
 }
 
+/* Options every command takes may also come before the command
+ * (tessera --device cpu split ...): they are moved behind it, where the
+ * command's own parser reads them. Returns 0, or -1 when an option before
+ * the command is not one of them. */
+static int hoist_common(int argc, char **argv) {
+  static const char *const with_value[] = {"--device", "--mem-budget", "--threads"};
+  int i = 1;
+  while (i < argc && argv[i][0] == '-' && argv[i][1] == '-' && strcmp(argv[i], "--help") && strcmp(argv[i], "--version")) {
+    int n = 0;
+    if (!strcmp(argv[i], "--json")) n = 1;
+    for (size_t k = 0; k < sizeof with_value / sizeof *with_value && !n; k++) {
+      size_t len = strlen(with_value[k]);
+      if (!strncmp(argv[i], with_value[k], len) && argv[i][len] == '=') n = 1;
+      else if (!strcmp(argv[i], with_value[k])) n = i + 1 < argc ? 2 : -1;
+    }
+    if (n <= 0) return -1;
+    i += n;
+  }
+  if (i == 1 || i >= argc) return i >= argc && i > 1 ? -1 : 0;
+  /* argv[1..i-1] are common options, argv[i] the command: rotate it first. */
+  char *cmd = argv[i];
+  memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof *argv);
+  argv[1] = cmd;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
+    usage(stderr);
+    return 1;
+  }
+  if (hoist_common(argc, argv)) {
+    fprintf(stderr, "tessera: before the command only --device, --mem-budget, --threads and --json may come\n");
     usage(stderr);
     return 1;
   }

@@ -10,7 +10,7 @@
 
 #include "tessera/tessera.h"
 
-#define TSR_ERRMSG_MAX 1024
+#define TSR_ERRMSG_MAX 8192 /* long output paths must not cut the reason off */
 
 /* The runtime's open device (src/runtime/), opaque to this layer. */
 typedef struct tsr__cl_device tsr__cl_device;
