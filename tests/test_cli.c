@@ -2,12 +2,17 @@
  * naming the option and its range, before anything runs; nothing wraps
  * (4294967297 is not 1) and nothing passes as NaN. The library refuses the
  * same values when a program passes them directly. */
+#include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include "core/internal.h"
 #include "testutil.h"
 
 /* Runs the CLI with args; returns its exit status and its stderr in err. */
@@ -111,6 +116,102 @@ START_TEST(library_refuses_the_same) {
 }
 END_TEST
 
+typedef struct {
+  pthread_mutex_t lock;
+  char text[8192];
+  int errors, warnings;
+} log_sink;
+
+static void sink(void *user, tsr_log_level level, const char *line) {
+  log_sink *l = user;
+  pthread_mutex_lock(&l->lock);
+  strncat(l->text, line, sizeof l->text - strlen(l->text) - 2);
+  strcat(l->text, "\n");
+  l->errors += level == TSR_LOG_ERROR;
+  l->warnings += level == TSR_LOG_WARN;
+  pthread_mutex_unlock(&l->lock);
+}
+
+/* The library's messages go to the caller's log callback, never to stderr
+ * behind its back. */
+START_TEST(messages_go_to_the_log_callback) {
+  char *dir = tt_tempdir(), bad[4200], errfile[4200];
+  snprintf(bad, sizeof bad, "%s/empty.jpg", dir);
+  tt_write_file(bad, "", 0);
+  snprintf(errfile, sizeof errfile, "%s/stderr", dir);
+  log_sink l = {.lock = PTHREAD_MUTEX_INITIALIZER};
+  tsr_context_options co = TSR_CONTEXT_OPTIONS_INIT;
+  co.device = "cpu";
+  co.log = sink;
+  co.log_user = &l;
+  tsr_context *ctx;
+  ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_OK);
+  const char *in[2] = {TSR_TEST_DATA "/earth_2048x1024.jpg", bad};
+  tsr_split_options o = TSR_SPLIT_OPTIONS_INIT;
+  char out[4400];
+  snprintf(out, sizeof out, "%s/out", dir);
+  o.outdir = out;
+  o.width = 64;
+  o.height = 48;
+  fflush(stderr);
+  int saved = dup(2), fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  dup2(fd, 2);
+  tsr_split_stats s;
+  tsr_status st = tsr_split(ctx, &o, in, 2, &s);
+  fflush(stderr);
+  dup2(saved, 2);
+  close(fd);
+  close(saved);
+  ck_assert_int_eq(st, TSR_E_EMPTY);
+  ck_assert_int_eq(s.frames_done, 1);
+  ck_assert_int_eq(l.errors, 1);
+  ck_assert_msg(strstr(l.text, "skipped frame") && strstr(l.text, "empty.jpg"), "%s", l.text);
+  struct stat sb;
+  ck_assert_int_eq(stat(errfile, &sb), 0);
+  ck_assert_int_eq(sb.st_size, 0); /* nothing on stderr */
+  tsr_context_destroy(ctx);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+/* Two runs on one output folder: the second is refused while the first
+ * writes; the first completes with each manifest line once. */
+START_TEST(one_run_per_output_folder) {
+  char *dir = tt_tempdir(), out[4200], args[8192], err[4096], p[4400];
+  snprintf(out, sizeof out, "%s/out", dir);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 2);
+    execl(TSR_CLI_PATH, "tessera", "split", TSR_TEST_DATA "/earth_2048x1024.jpg", "-o", out, "--rig", "dome16",
+          "--size", "480x360", "--interp", "lanczos3", "--threads", "1", "-q", "--device", "cpu", (char *)NULL);
+    _exit(127);
+  }
+  snprintf(p, sizeof p, "%s/run.json", out);
+  double t0 = tsr__now();
+  while (!tt_file_exists(p) && tsr__now() - t0 < 30) usleep(1000);
+  snprintf(args, sizeof args, "split '%s/earth_2048x1024.jpg' -o '%s' --rig dome16 --size 480x360 --interp lanczos3 -q "
+           "--device cpu", TSR_TEST_DATA, out);
+  int rc = cli(args, err, sizeof err);
+  int status;
+  waitpid(pid, &status, 0);
+  ck_assert_msg(rc == 10 - TSR_E_BUSY, "second run: exit %d: %s", rc, err);
+  ck_assert_msg(strstr(err, "another tessera run") != NULL, "%s", err);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  snprintf(p, sizeof p, "%s/manifest.jsonl", out);
+  FILE *f = fopen(p, "r");
+  int lines = 0, c;
+  while ((c = fgetc(f)) != EOF) lines += c == '\n';
+  fclose(f);
+  ck_assert_int_eq(lines, 16);
+  /* Once it is done, the folder is free again: the re-run resumes. */
+  ck_assert_int_eq(cli(args, err, sizeof err), 0);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cli");
   TCase *tc = tcase_create("options");
@@ -119,6 +220,8 @@ int main(void) {
   tcase_add_test(tc, common_options_before_the_command);
   tcase_add_test(tc, long_paths_keep_the_reason);
   tcase_add_test(tc, library_refuses_the_same);
+  tcase_add_test(tc, messages_go_to_the_log_callback);
+  tcase_add_test(tc, one_run_per_output_folder);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

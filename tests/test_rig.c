@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/internal.h"
 #include "testutil.h"
 
 static tsr_context *ctx;
@@ -116,6 +117,33 @@ START_TEST(json_errors) {
 }
 END_TEST
 
+/* 100,000 views parse in linear time (quadratic parsing took 109 s here;
+ * the case's 60 s timeout fails it), and a duplicate among them is found. */
+START_TEST(huge_rigs_parse_linearly) {
+  const int n = 100000;
+  size_t cap = (size_t)n * 80 + 64;
+  char *json = malloc(cap), *p = json;
+  p += sprintf(p, "{\"views\": [");
+  for (int i = 0; i < n; i++)
+    p += sprintf(p, "%s{\"name\": \"v%d\", \"yaw\": %d, \"hfov\": 60, \"width\": 8, \"height\": 8}", i ? "," : "",
+                 i, i % 360);
+  sprintf(p, "]}");
+  tsr_context *ctx = tt_context("cpu");
+  tsr_rig *r = NULL;
+  double t0 = tsr__now();
+  ck_assert_int_eq(tsr_rig_parse(ctx, json, "huge", &r), TSR_OK);
+  printf("rig: %d views parsed in %.2f s\n", n, tsr__now() - t0);
+  ck_assert_int_eq(r->nviews, n);
+  tsr_rig_free(r);
+  char *dup = strstr(json, "\"v77777\"");
+  memcpy(dup, "\"v12345\"", 8);
+  ck_assert_int_eq(tsr_rig_parse(ctx, json, "huge", &r), TSR_E_INVALID);
+  ck_assert_ptr_nonnull(strstr(tsr_context_error(ctx), "views[77777].name 'v12345' is used twice"));
+  tsr_context_destroy(ctx);
+  free(json);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("rig");
   TCase *tc = tcase_create("rig");
@@ -123,6 +151,8 @@ int main(void) {
   tcase_add_test(tc, builtins);
   tcase_add_test(tc, json_file);
   tcase_add_test(tc, json_errors);
+  tcase_add_test(tc, huge_rigs_parse_linearly);
+  tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

@@ -49,6 +49,7 @@ typedef enum {
   TSR_E_BUDGET = -13,      /* one item needs more memory than the budget */
   TSR_E_CANCELLED = -14,   /* tsr_context_cancel was called (e.g. on SIGINT) */
   TSR_E_MISMATCH = -15,    /* an output folder holds a run made with other options */
+  TSR_E_BUSY = -16,        /* another run is writing the same output folder */
 } tsr_status;
 
 /* A static string describing a status code. */
@@ -134,6 +135,8 @@ TSR_API tsr_status tsr_parse_bytes(const char *text, uint64_t *bytes);
 /* ---- context ------------------------------------------------------------ */
 typedef struct tsr_context tsr_context;
 
+typedef enum { TSR_LOG_ERROR = 1, TSR_LOG_WARN = 2, TSR_LOG_INFO = 3 } tsr_log_level;
+
 /* Option structs start with their own size, so a library built with more
  * fields can tell an older caller's struct; set it with the *_init call or
  * the *_INIT macro. A struct_size of 0 is refused. */
@@ -142,7 +145,13 @@ typedef struct {
   const char *device;      /* auto|cpu|cl|cl:P.D|name substring; NULL: $TESSERA_DEVICE or auto */
   uint64_t mem_budget;     /* bytes; 0: $TESSERA_MEM_BUDGET or the device default */
   int threads;             /* CPU threads; 0: all */
-  int quiet;               /* 1: no warning lines on stderr */
+  int quiet;               /* 1: no warning lines on stderr (when log is NULL) */
+  /* Where the library's messages go: warnings (a device that failed and
+   * the CPU finishing) and per-item errors (a frame skipped, and why). NULL:
+   * one line each on stderr unless quiet. Called from any thread. */
+  void (*log)(void *user, tsr_log_level level, const char *line);
+  void *log_user;
+  tsr_log_level log_level; /* the least severe level passed on (0: TSR_LOG_WARN) */
 } tsr_context_options;
 #define TSR_CONTEXT_OPTIONS_INIT {.struct_size = sizeof(tsr_context_options)}
 TSR_API void tsr_context_options_init(tsr_context_options *opts);

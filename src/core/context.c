@@ -20,14 +20,24 @@ tsr_status tsr__fail(tsr_context *ctx, tsr_status status, const char *fmt, ...) 
   return status;
 }
 
-void tsr__warn(tsr_context *ctx, const char *fmt, ...) {
-  if (ctx && ctx->quiet) return;
+void tsr__log(tsr_context *ctx, tsr_log_level level, const char *fmt, ...) {
+  if (!ctx) return;
+  tsr_log_level most = ctx->log_level ? ctx->log_level : TSR_LOG_WARN;
+  if (level > most || (!ctx->log && ctx->quiet)) return;
   va_list ap;
   va_start(ap, fmt);
   char line[TSR_ERRMSG_MAX];
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  fprintf(stderr, "tessera: warning: %s\n", line);
+  if (ctx->log) ctx->log(ctx->log_user, level, line);
+  else fprintf(stderr, "tessera: %s%s\n", level == TSR_LOG_WARN ? "warning: " : "", line);
+}
+
+void tsr__context_child(tsr_context *child, const tsr_context *parent) {
+  tsr__context_init(child, tsr__cpu_device(), 1, parent->quiet);
+  child->log = parent->log;
+  child->log_user = parent->log_user;
+  child->log_level = parent->log_level;
 }
 
 void tsr__context_init(tsr_context *ctx, const tsr_device_info *dev, int threads, int quiet) {

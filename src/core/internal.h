@@ -32,12 +32,18 @@ struct tsr_context {
    * this fail as if the device were out of memory. 0 = off. */
   uint64_t fault_alloc_above;
   int device_failures; /* jobs the device failed (atomic); at 3 it is no longer tried */
+  void (*log)(void *user, tsr_log_level level, const char *line);
+  void *log_user;
+  tsr_log_level log_level;
   int cancelled;       /* atomic; set by tsr_context_cancel, read by long jobs */
 };
 
 /* Sets up a context's fields and locks for a device (no OpenCL is
  * touched: the runtime opens the device on first use). */
 void tsr__context_init(tsr_context *ctx, const tsr_device_info *dev, int threads, int quiet);
+/* A worker thread's context: the parent's device choice aside (CPU), its
+ * own error message, the parent's logging. */
+void tsr__context_child(tsr_context *child, const tsr_context *parent);
 /* Releases what tsr__context_init made (not ctx itself, not the device). */
 void tsr__context_fini(tsr_context *ctx);
 
@@ -55,8 +61,10 @@ double tsr__now(void);
 /* Sets the context's error message (printf-style) and returns status. */
 tsr_status tsr__fail(tsr_context *ctx, tsr_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* One warning line on stderr unless the context is quiet. */
-void tsr__warn(tsr_context *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One message line: to the context's log callback, else to stderr
+ * ("tessera: warning: ..." / "tessera: ...") unless the context is quiet. */
+void tsr__log(tsr_context *ctx, tsr_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define tsr__warn(ctx, ...) tsr__log((ctx), TSR_LOG_WARN, __VA_ARGS__)
 
 /* The device registry (src/core/device.c): the OpenCL devices the runtime
  * probed (published once, before any lookup) and the CPU backend, always

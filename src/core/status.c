@@ -19,6 +19,7 @@ const char *tsr_strerror(tsr_status status) {
   case TSR_E_BUDGET: return "item larger than the memory budget";
   case TSR_E_CANCELLED: return "cancelled";
   case TSR_E_MISMATCH: return "output folder made with other options";
+  case TSR_E_BUSY: return "output folder in use by another run";
   }
   return "unknown status";
 }

@@ -121,6 +121,15 @@ static tsr_status parse_view(tsr_context *ctx, const char *origin, int i, const 
   return TSR_OK;
 }
 
+/* qsort has no context argument; rig parsing is rare, a thread-local holds
+ * the rig whose names are sorted. */
+static _Thread_local const tsr_rig *g_sort_rig;
+static int cmp_view_name(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  int c = strcmp(g_sort_rig->views[x].name, g_sort_rig->views[y].name);
+  return c ? c : (x > y) - (x < y);
+}
+
 tsr_status tsr_rig_parse(tsr_context *ctx, const char *json, const char *origin, tsr_rig **out) {
   *out = NULL;
   cJSON *root = cJSON_Parse(json);
@@ -142,12 +151,29 @@ tsr_status tsr_rig_parse(tsr_context *ctx, const char *json, const char *origin,
     st = TSR_E_NOMEM;
     goto done;
   }
-  for (int i = 0; i < n && !st; i++) {
-    st = parse_view(ctx, origin, i, cJSON_GetArrayItem(views, i), &r->views[i]);
-    for (int j = 0; j < i && !st; j++)
-      if (!strcmp(r->views[j].name, r->views[i].name))
-        st = tsr__fail(ctx, TSR_E_INVALID, "%s: views[%d].name '%s' is used twice", origin, i, r->views[i].name);
+  /* Linear in the views: walk the array's list, then find duplicate names
+   * by sorting their indices. */
+  int i = 0;
+  for (const cJSON *v = views->child; v && !st; v = v->next, i++) {
+    st = parse_view(ctx, origin, i, v, &r->views[i]);
     r->nviews = i + 1;
+  }
+  if (!st) {
+    int *order = malloc((size_t)n * sizeof *order);
+    if (!order) {
+      st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+      goto done;
+    }
+    for (int k = 0; k < n; k++) order[k] = k;
+    g_sort_rig = r;
+    qsort(order, (size_t)n, sizeof *order, cmp_view_name);
+    for (int k = 1; k < n && !st; k++)
+      if (!strcmp(r->views[order[k - 1]].name, r->views[order[k]].name)) {
+        int later = order[k - 1] > order[k] ? order[k - 1] : order[k];
+        st = tsr__fail(ctx, TSR_E_INVALID, "%s: views[%d].name '%s' is used twice", origin, later,
+                       r->views[later].name);
+      }
+    free(order);
   }
 done:
   cJSON_Delete(root);

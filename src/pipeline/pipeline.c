@@ -73,10 +73,8 @@ static void report(tsr__pipeline *p, const char *name, tsr_status status, const 
     p->st->first_err = status;
     snprintf(p->st->first_msg, sizeof p->st->first_msg, "%s", msg);
   }
-  if (!p->ctx->quiet) {
-    if (p->cfg->progress) fputc('\n', stderr);
-    fprintf(stderr, "tessera: skipped frame %s: %s\n", name, msg);
-  }
+  if (p->cfg->progress && !p->ctx->log && !p->ctx->quiet) fputc('\n', stderr);
+  tsr__log(p->ctx, TSR_LOG_ERROR, "skipped frame %s: %s", name, msg);
   progress(p, 0);
   pthread_mutex_unlock(&p->lock);
 }
@@ -249,7 +247,7 @@ static void read_video(tsr__pipeline *p, tsr_context *lc, const char *path) {
 static void *reader_main(void *arg) {
   tsr__pipeline *p = arg;
   tsr_context lc;
-  tsr__context_init(&lc, tsr__cpu_device(), 1, p->ctx->quiet);
+  tsr__context_child(&lc, p->ctx);
   for (int i = 0; i < p->ninputs && !tsr__cancelled(p->ctx); i++) {
     const char *path = p->inputs[i];
     if (p->cfg->named) {
@@ -292,7 +290,7 @@ static void *reader_main(void *arg) {
 static void *worker_main(void *arg) {
   tsr__pipeline *p = arg;
   tsr_context lc;
-  tsr__context_init(&lc, tsr__cpu_device(), 1, p->ctx->quiet);
+  tsr__context_child(&lc, p->ctx);
   unit *u;
   while ((u = tsr__queue_pop(&p->units))) {
     tsr__item *it = u->it;

@@ -133,6 +133,11 @@ void tsr__pnm_stream_free(tsr__pnm_stream *s);
  * TSR_E_MISMATCH naming what changed, unless overwrite is set (the record
  * is then replaced and the job redoes everything). */
 struct cJSON;
+/* One run per output folder: takes an exclusive lock on OUT/.tessera.lock
+ * (released when the process ends, however it ends); a second run gets
+ * TSR_E_BUSY naming the folder. *fd is for tsr__outdir_unlock. */
+tsr_status tsr__outdir_lock(tsr_context *ctx, const char *outdir, int *fd);
+void tsr__outdir_unlock(int fd);
 tsr_status tsr__run_record(tsr_context *ctx, const char *outdir, const char *job, const struct cJSON *fingerprint,
                            int overwrite);
 

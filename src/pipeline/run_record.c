@@ -1,8 +1,12 @@
 /* OUT/run.json: the job and the fingerprint of the options that determine
  * its outputs, so a re-run resumes only a run made the same way. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -84,4 +88,23 @@ tsr_status tsr__run_record(tsr_context *ctx, const char *outdir, const char *job
   tsr_status st = tsr__write_json(ctx, path, rec);
   cJSON_Delete(rec);
   return st;
+}
+
+tsr_status tsr__outdir_lock(tsr_context *ctx, const char *outdir, int *fd) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/.tessera.lock", outdir);
+  *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (*fd < 0) return tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", path, strerror(errno));
+  if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return TSR_OK;
+  int e = errno;
+  close(*fd);
+  *fd = -1;
+  if (e == EWOULDBLOCK)
+    return tsr__fail(ctx, TSR_E_BUSY, "%s is being written by another tessera run; wait for it to finish or use "
+                                      "another folder", outdir);
+  return tsr__fail(ctx, TSR_E_IO, "%s: cannot lock: %s", path, strerror(e));
+}
+
+void tsr__outdir_unlock(int fd) {
+  if (fd >= 0) close(fd); /* closing releases the lock */
 }

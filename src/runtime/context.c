@@ -16,6 +16,9 @@ tsr_status tsr_context_create(const tsr_context_options *opts, tsr_context **out
   tsr_context *ctx = malloc(sizeof *ctx);
   if (!ctx) return TSR_E_NOMEM;
   tsr__context_init(ctx, tsr__cpu_device(), o.threads, o.quiet);
+  ctx->log = o.log;
+  ctx->log_user = o.log_user;
+  ctx->log_level = o.log_level;
   *out = ctx; /* so the caller can read the error message on failure */
   if (bad_size)
     return tsr__fail(ctx, TSR_E_INVALID, "tsr_context_options.struct_size is 0 (use tsr_context_options_init)");

@@ -261,9 +261,11 @@ tsr_status tsr_merge_frames(tsr_context *ctx, const char *outdir, const char *de
   cJSON_AddNumberToObject(fp, "width", width);
   cJSON_AddNumberToObject(fp, "height", height);
   cJSON_AddStringToObject(fp, "split_folder", realpath(outdir, real) ? real : outdir);
+  int lock_fd = -1;
   if (tsr__mkdirs(dest)) {
     st = tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", dest, strerror(errno));
-  } else if ((st = tsr__run_record(ctx, dest, "merge", fp, overwrite))) {
+  } else if ((st = tsr__outdir_lock(ctx, dest, &lock_fd)) ||
+             (st = tsr__run_record(ctx, dest, "merge", fp, overwrite))) {
     /* the message names what changed */
   } else if (!j.m.nframes) {
     st = tsr__fail(ctx, TSR_E_EMPTY, "%s: the manifest lists no views", outdir);
@@ -285,6 +287,7 @@ tsr_status tsr_merge_frames(tsr_context *ctx, const char *outdir, const char *de
     if (frames_done) *frames_done = ps.done;
     if (frames_skipped) *frames_skipped = ps.skipped;
   }
+  tsr__outdir_unlock(lock_fd);
   cJSON_Delete(fp);
   manifest_free(&j.m);
   return st;

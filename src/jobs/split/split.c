@@ -734,6 +734,7 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char
   tsr_status st;
   char path[4096];
   cJSON *fp = NULL;
+  int lock_fd = -1;
 
   if ((st = tsr_rig_get(ctx, o->rig ? o->rig : "ring8", &sp.rig))) goto done;
   if ((st = apply_overrides(ctx, o, sp.rig))) goto done;
@@ -741,6 +742,7 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char
     st = tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", o->outdir, strerror(errno));
     goto done;
   }
+  if ((st = tsr__outdir_lock(ctx, o->outdir, &lock_fd))) goto done;
   fp = fingerprint(&sp);
   if ((st = tsr__run_record(ctx, o->outdir, "split", fp, o->overwrite))) goto done;
   for (int v = 0; v < sp.rig->nviews; v++) {
@@ -808,6 +810,7 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char
   if (o->stats_path) write_stats(&sp);
 
 done:
+  tsr__outdir_unlock(lock_fd);
   cJSON_Delete(fp);
   if (sp.mask_png)
     for (int v = 0; v < sp.rig->nviews; v++) free(sp.mask_png[v]);
