@@ -212,6 +212,64 @@ START_TEST(one_run_per_output_folder) {
 }
 END_TEST
 
+/* Links inside the output folder are never written through: a manifest or
+ * a view folder that points elsewhere is refused, the target untouched. */
+START_TEST(links_in_the_output_folder_are_refused) {
+  char *dir = tt_tempdir(), out[4200], p[4400], q[4400], args[8192], err[8192];
+  snprintf(out, sizeof out, "%s/out", dir);
+  snprintf(args, sizeof args, "split '%s/earth_2048x1024.jpg' -o '%s' --size 64x48 --device cpu", TSR_TEST_DATA, out);
+  ck_assert_int_eq(cli(args, err, sizeof err), 0);
+  snprintf(p, sizeof p, "%s/precious.txt", dir);
+  tt_write_file(p, "keep me\n", 8);
+  snprintf(q, sizeof q, "%s/manifest.jsonl", out);
+  unlink(q);
+  ck_assert_int_eq(symlink(p, q), 0);
+  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "symbolic link") != NULL, "%s", err);
+  struct stat sb;
+  ck_assert_int_eq(stat(p, &sb), 0);
+  ck_assert_int_eq(sb.st_size, 8); /* not truncated, not appended to */
+  unlink(q);
+  snprintf(q, sizeof q, "%s/y090_p+00", out);
+  snprintf(p, sizeof p, "%s/elsewhere", dir);
+  mkdir(p, 0755);
+  tt_rmtree(q);
+  ck_assert_int_eq(symlink(p, q), 0);
+  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "y090_p+00 is a symbolic link") != NULL, "%s", err);
+  ck_assert_int_eq(tt_dir_entries(p), 0);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+/* A write that fails (here: over the file size limit, EFBIG) names its
+ * reason, leaves no partial or temporary file, and a re-run without the
+ * limit completes. */
+START_TEST(write_failures_name_their_reason) {
+  char *dir = tt_tempdir(), out[4200], cmd[8192], err[8192];
+  snprintf(out, sizeof out, "%s/out", dir);
+  snprintf(cmd, sizeof cmd,
+           "sh -c \"trap '' XFSZ; ulimit -f 40; exec '%s' split '%s/earth_2048x1024.jpg' -o '%s' --size 1024x768 "
+           "--device cpu -q\" 2>'%s/err'",
+           TSR_CLI_PATH, TSR_TEST_DATA, out, dir);
+  ck_assert_int_ne(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "%s/err", dir);
+  FILE *f = fopen(cmd, "r");
+  size_t got = fread(err, 1, sizeof err - 1, f);
+  err[got] = 0;
+  fclose(f);
+  ck_assert_msg(strstr(err, "File too large") != NULL, "%s", err);
+  snprintf(cmd, sizeof cmd, "find '%s' -name '.*.tmp.*' | grep -q .", out);
+  ck_assert_int_ne(system(cmd), 0); /* no temporary file left */
+  snprintf(cmd, sizeof cmd, "'%s' split '%s/earth_2048x1024.jpg' -o '%s' --size 1024x768 --device cpu -q", TSR_CLI_PATH,
+           TSR_TEST_DATA, out);
+  ck_assert_int_eq(system(cmd), 0);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cli");
   TCase *tc = tcase_create("options");
@@ -222,6 +280,8 @@ int main(void) {
   tcase_add_test(tc, library_refuses_the_same);
   tcase_add_test(tc, messages_go_to_the_log_callback);
   tcase_add_test(tc, one_run_per_output_folder);
+  tcase_add_test(tc, links_in_the_output_folder_are_refused);
+  tcase_add_test(tc, write_failures_name_their_reason);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

@@ -104,9 +104,11 @@ tsr_status tsr__write_atomic(tsr_context *ctx, const char *path, const void *dat
   tsr__atomic_file af;
   tsr_status st = tsr__atomic_open(ctx, path, &af);
   if (st) return st;
-  if (fwrite(data, 1, n, af.fp) != n) {
+  errno = 0;
+  if (fwrite(data, 1, n, af.fp) != n || fflush(af.fp)) {
+    int e = errno;
     tsr__atomic_abort(&af);
-    return tsr__fail(ctx, TSR_E_IO, "%s: write failed", path);
+    return tsr__fail(ctx, TSR_E_IO, "%s: write failed: %s", path, e ? strerror(e) : "short write");
   }
   return tsr__atomic_commit(ctx, &af);
 }

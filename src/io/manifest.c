@@ -31,6 +31,9 @@ tsr_status tsr__manifest_open(tsr_context *ctx, const char *path, tsr__manifest 
   uint8_t *buf = NULL;
   size_t size = 0;
   struct stat sb;
+  if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode))
+    return tsr__fail(ctx, TSR_E_IO, "%s is a symbolic link; tessera does not write through links in its output "
+                                    "folder", path);
   if (stat(path, &sb) == 0 && sb.st_size > 0) {
     tsr_status st = tsr__read_file(ctx, path, &buf, &size);
     if (st) return st;
@@ -59,7 +62,7 @@ tsr_status tsr__manifest_open(tsr_context *ctx, const char *path, tsr__manifest 
     qsort(m->seen, m->nseen, sizeof *m->seen, cmp_u64);
     free(buf);
   }
-  m->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  m->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (m->fd < 0) {
     free(m->seen);
     m->seen = NULL;
@@ -77,7 +80,9 @@ tsr_status tsr__manifest_add(tsr_context *ctx, tsr__manifest *m, const char *fra
   pthread_mutex_lock(&m->lock);
   ssize_t w = write(m->fd, line, n);
   pthread_mutex_unlock(&m->lock);
-  if (w != (ssize_t)n) return tsr__fail(ctx, TSR_E_IO, "manifest.jsonl: write failed: %s", strerror(errno));
+  if (w < 0) return tsr__fail(ctx, TSR_E_IO, "manifest.jsonl: write failed: %s", strerror(errno));
+  if (w != (ssize_t)n)
+    return tsr__fail(ctx, TSR_E_IO, "manifest.jsonl: only %zd of %zu bytes written (disk full?)", w, n);
   return TSR_OK;
 }
 
