@@ -2,11 +2,16 @@
  * every class of bad input (each with its own status, a message naming the
  * file, and no output left behind). */
 #include <stdio.h>
+
+#include <jpeglib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/codec.h"
 #include "testutil.h"
 
 static tsr_context *ctx;
@@ -282,6 +287,115 @@ START_TEST(png_palette_and_low_depth_expand) {
 }
 END_TEST
 
+/* ---- small files that claim huge images ---------------------------------- */
+/* A 16x16 gray JPEG, progressive and arithmetic-coded, whose frame header
+ * is then made to claim 65500x65500: a full progressive decode would need
+ * 8.5 GB of coefficient buffers. */
+static uint8_t *bomb_jpeg(size_t *size) {
+  struct jpeg_compress_struct c;
+  struct jpeg_error_mgr e;
+  c.err = jpeg_std_error(&e);
+  jpeg_create_compress(&c);
+  unsigned char *buf = NULL;
+  unsigned long n = 0;
+  jpeg_mem_dest(&c, &buf, &n);
+  c.image_width = c.image_height = 16;
+  c.input_components = 1;
+  c.in_color_space = JCS_GRAYSCALE;
+  jpeg_set_defaults(&c);
+  c.arith_code = TRUE;
+  jpeg_simple_progression(&c);
+  jpeg_start_compress(&c, TRUE);
+  uint8_t row[16];
+  for (int y = 0; y < 16; y++) {
+    for (int x = 0; x < 16; x++) row[x] = (uint8_t)(x * y);
+    JSAMPROW r = row;
+    jpeg_write_scanlines(&c, &r, 1);
+  }
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  for (unsigned long i = 0; i + 8 < n; i++)
+    if (buf[i] == 0xFF && (buf[i + 1] == 0xCA || buf[i + 1] == 0xC2)) { /* SOF10 (or SOF2) */
+      buf[i + 5] = buf[i + 7] = 65500 >> 8;
+      buf[i + 6] = buf[i + 8] = 65500 & 255;
+      break;
+    }
+  *size = n;
+  return buf;
+}
+
+/* Peak RSS of a child that runs f(arg), in MiB. */
+static long child_peak_mib(void (*f)(const void *), const void *arg, int *status) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    f(arg);
+    _exit(0);
+  }
+  waitpid(pid, status, 0);
+  struct rusage ru;
+  getrusage(RUSAGE_CHILDREN, &ru);
+  return ru.ru_maxrss / 1024;
+}
+
+static void decode_band_bomb(const void *arg) {
+  (void)arg;
+  size_t n;
+  uint8_t *b = bomb_jpeg(&n);
+  tsr_context *ctx = tt_context("cpu");
+  tsr_image *img = NULL;
+  tsr_status st = tsr__jpeg_decode_band(ctx, b, n, "bomb.jpg", 1, 1000, 16, &img);
+  printf("io: bomb.jpg (%zu bytes): %s\n", n, tsr_context_error(ctx));
+  fflush(stdout);
+  _exit(st == TSR_OK ? 1 : 0);
+}
+
+/* PNG's CRC-32 (ISO 3309 polynomial, reflected), bit by bit. */
+static uint32_t png_crc(const uint8_t *p, size_t n) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= p[i];
+    for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+
+static void decode_png_bomb(const void *arg) {
+  (void)arg;
+  /* A valid 1x1 PNG header, then an sCAL chunk claiming 2 GB. */
+  static const uint8_t head[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0, 1,
+                                 0,    0,   0,   1,   8,    0,    0,    0,    0};
+  uint8_t b[64];
+  memcpy(b, head, sizeof head);
+  uint32_t crc = png_crc(b + 12, 17);
+  size_t n = sizeof head;
+  b[n++] = (uint8_t)(crc >> 24);
+  b[n++] = (uint8_t)(crc >> 16);
+  b[n++] = (uint8_t)(crc >> 8);
+  b[n++] = (uint8_t)crc;
+  const uint8_t scal[] = {0x7F, 0xFF, 0xFF, 0x00, 's', 'C', 'A', 'L', 1, '1', 0, '1'};
+  memcpy(b + n, scal, sizeof scal);
+  n += sizeof scal;
+  tsr_context *ctx = tt_context("cpu");
+  tsr_image *img = NULL;
+  tsr_status st = tsr_image_decode(ctx, b, n, "bomb.png", 0, &img);
+  printf("io: bomb.png (%zu bytes): %s\n", n, tsr_context_error(ctx));
+  fflush(stdout);
+  _exit(st == TSR_OK ? 1 : 0);
+}
+
+START_TEST(small_files_cannot_cost_gigabytes) {
+  int status;
+  long mib = child_peak_mib(decode_band_bomb, NULL, &status);
+  printf("io: decoding it peaked at %ld MiB\n", mib);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0); /* refused */
+  ck_assert_int_lt(mib, 512);
+  mib = child_peak_mib(decode_png_bomb, NULL, &status);
+  printf("io: decoding it peaked at %ld MiB\n", mib);
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ck_assert_int_lt(mib, 512);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("io");
   TCase *tc = tcase_create("io");
@@ -295,6 +409,7 @@ int main(void) {
   tcase_add_test(tc, writes_are_atomic);
   tcase_add_test(tc, pnm_stream);
   tcase_add_test(tc, png_palette_and_low_depth_expand);
+  tcase_add_test(tc, small_files_cannot_cost_gigabytes);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

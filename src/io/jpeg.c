@@ -161,12 +161,24 @@ tsr_status tsr__jpeg_decode_band(tsr_context *ctx, const uint8_t *buf, size_t si
   err.pub.error_exit = band_error_exit;
   err.pub.emit_message = band_emit;
   if (setjmp(err.jump)) {
-    st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: corrupt or truncated JPEG: %s", name, err.msg);
+    if (strstr(err.msg, "Backing store")) /* the memory cap below */
+      st = tsr__fail(ctx, TSR_E_TOO_LARGE, "%s: decoding it would need more than %llu bytes of decoder memory", name,
+                     (unsigned long long)TSR_MAX_IMAGE_BYTES);
+    else
+      st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: corrupt or truncated JPEG: %s", name, err.msg);
     goto done;
   }
   jpeg_create_decompress(&cinfo);
+  /* libjpeg's own memory (a progressive or multi-scan file buffers the whole
+   * image's coefficients, 2 bytes a sample) is capped at the documented
+   * image limit: a 104-byte file claiming 65500x65500 made it take 8.5 GB.
+   * Past the cap it fails (no backing store) before allocating. */
+  cinfo.mem->max_memory_to_use = (long)TSR_MAX_IMAGE_BYTES;
   jpeg_mem_src(&cinfo, buf, (unsigned long)size);
   jpeg_read_header(&cinfo, TRUE);
+  /* The whole frame against the limits, not only the band it decodes. */
+  if ((st = tsr__check_dims(ctx, name, cinfo.image_width, cinfo.image_height, cinfo.num_components == 1 ? 1 : 3, 8)))
+    goto done;
   if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
     st = tsr__fail(ctx, TSR_E_UNSUPPORTED, "%s: CMYK JPEG is not supported", name);
     goto done;

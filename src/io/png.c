@@ -7,6 +7,9 @@
 
 #include "io/codec.h"
 
+/* The largest ancillary chunk the decoder reads (ICC profiles, text). */
+#define TSR_PNG_CHUNK_MAX (16u << 20)
+
 typedef struct {
   const uint8_t *buf;
   size_t size, pos;
@@ -53,6 +56,11 @@ tsr_status tsr__png_decode(tsr_context *ctx, const uint8_t *buf, size_t size, co
     goto done;
   }
   png_set_read_fn(png, sp, mem_read);
+  /* A chunk cannot make the decoder allocate more than this (a 41-byte file
+   * whose sCAL chunk claims 2 GB made libpng allocate and zero 2 GB), and
+   * the errors libpng calls benign are errors here, not dropped warnings. */
+  png_set_chunk_malloc_max(png, TSR_PNG_CHUNK_MAX);
+  png_set_benign_errors(png, 0);
   png_read_info(png, info);
   png_uint_32 w, h;
   int depth, ctype, interlace;
