@@ -346,6 +346,9 @@ static void decode_band_bomb(const void *arg) {
   tsr_status st = tsr__jpeg_decode_band(ctx, b, n, "bomb.jpg", 1, 1000, 16, &img);
   printf("io: bomb.jpg (%zu bytes): %s\n", n, tsr_context_error(ctx));
   fflush(stdout);
+  tsr_image_free(img);
+  tsr_context_destroy(ctx);
+  free(b); /* clean for valgrind, which runs this suite */
   _exit(st == TSR_OK ? 1 : 0);
 }
 
@@ -380,6 +383,8 @@ static void decode_png_bomb(const void *arg) {
   tsr_status st = tsr_image_decode(ctx, b, n, "bomb.png", 0, &img);
   printf("io: bomb.png (%zu bytes): %s\n", n, tsr_context_error(ctx));
   fflush(stdout);
+  tsr_image_free(img);
+  tsr_context_destroy(ctx);
   _exit(st == TSR_OK ? 1 : 0);
 }
 
