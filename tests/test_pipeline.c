@@ -34,18 +34,6 @@ static void make_pano(const char *path, int w, int h, int ch, int depth, unsigne
   tsr_image_free(im);
 }
 
-static tsr_status split(const char *device, tsr_split_options *o, const char **in, int n, tsr_split_stats *s,
-                        char *err, size_t errlen) {
-  tsr_context_options co = TSR_CONTEXT_OPTIONS_INIT;
-  co.device = device;
-  co.quiet = 1;
-  tsr_context *ctx;
-  ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_OK);
-  tsr_status st = tsr_split(ctx, o, in, n, s);
-  if (err) snprintf(err, errlen, "%s", tsr_context_error(ctx));
-  tsr_context_destroy(ctx);
-  return st;
-}
 
 /* n frames f00.. of w x h in dir; inputs[] point into names. */
 static void frames(const char *dir, int n, int w, int h, char names[][4200], const char **inputs) {
@@ -75,7 +63,7 @@ START_TEST(planned_batch_is_the_batch_run) {
   o.outdir = a;
   tsr_split_stats s;
   char err[1024];
-  ck_assert_msg(split("cl", &o, in, 16, &s, err, sizeof err) == TSR_OK, "%s", err);
+  ck_assert_msg(tt_split("cl", 0, &o, in, 16, &s, err, sizeof err) == TSR_OK, "%s", err);
   printf("pipeline[cl]: planned batch %d, %d launches, largest %d frames\n", s.batch_planned, s.launches, s.batch);
   ck_assert_int_eq(s.frames_done, 16);
   ck_assert_int_eq(s.batch_planned, 4);
@@ -87,7 +75,7 @@ START_TEST(planned_batch_is_the_batch_run) {
   ck_assert_int_eq(s.fell_back, 0);
   o.outdir = b;
   o.batch = 0;
-  ck_assert_int_eq(split("cpu", &o, in, 16, &s, NULL, 0), TSR_OK);
+  ck_assert_int_eq(tt_split("cpu", 0, &o, in, 16, &s, NULL, 0), TSR_OK);
   for (int i = 0; i < 16; i += 5) {
     char stem[8];
     snprintf(stem, sizeof stem, "f%02d", i);
@@ -116,7 +104,7 @@ START_TEST(device_failure_mid_job_finishes_on_cpu) {
   o.outdir = a;
   tsr_split_stats s;
   setenv("TESSERA_FAULT_LAUNCH_AFTER", "2", 1);
-  tsr_status st = split("cl", &o, in, 12, &s, NULL, 0);
+  tsr_status st = tt_split("cl", 0, &o, in, 12, &s, NULL, 0);
   unsetenv("TESSERA_FAULT_LAUNCH_AFTER");
   ck_assert_int_eq(st, TSR_OK);
   ck_assert_int_eq(s.fell_back, 1);
@@ -124,7 +112,7 @@ START_TEST(device_failure_mid_job_finishes_on_cpu) {
   ck_assert_int_eq(s.launches, 2);
   ck_assert_ptr_nonnull(strstr(s.device, "after cl:"));
   o.outdir = b;
-  ck_assert_int_eq(split("cpu", &o, in, 12, &s, NULL, 0), TSR_OK);
+  ck_assert_int_eq(tt_split("cpu", 0, &o, in, 12, &s, NULL, 0), TSR_OK);
   int device_made = 0;
   for (int i = 0; i < 12; i++) {
     char stem[8];
@@ -367,7 +355,7 @@ START_TEST(mixed_folder_splits_every_frame) {
   tsr_split_stats s;
   const char *inputs[1] = {in};
   char err[1024];
-  ck_assert_msg(split(dev, &o, inputs, 1, &s, err, sizeof err) == TSR_OK, "%s", err);
+  ck_assert_msg(tt_split(dev, 0, &o, inputs, 1, &s, err, sizeof err) == TSR_OK, "%s", err);
   ck_assert_int_eq(s.frames_done, 4);
   ck_assert_int_eq(s.frames_failed, 0);
   ck_assert_int_eq(s.plans, 4); /* (640, JPEG) (640, PNG) (800, JPEG) (800, PNG) */
@@ -376,7 +364,7 @@ START_TEST(mixed_folder_splits_every_frame) {
     snprintf(p, sizeof p, "%s/%s", in, kinds[i]);
     const char *single[1] = {p};
     o.outdir = one;
-    ck_assert_int_eq(split(dev, &o, single, 1, &s, NULL, 0), TSR_OK);
+    ck_assert_int_eq(tt_split(dev, 0, &o, single, 1, &s, NULL, 0), TSR_OK);
     char stem[2] = {kinds[i][0], 0};
     ck_assert_int_eq(tt_split_diff(out, one, "cube", stem, "png"), 0);
   }
@@ -406,15 +394,15 @@ START_TEST(runs_with_other_options_do_not_mix) {
   o.width = o.height = 48;
   o.outdir = out;
   tsr_split_stats s;
-  ck_assert_int_eq(split("cpu", &o, in, 2, &s, NULL, 0), TSR_OK);
+  ck_assert_int_eq(tt_split("cpu", 0, &o, in, 2, &s, NULL, 0), TSR_OK);
   o.interp = TSR_INTERP_LANCZOS3;
-  ck_assert_int_eq(split("cpu", &o, in, 2, &s, err, sizeof err), TSR_E_MISMATCH);
+  ck_assert_int_eq(tt_split("cpu", 0, &o, in, 2, &s, err, sizeof err), TSR_E_MISMATCH);
   ck_assert_msg(strstr(err, "interp was \"bilinear\", now \"lanczos3\"") != NULL, "%s", err);
   ck_assert_msg(strstr(err, "--overwrite") != NULL, "%s", err);
   o.interp = TSR_INTERP_BILINEAR;
   o.width = 64;
   o.height = 64;
-  ck_assert_int_eq(split("cpu", &o, in, 2, &s, err, sizeof err), TSR_E_MISMATCH);
+  ck_assert_int_eq(tt_split("cpu", 0, &o, in, 2, &s, err, sizeof err), TSR_E_MISMATCH);
   ck_assert_msg(strstr(err, "rig was") != NULL, "%s", err);
   o.width = o.height = 48;
   /* Every other option that changes the outputs is recorded too. */
@@ -428,19 +416,19 @@ START_TEST(runs_with_other_options_do_not_mix) {
   for (size_t k = 0; k < sizeof changes / sizeof *changes; k++) {
     tsr_split_options c = o;
     changes[k].set(&c);
-    ck_assert_int_eq(split("cpu", &c, in, 2, &s, err, sizeof err), TSR_E_MISMATCH);
+    ck_assert_int_eq(tt_split("cpu", 0, &c, in, 2, &s, err, sizeof err), TSR_E_MISMATCH);
     ck_assert_msg(strstr(err, changes[k].key) != NULL, "%s: %s", changes[k].key, err);
   }
-  ck_assert_int_eq(split("cpu", &o, in, 2, &s, NULL, 0), TSR_OK);
+  ck_assert_int_eq(tt_split("cpu", 0, &o, in, 2, &s, NULL, 0), TSR_OK);
   ck_assert_int_eq(s.frames_skipped, 2);
   o.interp = TSR_INTERP_NEAREST;
   o.overwrite = 1;
-  ck_assert_int_eq(split("cpu", &o, in, 2, &s, NULL, 0), TSR_OK);
+  ck_assert_int_eq(tt_split("cpu", 0, &o, in, 2, &s, NULL, 0), TSR_OK);
   ck_assert_int_eq(s.frames_done, 2);
   ck_assert_int_eq(s.frames_skipped, 0);
   /* The record now says nearest: a plain re-run with nearest resumes. */
   o.overwrite = 0;
-  ck_assert_int_eq(split("cpu", &o, in, 2, &s, NULL, 0), TSR_OK);
+  ck_assert_int_eq(tt_split("cpu", 0, &o, in, 2, &s, NULL, 0), TSR_OK);
   ck_assert_int_eq(s.frames_skipped, 2);
   char man[4400];
   snprintf(man, sizeof man, "%s/manifest.jsonl", out);
@@ -703,7 +691,7 @@ START_TEST(video_input_splits_kept_frames) {
   tsr_split_stats s;
   const char *in[1] = {TSR_TEST_DATA "/clip_h264.mp4"};
   char err[1024];
-  ck_assert_msg(split(dev, &o, in, 1, &s, err, sizeof err) == TSR_OK, "%s", err);
+  ck_assert_msg(tt_split(dev, 0, &o, in, 1, &s, err, sizeof err) == TSR_OK, "%s", err);
   printf("pipeline[%s]: video at 1 fps: %d frames split, %ld decoded, %ld kept, GOP %.1f frames\n", dev,
          s.frames_done, s.video_decoded_frames, s.video_kept_frames, s.video_gop_frames);
   ck_assert_int_eq(s.frames_done, (int)s.video_kept_frames);
@@ -713,13 +701,13 @@ START_TEST(video_input_splits_kept_frames) {
   snprintf(p, sizeof p, "%s/y000_p+00/clip_h264_000030.png", out);
   ck_assert_msg(tt_file_exists(p), "%s missing", p);
   /* Re-run: resumed, nothing decoded twice into outputs. */
-  ck_assert_int_eq(split(dev, &o, in, 1, &s, NULL, 0), TSR_OK);
+  ck_assert_int_eq(tt_split(dev, 0, &o, in, 1, &s, NULL, 0), TSR_OK);
   ck_assert_int_eq(s.frames_done, 0);
   ck_assert_int_eq(s.frames_skipped, 10);
   /* A window with no frame in it is an error, not a silent success. */
   o.start = 100;
   o.overwrite = 1;
-  ck_assert_int_eq(split(dev, &o, in, 1, &s, err, sizeof err), TSR_E_EMPTY);
+  ck_assert_int_eq(tt_split(dev, 0, &o, in, 1, &s, err, sizeof err), TSR_E_EMPTY);
   ck_assert_msg(strstr(err, "no frame in the range") != NULL, "%s", err);
   tt_rmtree(dir);
   free(dir);
@@ -741,7 +729,7 @@ START_TEST(merge_every_frame_of_a_split) {
   o.hfov = 100;
   o.format = "png";
   o.outdir = out;
-  ck_assert_int_eq(split("cpu", &o, in, 3, NULL, NULL, 0), TSR_OK);
+  ck_assert_int_eq(tt_split("cpu", 0, &o, in, 3, NULL, NULL, 0), TSR_OK);
   tsr_context *ctx = tt_context(dev);
   int done, skipped;
   ck_assert_int_eq(tsr_merge_frames(ctx, out, panos, 256, 128, 0, &done, &skipped), TSR_OK);

@@ -35,12 +35,9 @@ static void save(tsr_image *im, const char *path) {
 
 static tsr_status run_split(const char *device, tsr_split_options *o, const char **in, int n, tsr_split_stats *s,
                             int threads) {
-  tsr_context_options co = {.struct_size = sizeof(tsr_context_options), .device = device, .quiet = 1, .threads = threads};
-  tsr_context *ctx;
-  ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_OK);
-  tsr_status st = tsr_split(ctx, o, in, n, s);
-  if (st) printf("split[%s]: %s\n", device, tsr_context_error(ctx));
-  tsr_context_destroy(ctx);
+  char err[1024];
+  tsr_status st = tt_split(device, threads, o, in, n, s, err, sizeof err);
+  if (st) printf("split[%s]: %s\n", device, err);
   return st;
 }
 

@@ -275,3 +275,17 @@ int tt_split_diff(const char *a, const char *b, const char *rig, const char *ste
   tsr_context_destroy(ctx);
   return worst;
 }
+
+tsr_status tt_split(const char *device, int threads, const tsr_split_options *o, const char **in, int n,
+                    tsr_split_stats *s, char *err, size_t errlen) {
+  tsr_context_options co = TSR_CONTEXT_OPTIONS_INIT;
+  co.device = device;
+  co.quiet = 1;
+  co.threads = threads;
+  tsr_context *ctx;
+  ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_OK);
+  tsr_status st = tsr_split(ctx, o, in, n, s);
+  if (err) snprintf(err, errlen, "%s", tsr_context_error(ctx));
+  tsr_context_destroy(ctx);
+  return st;
+}

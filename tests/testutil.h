@@ -48,6 +48,10 @@ tsr_context *tt_context_budget(const char *device, uint64_t budget);
 /* Largest sample difference between two split output folders over every
  * view of rig for one frame (stem) written as ext. */
 int tt_split_diff(const char *a, const char *b, const char *rig, const char *stem, const char *ext);
+/* tsr_split on a fresh quiet context on device (threads 0: all); the
+ * context's message goes to err when not NULL. */
+tsr_status tt_split(const char *device, int threads, const tsr_split_options *o, const char **in, int n,
+                    tsr_split_stats *s, char *err, size_t errlen);
 /* Runs a suite; returns the process exit code (1 if a test failed or a
  * required backend was missing). */
 int tt_run(Suite *s);

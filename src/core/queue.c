@@ -53,13 +53,6 @@ void *tsr__queue_pop(tsr__queue *q) {
   return item;
 }
 
-void *tsr__queue_try_pop(tsr__queue *q) {
-  pthread_mutex_lock(&q->lock);
-  void *item = q->count ? take(q) : NULL;
-  pthread_mutex_unlock(&q->lock);
-  return item;
-}
-
 void tsr__queue_close(tsr__queue *q) {
   pthread_mutex_lock(&q->lock);
   q->closed = 1;

@@ -19,8 +19,6 @@ void tsr__queue_destroy(tsr__queue *q);
 int tsr__queue_push(tsr__queue *q, void *item);
 /* Returns the next item, or NULL once the queue is closed and empty. */
 void *tsr__queue_pop(tsr__queue *q);
-/* Like pop, but returns NULL at once when nothing is queued. */
-void *tsr__queue_try_pop(tsr__queue *q);
 void tsr__queue_close(tsr__queue *q);
 /* Raises the bound to cap (never lowers it); -1 when out of memory. */
 int tsr__queue_grow(tsr__queue *q, int cap);

@@ -29,10 +29,7 @@ struct tsr__pipeline {
   double t0, last_progress;
 };
 
-tsr__pipeline_stats *tsr__pipeline_stats_of(tsr__pipeline *p) { return p->st; }
-tsr_context *tsr__pipeline_context(tsr__pipeline *p) { return p->ctx; }
-
-void tsr__pipeline_time(tsr__pipeline *p, double *field, double seconds) {
+static void add_time(tsr__pipeline *p, double *field, double seconds) {
   pthread_mutex_lock(&p->lock);
   *field += seconds;
   pthread_mutex_unlock(&p->lock);
@@ -79,8 +76,11 @@ static void report(tsr__pipeline *p, const char *name, tsr_status status, const 
   pthread_mutex_unlock(&p->lock);
 }
 
+/* How messages name an item: its file, else its name. */
+static const char *label(const tsr__item *it) { return it->path ? it->path : it->name; }
+
 void tsr__pipeline_fail(tsr__pipeline *p, tsr__item *it, tsr_status st, const char *msg) {
-  report(p, it->path ? it->path : it->name, st, msg);
+  report(p, label(it), st, msg);
   free_item(p, it);
 }
 
@@ -99,7 +99,7 @@ void tsr__pipeline_emit(tsr__pipeline *p, tsr__item *it, int index, void *data) 
     int first = !it->failed, last = --it->units_left == 0;
     it->failed = 1;
     pthread_mutex_unlock(&p->lock);
-    if (first) report(p, it->path ? it->path : it->name, TSR_E_NOMEM, "out of memory");
+    if (first) report(p, label(it), TSR_E_NOMEM, "out of memory");
     if (last) free_item(p, it);
   }
 }
@@ -107,21 +107,27 @@ void tsr__pipeline_emit(tsr__pipeline *p, tsr__item *it, int index, void *data) 
 /* ---- reader ------------------------------------------------------------------ */
 static void waiting(void *arg, int on) { tsr__queue_hurry(&((tsr__pipeline *)arg)->items, on); }
 
-/* Prepares an item and queues it; skipped, failed or dropped items end here. */
+/* An item whose outputs all exist (the job's complete()): counted as
+ * skipped and ended. Returns whether it was. */
+static int skip_if_complete(tsr__pipeline *p, tsr_context *lc, tsr__item *it) {
+  const tsr__pipeline_ops *ops = p->ops;
+  if (!ops->complete || !ops->complete(p->job, it)) return 0;
+  if (ops->skipped) ops->skipped(p->job, lc, it);
+  pthread_mutex_lock(&p->lock);
+  p->st->skipped++;
+  progress(p, 0);
+  pthread_mutex_unlock(&p->lock);
+  free_item(p, it);
+  return 1;
+}
+
+/* Prepares an item the resume check has passed and queues it; failed or
+ * dropped items end here. */
 static void submit(tsr__pipeline *p, tsr_context *lc, tsr__item *it) {
   const tsr__pipeline_ops *ops = p->ops;
-  if (ops->complete && ops->complete(p->job, it)) {
-    if (ops->skipped) ops->skipped(p->job, lc, it);
-    pthread_mutex_lock(&p->lock);
-    p->st->skipped++;
-    progress(p, 0);
-    pthread_mutex_unlock(&p->lock);
-    free_item(p, it);
-    return;
-  }
   double t = tsr__now();
   tsr_status st = ops->prepare(p->job, lc, it);
-  tsr__pipeline_time(p, &p->st->decode_s, tsr__now() - t);
+  add_time(p, &p->st->decode_s, tsr__now() - t);
   free(it->bytes);
   it->bytes = NULL;
   if (st) {
@@ -165,7 +171,7 @@ static void read_stdin(tsr__pipeline *p, tsr_context *lc) {
     tsr_image *img;
     double t = tsr__now();
     tsr_status st = tsr__pnm_stream_next(lc, &s, name, &img, waiting, p);
-    tsr__pipeline_time(p, &p->st->read_s, tsr__now() - t);
+    add_time(p, &p->st->read_s, tsr__now() - t);
     if (st == TSR_E_CANCELLED || (!st && !img)) break;
     n++;
     if (st) {
@@ -179,7 +185,7 @@ static void read_stdin(tsr__pipeline *p, tsr_context *lc) {
     }
     it->img = img;
     it->from_stdin = 1;
-    submit(p, lc, it);
+    if (!skip_if_complete(p, lc, it)) submit(p, lc, it);
   }
   if (n == 0 && !tsr__cancelled(p->ctx)) report(p, "stdin", TSR_E_EMPTY, "stdin: no frame arrived");
   tsr__pnm_stream_free(&s);
@@ -192,7 +198,7 @@ static void read_video(tsr__pipeline *p, tsr_context *lc, const char *path) {
   double t = tsr__now();
   tsr_status st = tsr__video_open(path, &p->cfg->sampling, &v, err, sizeof err);
   if (st) {
-    tsr__pipeline_time(p, &p->st->read_s, tsr__now() - t);
+    add_time(p, &p->st->read_s, tsr__now() - t);
     report(p, path, st, err);
     return;
   }
@@ -216,7 +222,7 @@ static void read_video(tsr__pipeline *p, tsr_context *lc, const char *path) {
     pthread_mutex_lock(&p->lock);
     if (p->st->items_total >= 0) p->st->items_total++;
     pthread_mutex_unlock(&p->lock);
-    submit(p, lc, it);
+    if (!skip_if_complete(p, lc, it)) submit(p, lc, it);
   }
   tsr__video_stats vs;
   tsr__video_get_stats(v, &vs);
@@ -253,7 +259,7 @@ static void *reader_main(void *arg) {
     if (p->cfg->named) {
       tsr__item *it = new_item(path, NULL);
       if (!it) break;
-      submit(p, &lc, it);
+      if (!skip_if_complete(p, &lc, it)) submit(p, &lc, it);
       continue;
     }
     if (!strcmp(path, "-")) {
@@ -268,13 +274,10 @@ static void *reader_main(void *arg) {
     tsr__stem(path, stem, sizeof stem);
     tsr__item *it = new_item(stem, path);
     if (!it) break;
-    if (p->ops->complete && p->ops->complete(p->job, it)) {
-      submit(p, &lc, it); /* counted as skipped without reading the file */
-      continue;
-    }
+    if (skip_if_complete(p, &lc, it)) continue; /* without reading the file */
     double t = tsr__now();
     tsr_status st = tsr__read_file(&lc, path, &it->bytes, &it->size);
-    tsr__pipeline_time(p, &p->st->read_s, tsr__now() - t);
+    add_time(p, &p->st->read_s, tsr__now() - t);
     if (st) {
       tsr__pipeline_fail(p, it, st, tsr_context_error(&lc));
       continue;
@@ -308,7 +311,7 @@ static void *worker_main(void *arg) {
       progress(p, 0);
     }
     pthread_mutex_unlock(&p->lock);
-    if (first_failure) report(p, it->path ? it->path : it->name, st, tsr_context_error(&lc));
+    if (first_failure) report(p, label(it), st, tsr_context_error(&lc));
     if (last) free_item(p, it);
   }
   tsr__context_fini(&lc);
@@ -390,7 +393,7 @@ tsr_status tsr__pipeline_run(tsr_context *ctx, const tsr__pipeline_config *cfg, 
     if (b > 256) b = 256;
     /* The queue holds a whole batch, so the next one fills while this one runs. */
     tsr__queue_grow(&p.items, b);
-    tsr__pipeline_time(&p, &stats->compute_s, tsr__now() - t);
+    add_time(&p, &stats->compute_s, tsr__now() - t);
     batch[0] = first;
     int n = 1, cut = 0;
     while (npend && n < b && !cut) {
@@ -415,7 +418,7 @@ tsr_status tsr__pipeline_run(tsr_context *ctx, const tsr__pipeline_config *cfg, 
     }
     t = tsr__now();
     ops->compute(job, &p, batch, n);
-    tsr__pipeline_time(&p, &stats->compute_s, tsr__now() - t);
+    add_time(&p, &stats->compute_s, tsr__now() - t);
   }
   if (ops->drain) ops->drain(job, &p);
 

@@ -94,10 +94,6 @@ tsr_status tsr__pipeline_run(tsr_context *ctx, const tsr__pipeline_config *cfg, 
 void tsr__pipeline_emit(tsr__pipeline *p, tsr__item *it, int index, void *data);
 /* Compute: the item failed before its units were emitted. */
 void tsr__pipeline_fail(tsr__pipeline *p, tsr__item *it, tsr_status st, const char *msg);
-/* Adds seconds to a stage's total (thread-safe). */
-void tsr__pipeline_time(tsr__pipeline *p, double *field, double seconds);
-tsr__pipeline_stats *tsr__pipeline_stats_of(tsr__pipeline *p);
-tsr_context *tsr__pipeline_context(tsr__pipeline *p);
 
 /* ---- sources (src/pipeline/source.c) ------------------------------------ */
 /* Expands the inputs: folders become their image and video files, sorted
@@ -106,8 +102,6 @@ tsr_context *tsr__pipeline_context(tsr__pipeline *p);
 tsr_status tsr__inputs_expand(tsr_context *ctx, const char *const *inputs, int n, int recursive, char ***out,
                               int *nout);
 void tsr__inputs_free(char **list, int n);
-/* Whether a name is an image the sources read (by extension). */
-int tsr__is_image_name(const char *name);
 /* A file's stem: the name without folder and extension. */
 void tsr__stem(const char *path, char *out, size_t n);
 

@@ -70,9 +70,6 @@ struct tsr__cl_device {
   unsigned long long use_clock; /* orders cached buffers for eviction */
 };
 
-/* Resolves a device id from the registry to its cl_platform_id/cl_device_id. */
-tsr_status tsr__cl_lookup(tsr_context *ctx, const tsr_device_info *info, cl_platform_id *platform,
-                          cl_device_id *device);
 /* Opens ctx->dev (an OpenCL device) into ctx->cl once, whichever thread
  * asks first; contexts on the same device share one open device. */
 tsr_status tsr__cl_open(tsr_context *ctx);
@@ -80,6 +77,8 @@ tsr_status tsr__cl_open(tsr_context *ctx);
 void tsr__cl_release(tsr_context *ctx);
 /* Releases every buffer, kernel and program, the queues and the context. */
 void tsr__cl_close(tsr__cl_device *d);
+/* The registry's part of closing: every buffer, kernel and program. */
+void tsr__cl_registry_release(tsr__cl_device *d);
 /* Probes the OpenCL devices once per process (src/runtime/probe.c). */
 void tsr__probe(void);
 

@@ -8,8 +8,9 @@
 
 #include "runtime/cl.h"
 
-tsr_status tsr__cl_lookup(tsr_context *ctx, const tsr_device_info *info, cl_platform_id *platform,
-                          cl_device_id *device) {
+/* A registry device id ("cl:P.D") to its cl_platform_id/cl_device_id. */
+static tsr_status lookup(tsr_context *ctx, const tsr_device_info *info, cl_platform_id *platform,
+                         cl_device_id *device) {
   const char *why;
   const tsr__cl_api *cl = tsr__cl_load(&why);
   int pi, di;
@@ -36,8 +37,6 @@ tsr_status tsr__cl_lookup(tsr_context *ctx, const tsr_device_info *info, cl_plat
   return err ? tsr__cl_fail(ctx, "clGetDeviceIDs", err) : TSR_OK;
 }
 
-void tsr__cl_registry_release(tsr__cl_device *d); /* registry.c */
-
 void tsr__cl_close(tsr__cl_device *d) {
   if (!d) return;
   const tsr__cl_api *cl = d->api;
@@ -56,7 +55,7 @@ static tsr_status open_device(tsr_context *ctx, tsr__cl_device **out) {
   const char *env = getenv("TESSERA_FAULT_LAUNCH_AFTER");
   d->fault_launch_after = env && *env ? atol(env) : -1;
   d->api = tsr__cl_load(NULL);
-  tsr_status st = tsr__cl_lookup(ctx, ctx->dev, &d->platform, &d->device);
+  tsr_status st = lookup(ctx, ctx->dev, &d->platform, &d->device);
   if (st) goto fail;
   cl_int err;
   cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)d->platform, 0};

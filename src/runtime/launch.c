@@ -9,22 +9,28 @@ static cl_command_queue queue_of(tsr__cl_device *d, int q) {
   return d->queue[q >= 0 && q < TSR_CL_QUEUES ? q : 0];
 }
 
-tsr_status tsr__cl_write(tsr_context *ctx, int queue, tsr__buf *b, size_t offset, size_t bytes, const void *src,
-                         int blocking, cl_event wait, cl_event *ev) {
+/* One transfer between host memory and a buffer, either way. */
+static tsr_status transfer(tsr_context *ctx, int to_host, int queue, tsr__buf *b, size_t offset, size_t bytes,
+                           void *host, int blocking, cl_event wait, cl_event *ev) {
   tsr__cl_device *d = ctx->cl;
   if (ev) *ev = NULL;
-  cl_int err = d->api->clEnqueueWriteBuffer(queue_of(d, queue), b->mem, blocking ? CL_TRUE : CL_FALSE, offset, bytes,
-                                            src, wait ? 1 : 0, wait ? &wait : NULL, ev);
-  return err ? tsr__cl_fail(ctx, "clEnqueueWriteBuffer", err) : TSR_OK;
+  cl_command_queue q = queue_of(d, queue);
+  cl_bool block = blocking ? CL_TRUE : CL_FALSE;
+  cl_uint nwait = wait ? 1 : 0;
+  const cl_event *w = wait ? &wait : NULL;
+  cl_int err = to_host ? d->api->clEnqueueReadBuffer(q, b->mem, block, offset, bytes, host, nwait, w, ev)
+                       : d->api->clEnqueueWriteBuffer(q, b->mem, block, offset, bytes, host, nwait, w, ev);
+  return err ? tsr__cl_fail(ctx, to_host ? "clEnqueueReadBuffer" : "clEnqueueWriteBuffer", err) : TSR_OK;
+}
+
+tsr_status tsr__cl_write(tsr_context *ctx, int queue, tsr__buf *b, size_t offset, size_t bytes, const void *src,
+                         int blocking, cl_event wait, cl_event *ev) {
+  return transfer(ctx, 0, queue, b, offset, bytes, (void *)src, blocking, wait, ev);
 }
 
 tsr_status tsr__cl_read(tsr_context *ctx, int queue, tsr__buf *b, size_t offset, size_t bytes, void *dst,
                         int blocking, cl_event wait, cl_event *ev) {
-  tsr__cl_device *d = ctx->cl;
-  if (ev) *ev = NULL;
-  cl_int err = d->api->clEnqueueReadBuffer(queue_of(d, queue), b->mem, blocking ? CL_TRUE : CL_FALSE, offset, bytes,
-                                           dst, wait ? 1 : 0, wait ? &wait : NULL, ev);
-  return err ? tsr__cl_fail(ctx, "clEnqueueReadBuffer", err) : TSR_OK;
+  return transfer(ctx, 1, queue, b, offset, bytes, dst, blocking, wait, ev);
 }
 
 tsr_status tsr__cl_launch(tsr_context *ctx, int queue, cl_kernel kernel, int nargs, const tsr__cl_arg *args,

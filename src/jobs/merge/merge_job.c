@@ -27,15 +27,62 @@ typedef struct {
 typedef struct {
   entry *e;
   int n, cap;
-  char **frames; /* distinct frame names, in manifest order */
+  int *by_frame;       /* entry indices sorted by (frame, manifest order): a frame's views are a run */
+  const char **frames; /* distinct frame names (into e), in order of first appearance */
   int nframes;
 } manifest;
 
 static void manifest_free(manifest *m) {
   free(m->e);
-  for (int i = 0; i < m->nframes; i++) free(m->frames[i]);
+  free(m->by_frame);
   free(m->frames);
   memset(m, 0, sizeof *m);
+}
+
+/* qsort has no context argument: the entries being sorted. */
+static _Thread_local const entry *g_entries;
+static int cmp_by_frame(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  int c = strcmp(g_entries[x].frame, g_entries[y].frame);
+  return c ? c : (x > y) - (x < y);
+}
+static int cmp_int(const void *a, const void *b) { return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b); }
+
+/* Sorts the entries by frame once, so finding a frame's views and listing
+ * the frames cost n log n, not n per frame. */
+static tsr_status manifest_index(tsr_context *ctx, manifest *m) {
+  m->by_frame = malloc((size_t)(m->n ? m->n : 1) * sizeof *m->by_frame);
+  int *first = malloc((size_t)(m->n ? m->n : 1) * sizeof *first);
+  m->frames = malloc((size_t)(m->n ? m->n : 1) * sizeof *m->frames);
+  if (!m->by_frame || !first || !m->frames) {
+    free(first);
+    return tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+  }
+  for (int i = 0; i < m->n; i++) m->by_frame[i] = i;
+  g_entries = m->e;
+  qsort(m->by_frame, (size_t)m->n, sizeof *m->by_frame, cmp_by_frame);
+  int nf = 0;
+  for (int i = 0; i < m->n; i++)
+    if (!i || strcmp(m->e[m->by_frame[i - 1]].frame, m->e[m->by_frame[i]].frame)) first[nf++] = m->by_frame[i];
+  qsort(first, (size_t)nf, sizeof *first, cmp_int);
+  for (int i = 0; i < nf; i++) m->frames[i] = m->e[first[i]].frame;
+  m->nframes = nf;
+  free(first);
+  return TSR_OK;
+}
+
+/* The run of by_frame holding a frame's views: *start, and the count. */
+static int frame_run(const manifest *m, const char *frame, int *start) {
+  int lo = 0, hi = m->n;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (strcmp(m->e[m->by_frame[mid]].frame, frame) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  int end = lo;
+  while (end < m->n && !strcmp(m->e[m->by_frame[end]].frame, frame)) end++;
+  *start = lo;
+  return end - lo;
 }
 
 static double num(const cJSON *j, const char *k, int *ok) {
@@ -87,39 +134,40 @@ static tsr_status manifest_read(tsr_context *ctx, const char *outdir, manifest *
     if (m->n == m->cap) {
       int cap = m->cap ? m->cap * 2 : 64;
       entry *g = realloc(m->e, (size_t)cap * sizeof *g);
-      char **h = realloc(m->frames, (size_t)cap * sizeof *h);
-      if (g) m->e = g;
-      if (h) m->frames = h;
-      if (!g || !h) {
+      if (!g) {
         st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
         break;
       }
+      m->e = g;
       m->cap = cap;
     }
-    int known = 0;
-    for (int k = m->nframes - 1; k >= 0 && !known; k--) known = !strcmp(m->frames[k], e.frame);
-    if (!known && !(m->frames[m->nframes++] = strdup(e.frame))) st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
     m->e[m->n++] = e;
   }
   free(buf);
+  if (!st) st = manifest_index(ctx, m);
   if (st) manifest_free(m);
   return st;
+}
+
+static void frame_views_free(tsr_rig *rig, tsr_image **views) {
+  for (int i = 0; rig && i < rig->nviews; i++) tsr_image_free(views[i]);
+  free(views);
+  if (rig) free(rig->views);
+  free(rig);
 }
 
 /* The views of one frame: a rig and their images. */
 static tsr_status frame_views(tsr_context *ctx, const char *outdir, const manifest *m, const char *frame,
                               tsr_rig **rig_out, tsr_image ***views_out) {
-  int n = 0;
-  for (int i = 0; i < m->n; i++) n += !strcmp(m->e[i].frame, frame);
+  int first, n = frame_run(m, frame, &first);
   if (!n) return tsr__fail(ctx, TSR_E_INVALID, "%s: no views of frame '%s' in the manifest", outdir, frame);
   tsr_rig *rig = calloc(1, sizeof *rig);
   tsr_image **views = calloc((size_t)n, sizeof *views);
   if (rig) rig->views = calloc((size_t)n, sizeof *rig->views);
   tsr_status st = rig && views && rig->views ? TSR_OK : tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
   if (!st) snprintf(rig->name, sizeof rig->name, "manifest");
-  for (int i = 0; i < m->n && !st; i++) {
-    const entry *e = &m->e[i];
-    if (strcmp(e->frame, frame)) continue;
+  for (int i = first; i < first + n && !st; i++) {
+    const entry *e = &m->e[m->by_frame[i]];
     char img[4700];
     snprintf(img, sizeof img, "%s/%s", outdir, e->path);
     tsr_image *im = NULL;
@@ -135,22 +183,12 @@ static tsr_status frame_views(tsr_context *ctx, const char *outdir, const manife
     rig->views[rig->nviews++] = e->view;
   }
   if (st) {
-    for (int i = 0; rig && i < rig->nviews; i++) tsr_image_free(views[i]);
-    free(views);
-    if (rig) free(rig->views);
-    free(rig);
+    frame_views_free(rig, views);
     return st;
   }
   *rig_out = rig;
   *views_out = views;
   return TSR_OK;
-}
-
-static void frame_views_free(tsr_rig *rig, tsr_image **views) {
-  for (int i = 0; rig && i < rig->nviews; i++) tsr_image_free(views[i]);
-  free(views);
-  if (rig) free(rig->views);
-  free(rig);
 }
 
 tsr_status tsr_merge_split(tsr_context *ctx, const char *outdir, const char *frame, int width, int height,
