@@ -10,6 +10,7 @@
 #define TSR_OPENCL 1
 #define TSR_INLINE static inline
 typedef uchar tsr_u8;
+typedef short tsr_i16;
 typedef ushort tsr_u16;
 typedef int tsr_i32;
 typedef uint tsr_u32;
@@ -17,6 +18,10 @@ typedef long tsr_i64;
 typedef ulong tsr_u64;
 #define TSR_GLOBAL __global
 #define TSR_CONSTANT __constant
+#define TSR_CONSTANT_TABLE __constant
+#define TSR_REAL float
+#define tsr_atan2r atan2
+#define tsr_sqrtr sqrt
 #define tsr_floorf floor
 #define tsr_fminf fmin
 #define tsr_fmaxf fmax
@@ -31,6 +36,7 @@ typedef ulong tsr_u64;
 #include <stdint.h>
 #define TSR_INLINE static inline
 typedef uint8_t tsr_u8;
+typedef int16_t tsr_i16;
 typedef uint16_t tsr_u16;
 typedef int32_t tsr_i32;
 typedef uint32_t tsr_u32;
@@ -38,6 +44,10 @@ typedef int64_t tsr_i64;
 typedef uint64_t tsr_u64;
 #define TSR_GLOBAL
 #define TSR_CONSTANT const
+#define TSR_CONSTANT_TABLE static const
+#define TSR_REAL double
+#define tsr_atan2r atan2
+#define tsr_sqrtr sqrt
 #define tsr_floorf floorf
 #define tsr_fminf fminf
 #define tsr_fmaxf fmaxf

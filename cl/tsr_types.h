@@ -32,4 +32,43 @@ typedef struct {
   tsr_i32 nviews;
 } tsr_src_desc;
 
+/* ---- the warp (cl/warp.h) ---- */
+
+/* Source levels a warp can sample: level 0 is the image, level k + 1 halves
+ * level k (cl/warp.h, tsr_pyr_pixel). */
+#define TSR_LEVELS 6
+
+/* Sampling modes of a view (tsr_warp_vdesc.mode): the interpolations, and
+ * the area average over each output pixel's footprint (antialiasing). */
+#define TSR_MODE_NEAREST 0
+#define TSR_MODE_BILINEAR 1
+#define TSR_MODE_BICUBIC 2
+#define TSR_MODE_LANCZOS3 3
+#define TSR_MODE_AREA 4
+
+/* A warp's source as the kernels see it: one batch item is level 0 (the
+ * image, rows packed) followed by the pyramid levels it needs. */
+typedef struct {
+  tsr_u64 item_bytes;                /* bytes from one item's level 0 to the next item's */
+  tsr_u64 dst_item_bytes;            /* bytes from one item's outputs to the next */
+  tsr_u64 level_offset[TSR_LEVELS];  /* byte offset of each level inside an item */
+  tsr_i32 level_w[TSR_LEVELS], level_h[TSR_LEVELS], level_stride[TSR_LEVELS];
+  tsr_i32 channels, depth;
+  tsr_i32 border;                    /* 0 clamp, 1 wrap, 2 constant, 3 sphere */
+  tsr_i32 nviews, nlevels;           /* nlevels: levels present (1 + the deepest a view uses) */
+  tsr_i32 pad_;
+} tsr_warp_src;
+
+/* One view of a warp: where its sampling data and its output are. */
+typedef struct {
+  tsr_u64 dst_offset; /* byte offset of the view's output inside one item's outputs */
+  tsr_u64 pos_offset; /* index of its first pixel's position pair in the position data */
+  tsr_u64 ext_offset; /* index of its first pixel's footprint pair (TSR_MODE_AREA) */
+  tsr_i32 width, height;
+  tsr_i32 stride;     /* output row bytes */
+  tsr_i32 mode;       /* TSR_MODE_* */
+  tsr_i32 level;      /* source level it samples */
+  tsr_i32 pad_;
+} tsr_warp_vdesc;
+
 #endif

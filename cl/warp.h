@@ -1,183 +1,214 @@
-/* The warp: for every output pixel, a coordinate function gives a source
- * position, and the source is sampled there with the chosen interpolation
- * and border rule. This header is the only implementation; cpu/warp_cpu.c
- * and cl/warp.cl are loops around tsr_warp_pixel().
+/* The warp, in two parts.
  *
- * Conventions: source pixel (i, j) has its centre at (i + 0.5, j + 0.5);
- * coordinate functions take the output pixel centre and return a source
- * position in those units. Arithmetic is in float; the result is rounded to
- * nearest and clamped, so backends agree within 1 LSB. */
+ * Geometry: tsr_view_coord gives the source position an output position
+ * looks at. The host evaluates it once per (views, source shape), in double
+ * precision, and turns the result into per-view sampling data
+ * (src/ops/warp_plan.c): for every output pixel a source position in
+ * 1/256 pixel (TSR_WARP_FRAC bits of fraction) at the level the view
+ * samples, and for antialiased views the pixel's footprint.
+ *
+ * Sampling: every backend (cpu/warp_cpu.c, cl/warp.cl) turns that data into
+ * output pixels with tsr_warp_sample, in integer arithmetic only, so the CPU
+ * loops, the CPU fallback and every OpenCL device write identical bytes.
+ *
+ * Conventions: source pixel (i, j) has its centre at (i + 0.5, j + 0.5); a
+ * position P in 1/256 pixel means i + 0.5 + ... as follows:
+ *  - point modes: P = round(256 * (u - 0.5)), so P >> 8 is the pixel left of
+ *    (or at) the sample and P & 255 the fraction past its centre;
+ *  - TSR_MODE_AREA: P = round(256 * left edge) and E = the width, both in
+ *    1/256 pixel; pixel i covers [256 i, 256 i + 256).
+ * Right shifts of negative integers are arithmetic (OpenCL C defines it;
+ * src/ops/warp_plan.c asserts it of the host compiler). */
 #ifndef TSR_WARP_H
 #define TSR_WARP_H
 #include "tsr_compat.h"
 #include "tsr_types.h"
+#include "warp_taps.h"
 
-/* Output pixel centre (x + .5, y + .5) to source position (u, v).
+#define TSR_WARP_FRAC 8
+/* The largest footprint side of an area sample, in pixels of its level:
+ * at most 8 taps per axis. */
+#define TSR_AREA_MAX_PX 7
+#define TSR_MAX_TAPS 8
+
+/* Output position (x, y) to source position (u, v), in pixel units with
+ * pixel centres at + 0.5.
  *
  * TSR_KIND_AFFINE: p[0..5] is a 2x3 row-major matrix.
  * TSR_KIND_EQUIRECT: a pinhole view of an equirectangular source. p[0..8]
  * is the row-major rotation from camera to world (camera x right, y up, z
  * forward; world longitude 0 along +z, +90 deg along +x, latitude +90 deg
  * along +y), p[9..12] = fx, fy, cx, cy in output pixels. Source column 0 is
- * longitude -180 deg, row 0 latitude +90 deg. The source may be a window
- * of rows of the panorama (a source window, whoever cut it): p[13] is then
- * the panorama's height and p[14] the window's first row (p[13] = 0: the
- * source is the whole panorama). */
-TSR_INLINE void tsr_view_coord(TSR_GLOBAL const tsr_view_desc *view, TSR_GLOBAL const tsr_src_desc *s,
-                               float x, float y, float *u, float *v) {
-  TSR_GLOBAL const float *p = view->p;
-  if (view->kind == TSR_KIND_EQUIRECT) {
-    float cxr = (x - p[11]) / p[9], cyr = (p[12] - y) / p[10];
-    float dx = p[0] * cxr + p[1] * cyr + p[2];
-    float dy = p[3] * cxr + p[4] * cyr + p[5];
-    float dz = p[6] * cxr + p[7] * cyr + p[8];
-    float lon = tsr_atan2f(dx, dz);
-    float lat = tsr_atan2f(dy, tsr_sqrtf(dx * dx + dz * dz));
-    *u = (lon * 0.15915494309189535f + 0.5f) * (float)s->width;
-    float full_h = p[13] > 0.0f ? p[13] : (float)s->height;
-    *v = (0.5f - lat * 0.3183098861837907f) * full_h - p[14];
+ * longitude -180 deg, row 0 latitude +90 deg; src_w is the panorama's width.
+ * The source may be a window of rows of the panorama: p[13] is then the
+ * panorama's height and p[14] the window's first row (p[13] = 0: the source
+ * is the whole panorama, src_h rows). */
+TSR_INLINE void tsr_view_coord(const TSR_REAL *p, tsr_i32 kind, TSR_REAL src_w, TSR_REAL src_h, TSR_REAL x,
+                               TSR_REAL y, TSR_REAL *u, TSR_REAL *v) {
+  if (kind == TSR_KIND_EQUIRECT) {
+    TSR_REAL cxr = (x - p[11]) / p[9], cyr = (p[12] - y) / p[10];
+    TSR_REAL dx = p[0] * cxr + p[1] * cyr + p[2];
+    TSR_REAL dy = p[3] * cxr + p[4] * cyr + p[5];
+    TSR_REAL dz = p[6] * cxr + p[7] * cyr + p[8];
+    TSR_REAL lon = tsr_atan2r(dx, dz);
+    TSR_REAL lat = tsr_atan2r(dy, tsr_sqrtr(dx * dx + dz * dz));
+    *u = (lon * (TSR_REAL)0.15915494309189533577 + (TSR_REAL)0.5) * src_w;
+    TSR_REAL full_h = p[13] > 0 ? p[13] : src_h;
+    *v = ((TSR_REAL)0.5 - lat * (TSR_REAL)0.31830988618379067154) * full_h - p[14];
     return;
   }
   *u = p[0] * x + p[1] * y + p[2];
   *v = p[3] * x + p[4] * y + p[5];
 }
 
-/* Maps an integer source coordinate to a valid one, or returns 0 when the
- * sample lies outside and reads as zero (constant border). For the sphere
- * rule, a row past a pole continues on the other side of the sphere: the row
- * reflects and the column turns by half the width. */
-TSR_INLINE int tsr_border_index(tsr_i32 border, tsr_i32 w, tsr_i32 h, tsr_i32 *x, tsr_i32 *y) {
+/* One stored sample of an image, no border rule. */
+TSR_INLINE tsr_i32 tsr_px(TSR_GLOBAL const tsr_u8 *img, tsr_i32 stride, tsr_i32 ch, tsr_i32 depth, tsr_i32 x,
+                          tsr_i32 y, tsr_i32 c) {
+  TSR_GLOBAL const tsr_u8 *row = img + (tsr_u64)(tsr_u32)y * (tsr_u64)(tsr_u32)stride;
+  if (depth == 16) return (tsr_i32)((TSR_GLOBAL const tsr_u16 *)row)[x * ch + c];
+  return (tsr_i32)row[x * ch + c];
+}
+
+/* The sample at integer (x, y) under a border rule: 0 clamp, 1 wrap, 2
+ * constant (zero outside), 3 sphere: a row past a pole continues on the
+ * other side of the sphere, the row reflected and the column turned by half
+ * the width. For an odd width half a turn ends between two columns, and
+ * the tap is their mean (rounded half up). */
+TSR_INLINE tsr_i32 tsr_tap(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32 h, tsr_i32 stride, tsr_i32 ch,
+                           tsr_i32 depth, tsr_i32 border, tsr_i32 x, tsr_i32 y, tsr_i32 c) {
   if (border == 1) {
-    *x = tsr_modi(*x, w);
-    *y = tsr_modi(*y, h);
+    x = tsr_modi(x, w);
+    y = tsr_modi(y, h);
   } else if (border == 2) {
-    if (*x < 0 || *y < 0 || *x >= w || *y >= h) return 0;
+    if (x < 0 || y < 0 || x >= w || y >= h) return 0;
   } else if (border == 3) {
-    tsr_i32 yy = tsr_modi(*y, 2 * h);
-    tsr_i32 xx = *x;
+    tsr_i32 yy = tsr_modi(y, 2 * h);
     if (yy >= h) {
       yy = 2 * h - 1 - yy;
-      xx += w / 2;
+      if (w & 1) {
+        tsr_i32 a = tsr_px(img, stride, ch, depth, tsr_modi(x + w / 2, w), yy, c);
+        tsr_i32 b = tsr_px(img, stride, ch, depth, tsr_modi(x + w / 2 + 1, w), yy, c);
+        return (a + b + 1) >> 1;
+      }
+      x += w / 2;
     }
-    *y = yy;
-    *x = tsr_modi(xx, w);
+    y = yy;
+    x = tsr_modi(x, w);
   } else {
-    *x = tsr_clampi(*x, 0, w - 1);
-    *y = tsr_clampi(*y, 0, h - 1);
+    x = tsr_clampi(x, 0, w - 1);
+    y = tsr_clampi(y, 0, h - 1);
   }
-  return 1;
+  return tsr_px(img, stride, ch, depth, x, y, c);
 }
 
-TSR_INLINE float tsr_fetch(TSR_GLOBAL const tsr_u8 *src, TSR_GLOBAL const tsr_src_desc *s,
-                           tsr_i32 x, tsr_i32 y, tsr_i32 c) {
-  if (!tsr_border_index(s->border, s->width, s->height, &x, &y)) return 0.0f;
-  tsr_u64 row = (tsr_u64)y * (tsr_u64)s->stride;
-  if (s->depth == 16) {
-    TSR_GLOBAL const tsr_u16 *p = (TSR_GLOBAL const tsr_u16 *)(src + row);
-    return (float)p[x * s->channels + c];
+/* The taps of one axis: sets *first (the index of the first tap) and w[]
+ * (integer weights); returns the number of taps (at most TSR_MAX_TAPS). P is the
+ * position, E the footprint (area mode only). */
+TSR_INLINE tsr_i32 tsr_axis_taps(tsr_i32 mode, tsr_i32 P, tsr_i32 E, tsr_i32 *first, tsr_i32 *w) {
+  tsr_i32 f = P & 255;
+  if (mode == TSR_MODE_NEAREST) {
+    *first = (P + 128) >> 8;
+    w[0] = 1;
+    return 1;
   }
-  return (float)src[row + (tsr_u64)(x * s->channels + c)];
-}
-
-TSR_INLINE void tsr_store(TSR_GLOBAL tsr_u8 *dst, tsr_i32 depth, tsr_i32 idx, float v) {
-  float maxv = depth == 16 ? 65535.0f : 255.0f;
-  float r = tsr_floorf(tsr_fminf(tsr_fmaxf(v, 0.0f), maxv) + 0.5f);
-  if (depth == 16)
-    ((TSR_GLOBAL tsr_u16 *)dst)[idx] = (tsr_u16)r;
-  else
-    dst[idx] = (tsr_u8)r;
-}
-
-/* Separable filter weights for the taps around a sample position; t is the
- * distance of the position from the first tap's centre past the left
- * neighbours. Bicubic is Keys' cubic convolution with a = -0.5 (4 taps);
- * Lanczos-3 is sinc(d) sinc(d / 3) over 6 taps, normalised to sum 1. */
-TSR_INLINE float tsr_cubic_w(float d) {
-  d = tsr_fabsf(d);
-  if (d < 1.0f) return (1.5f * d - 2.5f) * d * d + 1.0f;
-  if (d < 2.0f) return ((-0.5f * d + 2.5f) * d - 4.0f) * d + 2.0f;
-  return 0.0f;
-}
-
-TSR_INLINE float tsr_lanczos3_w(float d) {
-  d = tsr_fabsf(d);
-  if (d < 1e-5f) return 1.0f;
-  if (d >= 3.0f) return 0.0f;
-  float a = 3.14159265358979f * d;
-  return 3.0f * tsr_sinf(a) * tsr_sinf(a / 3.0f) / (a * a);
-}
-
-/* Number of taps per axis of an interpolation (0 nearest, 1 bilinear, 2
- * bicubic, 3 Lanczos-3). */
-TSR_INLINE tsr_i32 tsr_interp_taps(tsr_i32 interp) {
-  return interp == 3 ? 6 : (interp == 2 ? 4 : (interp == 1 ? 2 : 1));
-}
-
-/* Weights of the taps for fractional offset a in [0, 1) from the tap at
- * index taps/2 - 1. */
-TSR_INLINE void tsr_interp_weights(tsr_i32 interp, float a, float *w) {
-  if (interp == 1) {
-    w[0] = 1.0f - a;
-    w[1] = a;
-    return;
+  if (mode == TSR_MODE_BILINEAR) {
+    *first = P >> 8;
+    w[0] = 256 - f;
+    w[1] = f;
+    return 2;
   }
-  tsr_i32 n = tsr_interp_taps(interp), back = n / 2 - 1;
-  float sum = 0.0f;
+  if (mode == TSR_MODE_BICUBIC) {
+    *first = (P >> 8) - 1;
+    for (tsr_i32 k = 0; k < 4; k++) w[k] = tsr_taps_bicubic[f][k];
+    return 4;
+  }
+  if (mode == TSR_MODE_LANCZOS3) {
+    *first = (P >> 8) - 2;
+    for (tsr_i32 k = 0; k < 6; k++) w[k] = tsr_taps_lanczos3[f][k];
+    return 6;
+  }
+  /* Area: the overlap of each pixel with [P, P + E). */
+  tsr_i32 i0 = P >> 8, n = ((P + E - 1) >> 8) - i0 + 1;
   for (tsr_i32 k = 0; k < n; k++) {
-    float d = (float)(k - back) - a;
-    w[k] = interp == 3 ? tsr_lanczos3_w(d) : tsr_cubic_w(d);
-    sum += w[k];
+    tsr_i32 lo = (i0 + k) << 8, hi = lo + 256;
+    w[k] = (hi < P + E ? hi : P + E) - (lo > P ? lo : P);
   }
-  for (tsr_i32 k = 0; k < n; k++) w[k] /= sum;
+  *first = i0;
+  return n;
 }
 
-/* Adds the source sampled at position (u, v) (pixel-centre units) to
- * acc[0..channels-1]. */
-TSR_INLINE void tsr_sample_add(TSR_GLOBAL const tsr_u8 *src, TSR_GLOBAL const tsr_src_desc *s, float u, float v,
-                               float *acc) {
-  tsr_i32 ch = s->channels;
-  if (s->interp == 0) {
-    tsr_i32 ix = (tsr_i32)tsr_floorf(u), iy = (tsr_i32)tsr_floorf(v);
-    for (tsr_i32 c = 0; c < ch; c++) acc[c] += tsr_fetch(src, s, ix, iy, c);
-    return;
-  }
-  float fx = u - 0.5f, fy = v - 0.5f;
-  float x0f = tsr_floorf(fx), y0f = tsr_floorf(fy);
-  float wx[6], wy[6];
-  tsr_interp_weights(s->interp, fx - x0f, wx);
-  tsr_interp_weights(s->interp, fy - y0f, wy);
-  tsr_i32 n = tsr_interp_taps(s->interp), back = n / 2 - 1;
-  tsr_i32 x0 = (tsr_i32)x0f - back, y0 = (tsr_i32)y0f - back;
+/* Output sample values (channels of them, in out[]) at position (X, Y), with
+ * footprint (EW, EH) in area mode, from one level of the source (w x h,
+ * stride bytes per row). Weighted sums are exact integers; the one rounding
+ * is the final scaling:
+ *   nearest:  the tap;
+ *   bilinear: weights in 1/256 per axis, (sum + 2^15) >> 16;
+ *   bicubic, Lanczos-3: weights in 1/2048 per axis, (sum + 2^21) >> 22;
+ *   area: sum of value x overlap area, divided by the footprint's area as
+ *         (sum * r + 2^39) >> 40 with r = round(2^40 / area);
+ * then clamped to the depth's range. */
+TSR_INLINE void tsr_warp_sample(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32 h, tsr_i32 stride, tsr_i32 ch,
+                                tsr_i32 depth, tsr_i32 border, tsr_i32 mode, tsr_i32 X, tsr_i32 Y, tsr_i32 EW,
+                                tsr_i32 EH, tsr_u32 *out) {
+  tsr_i32 wx[TSR_MAX_TAPS], wy[TSR_MAX_TAPS], x0, y0;
+  tsr_i32 nx = tsr_axis_taps(mode, X, EW, &x0, wx), ny = tsr_axis_taps(mode, Y, EH, &y0, wy);
+  tsr_i32 inside = x0 >= 0 && y0 >= 0 && x0 + nx <= w && y0 + ny <= h;
+  tsr_i64 maxv = depth == 16 ? 65535 : 255;
   for (tsr_i32 c = 0; c < ch; c++) {
-    float sum = 0.0f;
-    for (tsr_i32 j = 0; j < n; j++) {
-      float row = 0.0f;
-      for (tsr_i32 i = 0; i < n; i++) row += wx[i] * tsr_fetch(src, s, x0 + i, y0 + j, c);
-      sum += wy[j] * row;
+    tsr_i64 acc = 0;
+    for (tsr_i32 j = 0; j < ny; j++) {
+      tsr_i32 row = 0;
+      for (tsr_i32 i = 0; i < nx; i++) {
+        tsr_i32 v = inside ? tsr_px(img, stride, ch, depth, x0 + i, y0 + j, c)
+                           : tsr_tap(img, w, h, stride, ch, depth, border, x0 + i, y0 + j, c);
+        row += wx[i] * v;
+      }
+      acc += (tsr_i64)wy[j] * (tsr_i64)row;
     }
-    acc[c] += sum;
+    if (mode == TSR_MODE_BILINEAR) {
+      acc = (acc + 32768) >> 16;
+    } else if (mode == TSR_MODE_BICUBIC || mode == TSR_MODE_LANCZOS3) {
+      acc = acc < 0 ? 0 : (acc + 2097152) >> 22;
+    } else if (mode == TSR_MODE_AREA) {
+      tsr_u64 area = (tsr_u64)EW * (tsr_u64)EH, r = (((tsr_u64)1 << 40) + area / 2) / area;
+      acc = (tsr_i64)(((tsr_u64)acc * r + ((tsr_u64)1 << 39)) >> 40);
+    }
+    out[c] = (tsr_u32)(acc > maxv ? maxv : acc);
   }
 }
 
-/* Computes output pixel (x, y) of one view for one source image. src points
- * at the source image, dst at the first byte of the view's output. With
- * view->ss > 1 the pixel is the mean of ss x ss samples spread evenly over
- * its area (the antialiasing prefilter). */
-TSR_INLINE void tsr_warp_pixel(TSR_GLOBAL const tsr_u8 *src, TSR_GLOBAL const tsr_src_desc *s,
-                               TSR_GLOBAL const tsr_view_desc *view, TSR_GLOBAL tsr_u8 *dst,
-                               tsr_i32 x, tsr_i32 y) {
-  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  tsr_i32 n = view->ss > 1 ? view->ss : 1;
-  float step = 1.0f / (float)n;
-  for (tsr_i32 j = 0; j < n; j++)
-    for (tsr_i32 i = 0; i < n; i++) {
-      float u, v;
-      tsr_view_coord(view, s, (float)x + ((float)i + 0.5f) * step, (float)y + ((float)j + 0.5f) * step, &u, &v);
-      tsr_sample_add(src, s, u, v, acc);
+/* Stores channels values of one output pixel at index x of a row. */
+TSR_INLINE void tsr_warp_store(TSR_GLOBAL tsr_u8 *row, tsr_i32 depth, tsr_i32 ch, tsr_i32 x, const tsr_u32 *v) {
+  for (tsr_i32 c = 0; c < ch; c++) {
+    if (depth == 16) ((TSR_GLOBAL tsr_u16 *)row)[x * ch + c] = (tsr_u16)v[c];
+    else row[x * ch + c] = (tsr_u8)v[c];
+  }
+}
+
+/* Pixel (x, y) of pyramid level k + 1 from level k (sw x sh): the
+ * separable filter [1 3 3 1] / 8 over the 4 x 4 pixels around the 2 x 2
+ * it covers (a 2 x 2 mean alone lets frequencies above the new Nyquist fold
+ * back), rounded half up; past an edge the edge pixel repeats. */
+TSR_INLINE void tsr_pyr_pixel(TSR_GLOBAL const tsr_u8 *src, tsr_i32 sw, tsr_i32 sh, tsr_i32 sstride,
+                              TSR_GLOBAL tsr_u8 *dst, tsr_i32 dstride, tsr_i32 ch, tsr_i32 depth, tsr_i32 x,
+                              tsr_i32 y) {
+  tsr_i32 xs[4], ys[4];
+  const tsr_i32 w[4] = {1, 3, 3, 1};
+  for (tsr_i32 k = 0; k < 4; k++) {
+    xs[k] = tsr_clampi(2 * x - 1 + k, 0, sw - 1);
+    ys[k] = tsr_clampi(2 * y - 1 + k, 0, sh - 1);
+  }
+  TSR_GLOBAL tsr_u8 *row = dst + (tsr_u64)(tsr_u32)y * (tsr_u64)(tsr_u32)dstride;
+  for (tsr_i32 c = 0; c < ch; c++) {
+    tsr_i32 s = 0;
+    for (tsr_i32 j = 0; j < 4; j++) {
+      tsr_i32 r = 0;
+      for (tsr_i32 i = 0; i < 4; i++) r += w[i] * tsr_px(src, sstride, ch, depth, xs[i], ys[j], c);
+      s += w[j] * r;
     }
-  TSR_GLOBAL tsr_u8 *row = dst + (tsr_u64)y * (tsr_u64)view->stride;
-  float norm = 1.0f / (float)(n * n);
-  for (tsr_i32 c = 0; c < s->channels; c++) tsr_store(row, s->depth, x * s->channels + c, acc[c] * norm);
+    if (depth == 16) ((TSR_GLOBAL tsr_u16 *)row)[x * ch + c] = (tsr_u16)((s + 32) >> 6);
+    else row[x * ch + c] = (tsr_u8)((s + 32) >> 6);
+  }
 }
 
 #endif

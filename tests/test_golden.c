@@ -1,5 +1,7 @@
 /* The split's outputs are byte-identical to those of the split before the
- * engine moved onto the shared pipeline (commit afe9f09): the same inputs
+ * engine moved onto the shared pipeline (commit afe9f09), recorded anew
+ * when issue 10 made every backend sample through the same fixed-point
+ * data (the same table for the CPU backend and OpenCL): the same inputs
  * and options give files with the same xxh64 hashes as recorded in
  * tests/data/split_golden.txt. Inputs are the committed Earth map and
  * synthetic panoramas made here (integer patterns, same bytes everywhere).

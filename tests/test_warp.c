@@ -1,5 +1,9 @@
 /* The generic warp on every backend present, against a double-precision
- * reference written here: within 1 LSB at 8 bits, 8 LSB at 16 bits. Also
+ * reference written here, on random sources: within 1 LSB at 8 bits, 347
+ * LSB at 16 bits (a position stored to 1/256 pixel moves a sample by up to
+ * 1/512 of the full range per axis, times 1.35 for the negative lobes of
+ * bicubic and Lanczos-3: 65535 x 2 x 1.35 / 512 = 346; test_geometry holds
+ * smooth 16-bit sources to 6 LSB). Also
  * batch-size invariance, allocation-failure halving, and fallback to the CPU
  * when the device fails or its kernels do not build. */
 #include <math.h>
@@ -14,8 +18,9 @@ static int sample(const tsr_image *img, int x, int y, int c) {
   return img->depth == 8 ? img->data[i] : ((uint16_t *)img->data)[i];
 }
 
-/* Checks out = warp(src) for one affine view; returns the max error. For
- * nearest, a coordinate within 1e-3 of a pixel edge may round either way. */
+/* Checks out = warp(src) for one affine view; returns the max error. Source
+ * positions are stored to 1/256 pixel: for nearest, a coordinate within
+ * 1/512 of a pixel edge may round either way. */
 static double check_against_reference(const tsr_image *src, const tsr_image *out, const double a[6], int interp,
                                       int border) {
   double worst = 0, maxv = src->depth == 8 ? 255 : 65535;
@@ -31,7 +36,7 @@ static double check_against_reference(const tsr_image *src, const tsr_image *out
           err = 1e9;
           for (int dy = -1; dy <= 1; dy += 2)
             for (int dx = -1; dx <= 1; dx += 2) {
-              double e = fabs(got - tt_ref_fetch(src, border, (long)floor(u + dx * 1e-3), (long)floor(v + dy * 1e-3), c));
+              double e = fabs(got - tt_ref_fetch(src, border, (long)floor(u + dx / 512.0), (long)floor(v + dy / 512.0), c));
               if (e < err) err = e;
             }
         }
@@ -69,7 +74,7 @@ START_TEST(matches_reference) {
           ck_assert_int_eq(st.backend, strcmp(dev, "cpu") ? TSR_BACKEND_OPENCL : TSR_BACKEND_CPU);
           ck_assert_int_eq(st.fell_back, 0);
           double err = check_against_reference(src, out, k_affine, interp, border);
-          ck_assert_msg(err <= (depth == 8 ? 1 : 8), "%s depth %d ch %d interp %d border %d: error %.0f", dev, depth,
+          ck_assert_msg(err <= (depth == 8 ? 1 : 347), "%s depth %d ch %d interp %d border %d: error %.0f", dev, depth,
                         ch, interp, border, err);
           cases++;
         }
@@ -174,8 +179,9 @@ START_TEST(batch_and_threads_do_not_change_output) {
   tsr_warp_stats sb = job_run(c2, &big);
   ck_assert_int_eq(sb.batch, NSRC);
   /* A budget that fits two items: the planner's batch 2 gives the same pixels. */
-  uint64_t item = 96 * 48 * 3 + (31 * 17 + 64 * 48 + 20 * 33) * 3;
-  tsr_context *c3 = ctx_budget(dev, 8 * item + 4096, 2); /* 2 items x 2 sets x (buffer + staging) */
+  tsr_mem_need need = tsr_warp_mem_need(96, 48, 3, 8, big.views, NVIEW);
+  uint64_t item = need.item_bytes[0] + need.item_bytes[1];
+  tsr_context *c3 = ctx_budget(dev, need.fixed_bytes + 8 * item + 4096, 2); /* 2 items x 2 sets x (buffer + staging) */
   tsr_warp_stats ss = job_run(c3, &small);
   if (!strcmp(dev, "cl")) {
     ck_assert_int_eq(ss.batch, 2);
@@ -187,8 +193,8 @@ START_TEST(batch_and_threads_do_not_change_output) {
            ss.upload_s * 1e3, ss.kernel_s * 1e3, ss.download_s * 1e3);
   }
   ck_assert_int_eq(job_diff(&big, &small), 0);
-  /* Threads (CPU) or device (OpenCL) against one CPU thread. */
-  ck_assert_int_le(job_diff(&cpu, &big), strcmp(dev, "cpu") ? 1 : 0);
+  /* Threads (CPU) or device (OpenCL) against one CPU thread: the same bytes. */
+  ck_assert_int_eq(job_diff(&cpu, &big), 0);
   tsr_context_destroy(c1);
   tsr_context_destroy(c2);
   tsr_context_destroy(c3);
@@ -213,7 +219,7 @@ START_TEST(allocation_failure_halves_then_falls_back) {
   ck_assert_int_eq(st.retries, 1);
   ck_assert_int_eq(st.batch, 2);
   ck_assert_int_eq(st.fell_back, 0);
-  ck_assert_int_le(job_diff(&ref, &halved), 1);
+  ck_assert_int_eq(job_diff(&ref, &halved), 0);
   tsr_context_destroy(cl);
   /* No source buffer fits, even of one image: the CPU backend finishes,
    * same pixels. */

@@ -179,11 +179,17 @@ double tt_ref_fetch(const tsr_image *s, int border, long x, long y, int c) {
   } else if (border == TSR_BORDER_CONSTANT) {
     if (x < 0 || y < 0 || x >= w || y >= h) return 0;
   } else if (border == TSR_BORDER_SPHERE) {
-    /* Walking past a pole lands on the opposite meridian, heading back. */
+    /* Walking past a pole lands on the opposite meridian, heading back:
+     * the pixel centre x + 0.5 turns to x + 0.5 + w / 2, which for an odd
+     * width lies midway between two pixel centres (read linearly). */
     long yy = ((y % (2 * h)) + 2 * h) % (2 * h);
     if (yy >= h) {
       yy = 2 * h - 1 - yy;
-      x += w / 2;
+      double xs = (double)x + (double)w / 2.0;
+      long x0 = (long)floor(xs);
+      double f = xs - (double)x0;
+      double a = tt_ref_fetch(s, TSR_BORDER_WRAP, x0, yy, c);
+      return f > 0 ? (1 - f) * a + f * tt_ref_fetch(s, TSR_BORDER_WRAP, x0 + 1, yy, c) : a;
     }
     y = yy;
     x = ((x % w) + w) % w;

@@ -2,11 +2,19 @@
  * the views into one buffer with their geometry and runs the per-pixel
  * blend of cl/merge.h on the context's device, or on the CPU backend, which
  * also finishes when the device fails. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
 #include "ops/merge_impl.h"
+
+
+/* The kernels read these structs; their layout must not depend on the
+ * compiler. */
+_Static_assert(sizeof(tsr_view_desc) == 96, "tsr_view_desc layout");
+_Static_assert(offsetof(tsr_view_desc, kind) == 72, "tsr_view_desc layout");
+_Static_assert(sizeof(tsr_src_desc) == 48, "tsr_src_desc layout");
 
 tsr_status tsr_merge(tsr_context *ctx, const tsr_rig *rig, const tsr_image *const *views, int width, int height,
                      tsr_image **out) {

@@ -72,23 +72,20 @@ tsr_status tsr_rig_coverage(tsr_context *ctx, const tsr_rig *rig, const tsr_imag
     }
     tsr_warp_view wv;
     tsr_view_equirect(&wv, rv->width, rv->height, rv->yaw, rv->pitch, rv->roll, rv->hfov);
-    tsr_src_desc sd;
-    tsr_view_desc vd;
-    tsr__warp_pack(ctx, im, &wv, 1, TSR_INTERP_NEAREST, TSR_BORDER_SPHERE, &sd, &vd);
     int steps = 4 * (rv->width + rv->height);
     for (int k = 0; k < steps; k++) {
-      float x, y, u, v;
+      double x, y, u, v;
       int e = k * 4 / steps;
-      float a = (float)(k - e * steps / 4) / (float)(steps / 4);
+      double a = (double)(k - e * steps / 4) / (double)(steps / 4);
       if (e == 0) x = a * rv->width, y = 0;
-      else if (e == 1) x = (float)rv->width, y = a * rv->height;
-      else if (e == 2) x = (1 - a) * rv->width, y = (float)rv->height;
+      else if (e == 1) x = rv->width, y = a * rv->height;
+      else if (e == 2) x = (1 - a) * rv->width, y = rv->height;
       else x = 0, y = (1 - a) * rv->height;
-      tsr_view_coord(&vd, &sd, x, y, &u, &v);
+      tsr_view_coord(wv.p, wv.kind, im->width, im->height, x, y, &u, &v);
       dot(im, (int)u, (int)v, thick, rgb);
     }
-    float u, v;
-    tsr_view_coord(&vd, &sd, 0.5f * rv->width, 0.5f * rv->height, &u, &v);
+    double u, v;
+    tsr_view_coord(wv.p, wv.kind, im->width, im->height, 0.5 * rv->width, 0.5 * rv->height, &u, &v);
     number(im, (int)u, (int)v, i + 1, scale, rgb);
   }
   *out = im;

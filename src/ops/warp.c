@@ -10,14 +10,6 @@
 #include "warp.h"
 #include "ops/warp_impl.h"
 
-/* The kernels read these structs; their layout must not depend on the
- * compiler. */
-_Static_assert(sizeof(tsr_view_desc) == 96, "tsr_view_desc layout");
-_Static_assert(offsetof(tsr_view_desc, kind) == 72, "tsr_view_desc layout");
-_Static_assert(sizeof(tsr_src_desc) == 48, "tsr_src_desc layout");
-_Static_assert(TSR_COORD_AFFINE == TSR_KIND_AFFINE && TSR_COORD_EQUIRECT == TSR_KIND_EQUIRECT, "kind values");
-
-
 void tsr_view_affine(tsr_warp_view *view, int out_w, int out_h, const double a[6]) {
   memset(view, 0, sizeof *view);
   view->width = out_w;
@@ -66,49 +58,6 @@ void tsr_view_equirect(tsr_warp_view *view, int out_w, int out_h, double yaw, do
   view->p[12] = 0.5 * out_h;
 }
 
-/* Packs a public view into the kernels' layout (host-side users of the
- * shared coordinate function). */
-static void pack_view(const tsr_warp_view *w, tsr_view_desc *d) {
-  memset(d, 0, sizeof *d);
-  d->kind = w->kind;
-  d->width = w->width;
-  d->height = w->height;
-  d->ss = w->supersample > 1 ? w->supersample : 1;
-  for (int k = 0; k < 16; k++) d->p[k] = (float)w->p[k];
-}
-
-double tsr_view_density(const tsr_warp_view *view, int src_w, int src_h) {
-  tsr_view_desc d;
-  pack_view(view, &d);
-  tsr_src_desc s = {0};
-  s.width = src_w;
-  s.height = src_h;
-  const int grid = 32;
-  double worst = 0;
-  for (int gy = 0; gy <= grid; gy++)
-    for (int gx = 0; gx <= grid; gx++) {
-      float x = (float)((view->width - 1) * gx) / grid + 0.5f, y = (float)((view->height - 1) * gy) / grid + 0.5f;
-      float u0, v0, ux, vx, uy, vy;
-      tsr_view_coord(&d, &s, x, y, &u0, &v0);
-      tsr_view_coord(&d, &s, x + 1, y, &ux, &vx);
-      tsr_view_coord(&d, &s, x, y + 1, &uy, &vy);
-      double dux = ux - u0, duy = uy - u0, dvx = vx - v0, dvy = vy - v0;
-      if (view->kind == TSR_COORD_EQUIRECT) {
-        /* Across the seam, the short way round; a source row holds
-         * cos(latitude) of the equator's length, so columns count less. */
-        dux -= src_w * floor(dux / src_w + 0.5);
-        duy -= src_w * floor(duy / src_w + 0.5);
-        double c = cos((0.5 - (v0 / src_h)) * 3.14159265358979323846);
-        dux *= c;
-        duy *= c;
-      }
-      double fx = sqrt(dux * dux + dvx * dvx), fy = sqrt(duy * duy + dvy * dvy);
-      if (fx > worst) worst = fx;
-      if (fy > worst) worst = fy;
-    }
-  return worst;
-}
-
 int tsr_view_antialias(tsr_warp_view *view, int src_w, int src_h) {
   double d = tsr_view_density(view, src_w, src_h);
   int n = d <= 1.5 ? 1 : (int)ceil(d - 1e-6);
@@ -117,57 +66,41 @@ int tsr_view_antialias(tsr_warp_view *view, int src_w, int src_h) {
   return n;
 }
 
-static uint64_t view_bytes(const tsr_warp_view *v, int channels, int depth) {
-  return (uint64_t)v->width * (uint64_t)v->height * (uint64_t)channels * (uint64_t)(depth / 8);
-}
-
-/* Per item: source and outputs, in each of the two buffer sets of a device
- * stream, each with its pinned staging twin (all charged to the ledger). */
-tsr_mem_need tsr__warp_need(uint64_t src_item_bytes, uint64_t dst_item_bytes, int nviews) {
+/* Per item: source (with its levels) and outputs, in each of the two
+ * buffer sets of a device stream, each with its pinned staging twin (all
+ * charged to the ledger); the sampling data and descriptors are fixed. */
+tsr_mem_need tsr__warp_need(uint64_t src_item_bytes, uint64_t dst_item_bytes, uint64_t fixed_bytes) {
   tsr_mem_need n = {0};
   n.nbuffers = 8;
   for (int i = 0; i < 8; i += 2) {
     n.item_bytes[i] = src_item_bytes;
     n.item_bytes[i + 1] = dst_item_bytes;
   }
-  n.fixed_bytes = (uint64_t)nviews * sizeof(tsr_view_desc) + sizeof(tsr_src_desc);
+  n.fixed_bytes = fixed_bytes;
   return n;
 }
 
 tsr_mem_need tsr_warp_mem_need(int src_w, int src_h, int channels, int depth, const tsr_warp_view *views,
                                int nviews) {
-  uint64_t out = 0;
-  for (int v = 0; v < nviews; v++) out += view_bytes(&views[v], channels, depth);
-  return tsr__warp_need((uint64_t)src_w * (uint64_t)src_h * (uint64_t)channels * (uint64_t)(depth / 8), out, nviews);
+  uint64_t out = 0, data = sizeof(tsr_warp_src) + (uint64_t)nviews * sizeof(tsr_warp_vdesc), src = 0;
+  int deepest = 0;
+  for (int v = 0; v < nviews; v++) {
+    uint64_t px = (uint64_t)views[v].width * (uint64_t)views[v].height;
+    out += px * (uint64_t)channels * (uint64_t)(depth / 8);
+    data += px * 8;
+    if (views[v].supersample > 1) {
+      data += px * 4;
+      int L = tsr__warp_area_level(&views[v], src_w, src_h);
+      if (L > deepest) deepest = L;
+    }
+  }
+  for (int k = 0, w = src_w, h = src_h; k <= deepest; k++, w = (w + 1) / 2, h = (h + 1) / 2)
+    src += (uint64_t)w * (uint64_t)h * (uint64_t)channels * (uint64_t)(depth / 8);
+  return tsr__warp_need(src, out, data);
 }
 
 static int same_format(const tsr_image *a, const tsr_image *b) {
   return a->width == b->width && a->height == b->height && a->channels == b->channels && a->depth == b->depth;
-}
-
-tsr_status tsr__warp_pack(tsr_context *ctx, const tsr_image *s0, const tsr_warp_view *views, int nviews,
-                          tsr_interp interp, tsr_border border, tsr_src_desc *sd, tsr_view_desc *vd) {
-  size_t bpp = tsr_image_bytes_per_pixel(s0);
-  memset(sd, 0, sizeof *sd);
-  sd->width = s0->width;
-  sd->height = s0->height;
-  sd->stride = (tsr_i32)s0->stride;
-  sd->channels = s0->channels;
-  sd->depth = s0->depth;
-  sd->interp = (tsr_i32)interp;
-  sd->border = (tsr_i32)border;
-  sd->nviews = nviews;
-  sd->item_bytes = (uint64_t)s0->stride * (uint64_t)s0->height;
-  for (int v = 0; v < nviews; v++) {
-    const tsr_warp_view *w = &views[v];
-    if ((w->kind != TSR_COORD_AFFINE && w->kind != TSR_COORD_EQUIRECT) || w->width < 1 || w->height < 1)
-      return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: view %d has an unknown coordinate function or no size", v);
-    pack_view(w, &vd[v]);
-    vd[v].stride = (tsr_i32)((size_t)w->width * bpp);
-    vd[v].dst_offset = sd->dst_item_bytes;
-    sd->dst_item_bytes += view_bytes(w, s0->channels, s0->depth);
-  }
-  return TSR_OK;
 }
 
 tsr_status tsr_warp(tsr_context *ctx, const tsr_image *const *src, int nsrc, const tsr_warp_view *views,
@@ -185,31 +118,22 @@ tsr_status tsr_warp(tsr_context *ctx, const tsr_image *const *src, int nsrc, con
   for (int i = 0; i < nsrc; i++)
     if (!src[i] || !same_format(src[i], s0) || src[i]->stride != (size_t)s0->width * bpp)
       return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: source %d differs in size/format from the first, or has padded rows", i);
-
-  tsr_view_desc *vd = calloc((size_t)nviews, sizeof *vd);
-  if (!vd) return tsr__fail(ctx, TSR_E_NOMEM, "tsr_warp: out of memory");
-  tsr_src_desc sd;
-  tsr_status pst = tsr__warp_pack(ctx, s0, views, nviews, interp, border, &sd, vd);
-  if (pst) {
-    free(vd);
-    return pst;
-  }
   for (int v = 0; v < nviews; v++)
     for (int i = 0; i < nsrc; i++) {
       const tsr_image *d = dst[i * nviews + v];
       if (!d || d->width != views[v].width || d->height != views[v].height || d->channels != s0->channels ||
-          d->depth != s0->depth || d->stride != (size_t)d->width * bpp) {
-        free(vd);
+          d->depth != s0->depth || d->stride != (size_t)d->width * bpp)
         return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: output %d does not match view %d", i * nviews + v, v);
-      }
     }
-
-  tsr_status st = TSR_OK;
+  tsr__warp_plan plan;
+  tsr_status st = tsr__warp_plan_make(ctx, s0->width, s0->height, s0->channels, s0->depth, views, nviews, interp,
+                                      border, ctx->threads, &plan);
+  if (st) return st;
   if (tsr__use_device(ctx)) {
     stats->backend = TSR_BACKEND_OPENCL;
-    st = tsr__warp_cl(ctx, src, nsrc, &sd, vd, dst, stats);
+    st = tsr__warp_cl(ctx, src, nsrc, &plan, dst, stats);
     if (st == TSR_OK) {
-      free(vd);
+      tsr__warp_plan_free(&plan);
       return TSR_OK;
     }
     tsr__device_failed(ctx);
@@ -218,8 +142,17 @@ tsr_status tsr_warp(tsr_context *ctx, const tsr_image *const *src, int nsrc, con
   }
   stats->backend = TSR_BACKEND_CPU;
   if (!stats->batch) stats->batch = nsrc;
-  for (int i = 0; i < nsrc; i++)
-    for (int v = 0; v < nviews; v++) tsr__warp_cpu(ctx->threads, &sd, src[i]->data, &vd[v], dst[i * nviews + v]->data);
-  free(vd);
+  uint8_t *levels = NULL;
+  if (plan.level_bytes && !(levels = malloc(plan.level_bytes))) {
+    tsr__warp_plan_free(&plan);
+    return tsr__fail(ctx, TSR_E_NOMEM, "tsr_warp: out of memory for the source's levels");
+  }
+  for (int i = 0; i < nsrc; i++) {
+    if (levels) tsr__warp_levels_cpu(&plan, src[i]->data, levels, ctx->threads);
+    for (int v = 0; v < nviews; v++)
+      tsr__warp_view_cpu(&plan, v, src[i]->data, levels, dst[i * nviews + v]->data, ctx->threads);
+  }
+  free(levels);
+  tsr__warp_plan_free(&plan);
   return TSR_OK;
 }

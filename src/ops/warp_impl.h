@@ -6,36 +6,62 @@
 #include "core/internal.h"
 #include "tsr_types.h"
 
-/* Packs a source's format and its views into the kernels' layout (vd holds
- * nviews entries); checks the views. */
-tsr_status tsr__warp_pack(tsr_context *ctx, const tsr_image *s0, const tsr_warp_view *views, int nviews,
-                          tsr_interp interp, tsr_border border, tsr_src_desc *sd, tsr_view_desc *vd);
+/* A warp's plan (src/ops/warp_plan.c): the source's levels, the views'
+ * descriptors and the sampling data of every view (cl/warp.h), built once
+ * per (views, source shape) and read by every backend. */
+typedef struct {
+  tsr_warp_src s;
+  tsr_warp_vdesc *vd;   /* s.nviews */
+  int32_t *pos;         /* 2 per output pixel of every view, view after view */
+  uint16_t *ext;        /* 2 per output pixel of the area-mode views */
+  uint64_t npos, next;  /* pixels with a position, with a footprint */
+  uint64_t level_bytes; /* bytes of one item's levels 1.. (0: only level 0) */
+} tsr__warp_plan;
 
-/* The memory one batch item declares (tsr_warp_mem_need and the OpenCL
- * path both use it). */
-tsr_mem_need tsr__warp_need(uint64_t src_item_bytes, uint64_t dst_item_bytes, int nviews);
+/* Builds the plan of nviews views of a w x h source (channels, depth).
+ * Views with supersample > 1 are antialiased (area mode). */
+tsr_status tsr__warp_plan_make(tsr_context *ctx, int w, int h, int channels, int depth, const tsr_warp_view *views,
+                               int nviews, tsr_interp interp, tsr_border border, int threads, tsr__warp_plan *p);
+void tsr__warp_plan_free(tsr__warp_plan *p);
+/* Bytes of the sampling data (positions and footprints). */
+uint64_t tsr__warp_plan_data_bytes(const tsr__warp_plan *p);
+/* The pyramid level an antialiased view samples (its density there is at
+ * most 2 pixels per output pixel). */
+int tsr__warp_area_level(const tsr_warp_view *view, int w, int h);
 
-/* One (source image, view) pair on the OpenMP backend. dst is the view's
- * output, view->stride bytes per row. */
-void tsr__warp_cpu(int threads, const tsr_src_desc *s, const uint8_t *src, const tsr_view_desc *view,
-                   uint8_t *dst);
+/* The memory one batch item declares on a device (tsr_warp_mem_need and
+ * the OpenCL path both use it): its source with levels and its outputs,
+ * in each of the two buffer sets of a stream with pinned staging; the
+ * sampling data is fixed. */
+tsr_mem_need tsr__warp_need(uint64_t src_item_bytes, uint64_t dst_item_bytes, uint64_t fixed_bytes);
+
+/* CPU backend (cpu/warp_cpu.c). Levels 1.. of a source into levels
+ * (plan->level_bytes), from level 0 at src. */
+void tsr__warp_levels_cpu(const tsr__warp_plan *p, const uint8_t *src, uint8_t *levels, int threads);
+/* View v of a source (level 0 at src, the others in levels; NULL when the
+ * plan has none) into dst, vd[v].stride bytes per row. */
+void tsr__warp_view_cpu(const tsr__warp_plan *p, int v, const uint8_t *src, const uint8_t *levels, uint8_t *dst,
+                        int threads);
 
 /* The whole job on ctx's OpenCL device, through a stream. Returns an error
  * when the device cannot finish, in which case dst contents are
  * unspecified. */
-tsr_status tsr__warp_cl(tsr_context *ctx, const tsr_image *const *src, int nsrc, const tsr_src_desc *s,
-                        const tsr_view_desc *views, tsr_image *const *dst, tsr_warp_stats *stats);
+tsr_status tsr__warp_cl(tsr_context *ctx, const tsr_image *const *src, int nsrc, const tsr__warp_plan *plan,
+                        tsr_image *const *dst, tsr_warp_stats *stats);
 
 /* A device warp stream (src/ops/warp_cl.c): batches of sources of one
  * shape, each batch uploaded, warped and downloaded without waiting, the
  * next batch's upload overlapping this one's kernel. */
 typedef struct tsr__warp_stream tsr__warp_stream;
 /* Plans the batch (at most max_batch) against what the device's ledger has
- * left and allocates two buffer sets, halving on allocation failure. */
-tsr_status tsr__warp_stream_open(tsr_context *ctx, const tsr_src_desc *s, const tsr_view_desc *views, int max_batch,
-                                 tsr__warp_stream **out, int *retries);
+ * left, uploads the plan's sampling data and allocates two buffer sets,
+ * halving on allocation failure. The plan must outlive the stream. */
+tsr_status tsr__warp_stream_open(tsr_context *ctx, const tsr__warp_plan *plan, int max_batch, tsr__warp_stream **out,
+                                 int *retries);
 /* The planned batch: what every submit may carry. */
 int tsr__warp_stream_batch(const tsr__warp_stream *w);
+/* Tiles of sampling data per batch: 1 when all of it stays on the device. */
+int tsr__warp_stream_tiles(const tsr__warp_stream *w);
 /* Enqueues n (1..batch) sources and their n * nviews outputs under `tag`.
  * Sources and outputs stay the caller's and must stay valid until the tag
  * comes back. When the set it needs is busy, the oldest chunk is collected

@@ -59,6 +59,7 @@ static void progress(tsr__pipeline *p, int final) {
 static void free_item(tsr__pipeline *p, tsr__item *it) {
   if (p->ops->release) p->ops->release(p->job, it);
   tsr_image_free(it->img);
+  free(it->levels);
   free(it->bytes);
   free(it);
 }

@@ -30,6 +30,7 @@ typedef struct tsr__item {
   int group;        /* set by prepare: items batch together only within a group */
   int from_stdin;   /* a frame of the stdin stream (its name is only its position) */
   void *data;       /* the job's */
+  uint8_t *levels;  /* the job's scratch for the image (freed with the item) */
   int units_left;   /* outputs still to finish (pipeline) */
   int failed;
 } tsr__item;

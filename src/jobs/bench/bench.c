@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "jobs/bench/bench.h"
-#include "ops/remap.h"
 #include "tsr_git.h"
 #include "ops/warp_impl.h"
 
@@ -90,7 +89,7 @@ void tsr__bench_host_probe(tsr__bench_host *h) {
  * full-range edge; with each side rounding its result, the two may differ
  * by 2 levels on the sharpest edges (5 of 3.1 million samples on the
  * quick suite's frame on PoCL). Anything above is a wrong result. */
-#define TSR_BENCH_WARP_TOLERANCE 2
+#define TSR_BENCH_WARP_TOLERANCE 0
 
 /* ---- the run ------------------------------------------------------------- */
 typedef double (*bench_fn)(void *arg, int iters);
@@ -308,10 +307,9 @@ static void wl_transfer(runner *r, tsr_context *ctx, tsr__bench_workload *w) {
 
 /* ---- warp (data resident) ----------------------------------------------------- */
 typedef struct {
-  const tsr_src_desc *sd;
-  const tsr_view_desc *vd;
-  const tsr__remap *maps; /* NULL: the generic per-pixel path */
+  const tsr__warp_plan *plan;
   const uint8_t *src;
+  uint8_t *levels;
   uint8_t *dst;
   int threads;
 } cpu_warp;
@@ -319,39 +317,35 @@ typedef struct {
 static double cpu_warp_run(void *arg, int iters) {
   cpu_warp *c = arg;
   double t = tsr__now();
-  for (int i = 0; i < iters; i++)
-    for (int v = 0; v < c->sd->nviews; v++)
-      tsr__remap_or_warp(&c->maps[v], c->sd, &c->vd[v], c->src, c->dst + c->vd[v].dst_offset, c->threads);
+  for (int i = 0; i < iters; i++) {
+    if (c->levels) tsr__warp_levels_cpu(c->plan, c->src, c->levels, c->threads);
+    for (int v = 0; v < c->plan->s.nviews; v++)
+      tsr__warp_view_cpu(c->plan, v, c->src, c->levels, c->dst + c->plan->vd[v].dst_offset, c->threads);
+  }
   return tsr__now() - t;
 }
 
 static double cl_warp_run(void *arg, int iters) { return tsr__bench_cl_warp(arg, iters); }
 
-/* The CPU backend's warp of one frame, the way the split runs it: bilinear
- * through fixed-point maps built once, other interpolations per pixel.
- * With s == NULL, runs once into dst (the parity reference). */
-static int cpu_warp_measure(runner *r, tsr_context *ctx, tsr__bench_workload *w, const tsr_src_desc *sd,
-                            const tsr_view_desc *vd, uint8_t *dst, double *s) {
+/* The CPU backend's warp of one frame, the way the split runs it, through
+ * the plan's sampling data (built once: its time counts in the first
+ * launch). With s == NULL, runs once into dst (the parity reference). */
+static int cpu_warp_measure(runner *r, tsr_context *ctx, tsr__bench_workload *w, const tsr__warp_plan *plan,
+                            double build, uint8_t *dst, double *s) {
   int threads = ctx ? tsr_context_threads(ctx) : omp_get_num_procs();
-  tsr__remap maps[16];
-  memset(maps, 0, sizeof maps);
-  uint64_t map_bytes = 0;
-  double t0 = tsr__now();
-  for (int v = 0; v < sd->nviews; v++)
-    if (tsr__remap_applies(sd, &vd[v]) && tsr__remap_build(sd, &vd[v], threads, &maps[v]) == 0)
-      map_bytes += 6 * (uint64_t)vd[v].width * (uint64_t)vd[v].height;
-  double build = tsr__now() - t0;
-  cpu_warp c = {sd, vd, maps, r->src->data, dst, threads};
+  uint8_t *levels = plan->level_bytes ? malloc(plan->level_bytes) : NULL;
+  if (plan->level_bytes && !levels) return 1;
+  cpu_warp c = {plan, r->src->data, levels, dst, threads};
   int rc = 0;
   if (s) {
     rc = measure(r, w, cpu_warp_run, &c, s);
-    if (map_bytes && w->first_launch_s >= 0) w->first_launch_s += build; /* the maps are part of the first launch */
-    uint64_t bytes = sd->item_bytes + sd->dst_item_bytes + map_bytes;
+    if (w->first_launch_s >= 0) w->first_launch_s += build;
+    uint64_t bytes = plan->s.item_bytes + plan->s.dst_item_bytes + tsr__warp_plan_data_bytes(plan);
     if (bytes > w->device_bytes) w->device_bytes = bytes;
   } else {
     cpu_warp_run(&c, 1);
   }
-  for (int v = 0; v < sd->nviews; v++) tsr__remap_free(&maps[v]);
+  free(levels);
   return rc;
 }
 
@@ -378,14 +372,18 @@ static void wl_warp(runner *r, tsr_context *ctx, tsr__bench_workload *w, const t
   const tsr__bench_figure *copy = find_fig(dev, "copy", "bandwidth");
   double worst = 0;
   for (int k = 0; k < 2; k++) {
-    tsr_src_desc sd;
-    tsr_view_desc vd[16];
-    if (tsr__warp_pack(ctx, r->src, r->views, r->nviews, k_interp[k], TSR_BORDER_SPHERE, &sd, vd)) {
+    tsr__warp_plan plan;
+    double t0 = tsr__now();
+    if (tsr__warp_plan_make(ctx, r->src->width, r->src->height, r->src->channels, r->src->depth, r->views, r->nviews,
+                            k_interp[k], TSR_BORDER_SPHERE, tsr_context_threads(ctx), &plan)) {
       set_error(w, ctx, "warp");
       return;
     }
+    double build = tsr__now() - t0;
+    const tsr_warp_src sd = plan.s;
     uint8_t *out = malloc(sd.dst_item_bytes);
     if (!out) {
+      tsr__warp_plan_free(&plan);
       w->state = TSR_BENCH_ERROR;
       snprintf(w->message, sizeof w->message, "out of host memory");
       return;
@@ -393,10 +391,10 @@ static void wl_warp(runner *r, tsr_context *ctx, tsr__bench_workload *w, const t
     double s[TSR_BENCH_MAX_SAMPLES];
     int bad;
     if (cpu) {
-      bad = cpu_warp_measure(r, ctx, w, &sd, vd, out, s);
+      bad = cpu_warp_measure(r, ctx, w, &plan, build, out, s);
     } else {
       tsr__bench_cl *b;
-      bad = tsr__bench_cl_warp_open(ctx, r->src, batch, &sd, vd, w, &b) != TSR_OK;
+      bad = tsr__bench_cl_warp_open(ctx, r->src, batch, &plan, w, &b) != TSR_OK;
       if (!bad) {
         bad = measure(r, w, cl_warp_run, b, s) || tsr__bench_cl_read(b, out);
         snprintf(w->timing, sizeof w->timing, "%s", tsr__bench_cl_timing(b));
@@ -405,6 +403,7 @@ static void wl_warp(runner *r, tsr_context *ctx, tsr__bench_workload *w, const t
     }
     if (bad) {
       free(out);
+      tsr__warp_plan_free(&plan);
       set_error(w, ctx, k_interp_name[k]);
       return;
     }
@@ -423,13 +422,14 @@ static void wl_warp(runner *r, tsr_context *ctx, tsr__bench_workload *w, const t
     }
     if (!cpu) {
       if (!r->warp_ref[k] && (r->warp_ref[k] = malloc(sd.dst_item_bytes)))
-        cpu_warp_measure(r, NULL, w, &sd, vd, r->warp_ref[k], NULL);
+        cpu_warp_measure(r, NULL, w, &plan, 0, r->warp_ref[k], NULL);
       if (r->warp_ref[k]) {
         double dd = tsr__bench_max_diff(out, r->warp_ref[k], sd.dst_item_bytes, 1);
         if (dd > worst) worst = dd;
       }
     }
     free(out);
+    tsr__warp_plan_free(&plan);
   }
   if (!cpu) tsr__bench_set_parity(w, worst, TSR_BENCH_WARP_TOLERANCE);
 }

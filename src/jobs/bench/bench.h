@@ -13,6 +13,7 @@
 
 #include "core/internal.h"
 #include "io/codec.h"
+#include "ops/warp_impl.h"
 #include "tsr_types.h"
 
 #define TSR_BENCH_SCHEMA "tessera-bench"
@@ -122,8 +123,8 @@ tsr_status tsr__bench_cl_transfer_open(tsr_context *ctx, size_t bytes, tsr__benc
 double tsr__bench_cl_transfer(tsr__bench_cl *b, int to_host, int pinned, int iters);
 double tsr__bench_cl_transfer_check(tsr__bench_cl *b, const uint8_t *pattern);
 /* batch copies of src on the device, warped through sd->nviews views. */
-tsr_status tsr__bench_cl_warp_open(tsr_context *ctx, const tsr_image *src, int batch, const tsr_src_desc *sd,
-                                   const tsr_view_desc *vd, tsr__bench_workload *w, tsr__bench_cl **out);
+tsr_status tsr__bench_cl_warp_open(tsr_context *ctx, const tsr_image *src, int batch, const tsr__warp_plan *plan,
+                                   tsr__bench_workload *w, tsr__bench_cl **out);
 double tsr__bench_cl_warp(tsr__bench_cl *b, int iters);
 /* The copy's output, or the warp's first item (sd->dst_item_bytes). */
 tsr_status tsr__bench_cl_read(tsr__bench_cl *b, uint8_t *out);

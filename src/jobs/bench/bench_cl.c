@@ -13,19 +13,21 @@ struct tsr__bench_cl {
   tsr_context *ctx;
   cl_kernel kernel;
   tsr__buf *a, *b, *sdesc, *vdesc; /* copy: a -> b; transfer: a; warp: a = sources, b = views */
+  tsr__buf *pos, *ext;             /* warp: the sampling data */
   tsr__buf *pin;                   /* transfer: pinned host buffer */
   uint8_t *host;                   /* pageable memory */
   size_t bytes, out_bytes;
-  size_t global[3];
-  int dims, nargs;
-  tsr__cl_arg args[4];
+  size_t global[3], local[3];
+  int dims, nargs, has_local;
+  cl_int row0;
+  tsr__cl_arg args[7];
   int timing_wall; /* the queue gave no profiling times */
 };
 
 void tsr__bench_cl_close(tsr__bench_cl *b) {
   if (!b) return;
-  tsr__buf *m[5] = {b->a, b->b, b->sdesc, b->vdesc, b->pin};
-  for (int i = 0; i < 5; i++) tsr__buf_free(b->ctx, m[i]);
+  tsr__buf *m[7] = {b->a, b->b, b->sdesc, b->vdesc, b->pin, b->pos, b->ext};
+  for (int i = 0; i < 7; i++) tsr__buf_free(b->ctx, m[i]);
   free(b->host);
   free(b);
 }
@@ -68,7 +70,8 @@ static double run_kernel(tsr__bench_cl *b, int iters) {
   double t0 = tsr__now(), sum = 0;
   int ok = 1;
   for (int i = 0; i < iters && ok; i++)
-    ok = tsr__cl_launch(b->ctx, 0, b->kernel, b->nargs, b->args, b->dims, b->global, NULL, NULL, &ev[i]) == TSR_OK;
+    ok = tsr__cl_launch(b->ctx, 0, b->kernel, b->nargs, b->args, b->dims, b->global, b->has_local ? b->local : NULL,
+                        NULL, &ev[i]) == TSR_OK;
   ok = tsr__cl_finish(b->ctx, 0) == TSR_OK && ok;
   double wall = tsr__now() - t0;
   for (int i = 0; i < iters; i++) {
@@ -155,37 +158,63 @@ double tsr__bench_cl_transfer_check(tsr__bench_cl *b, const uint8_t *pattern) {
 }
 
 /* ---- warp, data resident -------------------------------------------------- */
-tsr_status tsr__bench_cl_warp_open(tsr_context *ctx, const tsr_image *src, int batch, const tsr_src_desc *sd,
-                                   const tsr_view_desc *vd, tsr__bench_workload *w, tsr__bench_cl **out) {
+/* batch copies of one source (with its levels, made here by the CPU
+ * backend) and the plan's sampling data stay on the device; each run is one
+ * launch, as the split's stream makes it. */
+tsr_status tsr__bench_cl_warp_open(tsr_context *ctx, const tsr_image *src, int batch, const tsr__warp_plan *plan,
+                                   tsr__bench_workload *w, tsr__bench_cl **out) {
   tsr__bench_cl *b;
   tsr_status st = open_handle(ctx, "warp.cl", "tsr_warp", w, &b);
   if (st) return st;
+  const tsr_warp_src *sd = &plan->s;
   size_t in = (size_t)sd->item_bytes * (size_t)batch, outb = (size_t)sd->dst_item_bytes * (size_t)batch;
+  size_t lv0 = (size_t)src->stride * (size_t)src->height;
+  uint8_t *item = malloc(sd->item_bytes);
+  if (!item) return fail_close(b, tsr__fail(ctx, TSR_E_NOMEM, "out of memory"));
+  memcpy(item, src->data, lv0);
+  if (plan->level_bytes) tsr__warp_levels_cpu(plan, src->data, item + lv0, ctx->threads);
   st = tsr__buf_alloc(ctx, "bench", TSR_BUF_READ, in, &b->a);
   if (!st) st = tsr__buf_alloc(ctx, "bench", TSR_BUF_WRITE, outb, &b->b);
   if (!st) st = tsr__buf_alloc(ctx, "bench", TSR_BUF_READ, sizeof *sd, &b->sdesc);
-  if (!st) st = tsr__buf_alloc(ctx, "bench", TSR_BUF_READ, sizeof *vd * (size_t)sd->nviews, &b->vdesc);
+  if (!st) st = tsr__buf_alloc(ctx, "bench", TSR_BUF_READ, sizeof *plan->vd * (size_t)sd->nviews, &b->vdesc);
+  if (!st) st = tsr__buf_alloc(ctx, "bench", TSR_BUF_READ, (size_t)plan->npos * 8, &b->pos);
+  if (!st) st = tsr__buf_alloc(ctx, "bench", TSR_BUF_READ, plan->next ? (size_t)plan->next * 4 : 4, &b->ext);
   for (int i = 0; i < batch && !st; i++)
-    st = tsr__cl_write(ctx, 0, b->a, (size_t)i * sd->item_bytes, sd->item_bytes, src->data, 1, NULL, NULL);
+    st = tsr__cl_write(ctx, 0, b->a, (size_t)i * sd->item_bytes, sd->item_bytes, item, 1, NULL, NULL);
+  free(item);
   if (!st) st = tsr__cl_write(ctx, 0, b->sdesc, 0, sizeof *sd, sd, 1, NULL, NULL);
-  if (!st) st = tsr__cl_write(ctx, 0, b->vdesc, 0, sizeof *vd * (size_t)sd->nviews, vd, 1, NULL, NULL);
+  if (!st) st = tsr__cl_write(ctx, 0, b->vdesc, 0, sizeof *plan->vd * (size_t)sd->nviews, plan->vd, 1, NULL, NULL);
+  if (!st) st = tsr__cl_write(ctx, 0, b->pos, 0, (size_t)plan->npos * 8, plan->pos, 1, NULL, NULL);
+  if (!st && plan->next) st = tsr__cl_write(ctx, 0, b->ext, 0, (size_t)plan->next * 4, plan->ext, 1, NULL, NULL);
   if (st) return fail_close(b, st);
+  b->row0 = 0;
   b->args[0] = TSR_ARG_BUF(b->a);
   b->args[1] = TSR_ARG_BUF(b->sdesc);
   b->args[2] = TSR_ARG_BUF(b->vdesc);
-  b->args[3] = TSR_ARG_BUF(b->b);
-  b->nargs = 4;
+  b->args[3] = TSR_ARG_BUF(b->pos);
+  b->args[4] = TSR_ARG_BUF(b->ext);
+  b->args[5] = TSR_ARG_BUF(b->b);
+  b->args[6] = TSR_ARG_VAL(b->row0);
+  b->nargs = 7;
   size_t maxw = 1, maxh = 1;
   for (int v = 0; v < sd->nviews; v++) {
-    if ((size_t)vd[v].width > maxw) maxw = (size_t)vd[v].width;
-    if ((size_t)vd[v].height > maxh) maxh = (size_t)vd[v].height;
+    if ((size_t)plan->vd[v].width > maxw) maxw = (size_t)plan->vd[v].width;
+    if ((size_t)plan->vd[v].height > maxh) maxh = (size_t)plan->vd[v].height;
   }
   b->dims = 3;
   b->global[0] = maxw;
   b->global[1] = maxh;
   b->global[2] = (size_t)batch * (size_t)sd->nviews;
+  size_t max = 0;
+  if (ctx->cl->api->clGetKernelWorkGroupInfo(b->kernel, ctx->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max,
+                                             NULL) == CL_SUCCESS && max >= 128) {
+    b->has_local = 1;
+    b->local[0] = 32;
+    b->local[1] = 4;
+    b->local[2] = 1;
+  }
   b->out_bytes = sd->dst_item_bytes;
-  uint64_t dev = in + outb + sizeof *sd + sizeof *vd * (size_t)sd->nviews;
+  uint64_t dev = in + outb + sizeof *sd + sizeof *plan->vd * (size_t)sd->nviews + tsr__warp_plan_data_bytes(plan);
   if (dev > w->device_bytes) w->device_bytes = dev;
   *out = b;
   return TSR_OK;

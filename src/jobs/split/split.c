@@ -208,9 +208,9 @@ static tsr_status kind_for(split *sp, tsr_context *lc, const char *name, int w, 
   }
   k->ext = o->format ? o->format : depth == 8 && (ch == 1 || ch == 3) ? "jpg" : "png";
   k->sp = sp;
-  /* On the CPU backend the maps are built now, beside the reader's decode
-   * of this first frame, not after it. */
-  if (sp->cpu_only && !o->copy_only) k->builder_started = pthread_create(&k->builder, NULL, builder_main, k) == 0;
+  /* The warp's plan (every backend samples through it) is built now,
+   * beside the reader's decode of this first frame, not after it. */
+  if (!o->copy_only) k->builder_started = pthread_create(&k->builder, NULL, builder_main, k) == 0;
   pthread_mutex_lock(&sp->lock);
   *index = sp->nkinds;
   sp->kinds[sp->nkinds++] = k;
@@ -311,13 +311,12 @@ static void copy_region(const tsr_image *src, int v, tsr_image *dst) {
   }
 }
 
-/* CPU backend: the kind's maps, built once with every thread. */
+/* The kind's warp plan (sampling data for every backend), built once with
+ * every thread. A failure leaves it unbuilt; the frames then fail. */
 static void make_maps(split *sp, kind *k) {
-  tsr__split_plan *p = &k->plan;
   double t = tsr__now();
-  for (int v = 0; v < p->nviews; v++)
-    if (tsr__remap_applies(&p->sd, &p->vd[v]) && !p->maps[v].off)
-      tsr__remap_build(&p->sd, &p->vd[v], sp->ctx->threads, &p->maps[v]); /* on failure: generic path */
+  if (tsr__split_plan_warp(NULL, &k->plan, sp->ctx->threads))
+    tsr__warn(sp->ctx, "out of memory planning the warp of %d views", k->plan.nviews);
   add_time(sp, &sp->st->plan_s, tsr__now() - t);
 }
 
@@ -327,7 +326,7 @@ static void *builder_main(void *arg) {
   return NULL;
 }
 
-/* Compute stage: the maps are ready once this returns (built here, or by
+/* Compute stage: the plan is ready once this returns (built here, or by
  * the builder thread kind_for started). */
 static void build_maps(split *sp, kind *k) {
   if (k->maps_built || sp->o->copy_only) return;
@@ -335,6 +334,17 @@ static void build_maps(split *sp, kind *k) {
   else make_maps(sp, k);
   k->builder_started = 0;
   k->maps_built = 1;
+}
+
+/* CPU backend: the pyramid levels the kind's views sample, for one frame
+ * (the compute stage builds them before the frame's views go out). */
+static void cpu_levels(split *sp, tsr__item *it) {
+  kind *k = kind_at(sp, it->group);
+  const tsr__warp_plan *wp = &k->plan.wp;
+  if (sp->o->copy_only || !wp->vd || !wp->level_bytes || it->levels) return;
+  double t = tsr__now();
+  if ((it->levels = malloc(wp->level_bytes))) tsr__warp_levels_cpu(wp, it->img->data, it->levels, 1);
+  add_time(sp, &sp->st->warp_s, tsr__now() - t);
 }
 
 /* Hands a frame's views to the workers; outs (the device's) or NULL. */
@@ -357,6 +367,7 @@ static void to_cpu(split *sp, tsr__pipeline *p, tsr__item *it) {
     for (int v = 0; v < sp->rig->nviews; v++) out_put(sp, k, v, outs[v]);
   free(outs);
   it->data = NULL;
+  cpu_levels(sp, it);
   emit(p, it, sp->rig->nviews);
 }
 
@@ -434,7 +445,9 @@ static int batch_for(void *job, tsr__pipeline *p, tsr__item *first) {
   if (!sp->cpu_only && !sp->stream) {
     int max = sp->o->batch > 0 ? sp->o->batch : 64;
     int retries = 0;
-    tsr_status st = tsr__warp_stream_open(sp->ctx, &k->plan.sd, k->plan.vd, max, &sp->stream, &retries);
+    build_maps(sp, k);
+    tsr_status st = k->plan.wp.vd ? tsr__warp_stream_open(sp->ctx, &k->plan.wp, max, &sp->stream, &retries)
+                                  : TSR_E_NOMEM;
     sp->st->retries += retries;
     if (st) {
       fall_back(sp, p, NULL, 0);
@@ -457,7 +470,10 @@ static void compute(void *job, tsr__pipeline *p, tsr__item **items, int n) {
   split *sp = job;
   int nv = sp->rig->nviews;
   if (sp->cpu_only) {
-    for (int i = 0; i < n; i++) emit(p, items[i], nv);
+    for (int i = 0; i < n; i++) {
+      cpu_levels(sp, items[i]);
+      emit(p, items[i], nv);
+    }
     return;
   }
   kind *k = kind_at(sp, items[0]->group);
@@ -503,8 +519,14 @@ static tsr_status unit(void *job, tsr_context *lc, tsr__item *it, int v, void *d
   if (!out) {
     double t = tsr__now();
     if (!(out = out_get(sp, k, v))) return tsr__fail(lc, TSR_E_NOMEM, "out of memory for view %s", sp->rig->views[v].name);
-    if (sp->o->copy_only) copy_region(it->img, v, out);
-    else tsr__remap_or_warp(&p->maps[v], &p->sd, &p->vd[v], it->img->data, out->data, 1);
+    if (sp->o->copy_only) {
+      copy_region(it->img, v, out);
+    } else if (!p->wp.vd || (p->wp.level_bytes && !it->levels)) {
+      out_put(sp, k, v, out);
+      return tsr__fail(lc, TSR_E_NOMEM, "out of memory for the warp of view %s", sp->rig->views[v].name);
+    } else {
+      tsr__warp_view_cpu(&p->wp, v, it->img->data, it->levels, out->data, 1);
+    }
     add_time(sp, &sp->st->warp_s, tsr__now() - t);
   } else {
     ((tsr_image **)it->data)[v] = NULL; /* the worker owns it now */

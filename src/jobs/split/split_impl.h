@@ -8,12 +8,12 @@
 #include "io/codec.h"
 #include "io/manifest.h"
 #include "ops/rig_impl.h"
-#include "ops/remap.h"
+#include "ops/warp_impl.h"
 #include "tsr_types.h"
 
 /* What is computed once per (rig, input size): the decode plan, the views
- * in source-band coordinates, their packed descriptors and, on the CPU
- * backend, their fixed-point maps (built on first use). */
+ * in source-band coordinates and the warp's plan (its sampling data, built
+ * on first use by tsr__split_plan_warp, for every backend). */
 typedef struct {
   int src_w, src_h, channels, depth; /* the sequence's frames as stored */
   int jpeg;                          /* 1: frames are JPEG, decoded through the band decoder */
@@ -22,9 +22,8 @@ typedef struct {
   int row0, rows;                    /* rows of the scaled frame the views sample */
   int nviews;
   tsr_warp_view *views;              /* crop and supersampling set */
-  tsr_src_desc sd;                   /* describes the decoded band */
-  tsr_view_desc *vd;
-  tsr__remap *maps;                  /* nviews entries; off == NULL until built */
+  tsr_interp interp;
+  tsr__warp_plan wp;                 /* the warp of the band; wp.vd == NULL until built */
 } tsr__split_plan;
 
 /* Computes the plan for frames of w x h (channels, depth) stored as JPEG or
@@ -33,6 +32,8 @@ tsr_status tsr__split_plan_make(tsr_context *ctx, const tsr_rig *rig, tsr_interp
                                 int allow_band, int w, int h, int channels, int depth, int jpeg,
                                 tsr__split_plan *plan);
 void tsr__split_plan_free(tsr__split_plan *plan);
+/* Builds the plan's warp (sampling data) with `threads` threads. */
+tsr_status tsr__split_plan_warp(tsr_context *ctx, tsr__split_plan *plan, int threads);
 
 /* A mask of one view: 255 where the view looks farther than deg from the
  * nadir, 0 within it. 8-bit gray, the view's size. */

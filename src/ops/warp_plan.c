@@ -1,0 +1,294 @@
+/* A warp's plan: its views turned, once per (views, source shape), into the
+ * sampling data every backend reads (cl/warp.h explains the format).
+ *
+ * Per view:
+ *  - without antialiasing (or where the view does not minify): the view's
+ *    interpolation at level 0, a position per output pixel;
+ *  - antialiased: TSR_MODE_AREA, the mean of the source over each output
+ *    pixel's footprint, at the pyramid level where the view samples at most
+ *    AREA_DENSITY pixels of that level per output pixel. The footprint is an
+ *    axis-aligned box centred on the pixel's source position whose sides are
+ *    the lengths of the local Jacobian's rows (so a rotated square keeps its
+ *    area), between 1 and TSR_AREA_MAX_PX pixels of the level. Cost per
+ *    output pixel is thus bounded whatever the view's size.
+ *
+ * Positions come from tsr_view_coord in double precision, exactly at every
+ * GRID-th pixel and, inside a grid cell, interpolated where the cell's
+ * centre shows the map linear to 1/2048 pixel (computed exactly per pixel
+ * elsewhere: across the seam, near the poles, in strongly curved cells). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/warp_impl.h"
+#include "warp.h"
+
+_Static_assert((-1 >> 1) == -1, "the warp's fixed-point code needs arithmetic right shifts");
+_Static_assert(sizeof(tsr_warp_src) == 8 * (2 + TSR_LEVELS) + 4 * (3 * TSR_LEVELS + 6), "tsr_warp_src layout");
+_Static_assert(sizeof(tsr_warp_vdesc) == 48, "tsr_warp_vdesc layout");
+
+#define GRID 8
+#define AREA_DENSITY 6.0
+#define LINEAR_TOL (1.0 / 2048)
+/* Positions are kept within +-2^22 pixels so 256 times them fits 32 bits. */
+#define POS_LIMIT 4194304.0
+
+static const double PI = 3.14159265358979323846;
+
+/* The source position of output position (x, y). */
+static void coord(const tsr_warp_view *vw, double sw, double sh, double x, double y, double *u, double *v) {
+  tsr_view_coord(vw->p, vw->kind, sw, sh, x, y, u, v);
+  if (!(*u > -POS_LIMIT && *u < POS_LIMIT)) *u = -POS_LIMIT; /* NaN too: outside */
+  if (!(*v > -POS_LIMIT && *v < POS_LIMIT)) *v = -POS_LIMIT;
+}
+
+/* Positions of nx x ny points (x0 + i, y0 + j) into u[], v[] (row-major). */
+static void coord_grid(const tsr_warp_view *vw, double sw, double sh, double x0, double y0, int nx, int ny,
+                       int threads, double *u, double *v) {
+  int gw = (nx + GRID - 1) / GRID + 1, gh = (ny + GRID - 1) / GRID + 1; /* at least 2 x 2 nodes */
+  double *gu = malloc(sizeof *gu * (size_t)gw * (size_t)gh), *gv = malloc(sizeof *gv * (size_t)gw * (size_t)gh);
+  int have_grid = gu && gv;
+  if (have_grid) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int gy = 0; gy < gh; gy++)
+      for (int gx = 0; gx < gw; gx++) {
+        int i = gx * GRID < nx ? gx * GRID : nx - 1, j = gy * GRID < ny ? gy * GRID : ny - 1;
+        coord(vw, sw, sh, x0 + i, y0 + j, &gu[gy * gw + gx], &gv[gy * gw + gx]);
+      }
+  }
+  double period = vw->kind == TSR_COORD_EQUIRECT ? sw : 0;
+  double pole_n = vw->kind == TSR_COORD_EQUIRECT ? -vw->p[14] : -1e300;
+  double pole_s = vw->kind == TSR_COORD_EQUIRECT ? pole_n + (vw->p[13] > 0 ? vw->p[13] : sh) : 1e300;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+  for (int cy = 0; cy < (have_grid ? gh - 1 : 1); cy++)
+    for (int cx = 0; cx < (have_grid ? gw - 1 : 1); cx++) {
+      int i0 = have_grid ? cx * GRID : 0, j0 = have_grid ? cy * GRID : 0;
+      int i1 = have_grid ? (i0 + GRID < nx ? i0 + GRID : nx - 1) : nx - 1;
+      int j1 = have_grid ? (j0 + GRID < ny ? j0 + GRID : ny - 1) : ny - 1;
+      int ie = have_grid && i0 + GRID < nx ? i0 + GRID : nx, je = have_grid && j0 + GRID < ny ? j0 + GRID : ny;
+      int exact = !have_grid;
+      double u00 = 0, u10 = 0, u01 = 0, u11 = 0, v00 = 0, v10 = 0, v01 = 0, v11 = 0, sx = 0, sy = 0;
+      if (have_grid) {
+        u00 = gu[cy * gw + cx], u10 = gu[cy * gw + cx + 1], u01 = gu[(cy + 1) * gw + cx], u11 = gu[(cy + 1) * gw + cx + 1];
+        v00 = gv[cy * gw + cx], v10 = gv[cy * gw + cx + 1], v01 = gv[(cy + 1) * gw + cx], v11 = gv[(cy + 1) * gw + cx + 1];
+        double umin = fmin(fmin(u00, u10), fmin(u01, u11)), umax = fmax(fmax(u00, u10), fmax(u01, u11));
+        double vmin = fmin(fmin(v00, v10), fmin(v01, v11)), vmax = fmax(fmax(v00, v10), fmax(v01, v11));
+        sx = i1 > i0 ? 1.0 / (i1 - i0) : 0;
+        sy = j1 > j0 ? 1.0 / (j1 - j0) : 0;
+        exact = (period > 0 && umax - umin > 0.25 * period) || vmin < pole_n + 4 || vmax > pole_s - 4 ||
+                umin <= -POS_LIMIT || vmin <= -POS_LIMIT;
+        if (!exact) {
+          int im = (i0 + i1) / 2, jm = (j0 + j1) / 2;
+          double tx = (im - i0) * sx, ty = (jm - j0) * sy, eu, ev;
+          coord(vw, sw, sh, x0 + im, y0 + jm, &eu, &ev);
+          double iu = u00 + (u10 - u00) * tx + ((u01 - u00) + ((u11 - u01) - (u10 - u00)) * tx) * ty;
+          double iv = v00 + (v10 - v00) * tx + ((v01 - v00) + ((v11 - v01) - (v10 - v00)) * tx) * ty;
+          exact = fabs(eu - iu) > LINEAR_TOL || fabs(ev - iv) > LINEAR_TOL;
+        }
+      }
+      for (int j = j0; j < je; j++)
+        for (int i = i0; i < ie; i++) {
+          size_t k = (size_t)j * (size_t)nx + (size_t)i;
+          if (exact) {
+            coord(vw, sw, sh, x0 + i, y0 + j, &u[k], &v[k]);
+          } else {
+            double tx = (i - i0) * sx, ty = (j - j0) * sy;
+            u[k] = u00 + (u10 - u00) * tx + ((u01 - u00) + ((u11 - u01) - (u10 - u00)) * tx) * ty;
+            v[k] = v00 + (v10 - v00) * tx + ((v01 - v00) + ((v11 - v01) - (v10 - v00)) * tx) * ty;
+          }
+        }
+    }
+  free(gu);
+  free(gv);
+}
+
+static int32_t fixed(double a) {
+  double r = floor(a * 256.0 + 0.5);
+  return (int32_t)(r < -2147483647.0 ? -2147483647.0 : r > 2147483647.0 ? 2147483647.0 : r);
+}
+
+int tsr__warp_area_level(const tsr_warp_view *vw, int w, int h) {
+  double d = tsr_view_density(vw, w, h);
+  int L = 0;
+  while (L < TSR_LEVELS - 1 && d / (double)(1 << L) > AREA_DENSITY && (w >> (L + 1)) >= 1 && (h >> (L + 1)) >= 1) L++;
+  return L;
+}
+
+/* Point-mode positions of one view at level 0. */
+static int plan_point(const tsr_warp_view *vw, int sw, int sh, int threads, int32_t *pos) {
+  size_t n = (size_t)vw->width * (size_t)vw->height;
+  double *u = malloc(sizeof *u * n), *v = malloc(sizeof *v * n);
+  if (!u || !v) {
+    free(u);
+    free(v);
+    return -1;
+  }
+  coord_grid(vw, sw, sh, 0.5, 0.5, vw->width, vw->height, threads, u, v);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (size_t k = 0; k < n; k++) {
+    pos[2 * k] = fixed(u[k] - 0.5);
+    pos[2 * k + 1] = fixed(v[k] - 0.5);
+  }
+  free(u);
+  free(v);
+  return 0;
+}
+
+/* Area-mode positions and footprints of one view at level L, from the
+ * source positions of its pixel corners. */
+static int plan_area(const tsr_warp_view *vw, int sw, int sh, int L, int threads, int32_t *pos, uint16_t *ext) {
+  int W = vw->width, H = vw->height;
+  size_t n = (size_t)(W + 1) * (size_t)(H + 1);
+  double *u = malloc(sizeof *u * n), *v = malloc(sizeof *v * n);
+  if (!u || !v) {
+    free(u);
+    free(v);
+    return -1;
+  }
+  coord_grid(vw, sw, sh, 0, 0, W + 1, H + 1, threads, u, v);
+  double period = vw->kind == TSR_COORD_EQUIRECT ? sw : 0, scale = 1.0 / (double)(1 << L);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++) {
+      size_t c = (size_t)y * (size_t)(W + 1) + (size_t)x;
+      double u00 = u[c], u10 = u[c + 1], u01 = u[c + (size_t)W + 1], u11 = u[c + (size_t)W + 2];
+      if (period > 0) { /* the short way round the seam */
+        u10 -= period * floor((u10 - u00) / period + 0.5);
+        u01 -= period * floor((u01 - u00) / period + 0.5);
+        u11 -= period * floor((u11 - u00) / period + 0.5);
+      }
+      double v00 = v[c], v10 = v[c + 1], v01 = v[c + (size_t)W + 1], v11 = v[c + (size_t)W + 2];
+      double cu = 0.25 * (u00 + u10 + u01 + u11) * scale, cv = 0.25 * (v00 + v10 + v01 + v11) * scale;
+      double dux = 0.5 * ((u10 - u00) + (u11 - u01)), duy = 0.5 * ((u01 - u00) + (u11 - u10));
+      double dvx = 0.5 * ((v10 - v00) + (v11 - v01)), dvy = 0.5 * ((v01 - v00) + (v11 - v10));
+      /* A level-L pixel is already filtered (each [1 3 3 1] / 8 level adds
+       * a variance of 3/4 of its pixel squared: 3 (4^L - 1) / 12 source
+       * pixels squared in all): the box on it is narrowed so the two
+       * together have the footprint's spread, e^2 / 12. */
+      double pre = 3.0 * ((double)(1 << L) * (double)(1 << L) - 1);
+      double eu2 = dux * dux + duy * duy - pre, ev2 = dvx * dvx + dvy * dvy - pre;
+      double eu = sqrt(eu2 > 0 ? eu2 : 0) * scale, ev = sqrt(ev2 > 0 ? ev2 : 0) * scale;
+      eu = eu > 1 ? (eu < TSR_AREA_MAX_PX ? eu : TSR_AREA_MAX_PX) : 1;
+      ev = ev > 1 ? (ev < TSR_AREA_MAX_PX ? ev : TSR_AREA_MAX_PX) : 1; /* NaN: 1 */
+      int32_t ew = fixed(eu), eh = fixed(ev);
+      size_t k = (size_t)y * (size_t)W + (size_t)x;
+      pos[2 * k] = fixed(cu) - ew / 2;
+      pos[2 * k + 1] = fixed(cv) - eh / 2;
+      ext[2 * k] = (uint16_t)ew;
+      ext[2 * k + 1] = (uint16_t)eh;
+    }
+  free(u);
+  free(v);
+  return 0;
+}
+
+tsr_status tsr__warp_plan_make(tsr_context *ctx, int w, int h, int channels, int depth, const tsr_warp_view *views,
+                               int nviews, tsr_interp interp, tsr_border border, int threads, tsr__warp_plan *p) {
+  memset(p, 0, sizeof *p);
+  if (w < 1 || h < 1 || channels < 1 || channels > 4 || (depth != 8 && depth != 16) || nviews < 1)
+    return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: bad source format or no views");
+  if ((unsigned)interp > TSR_INTERP_LANCZOS3 || (unsigned)border > TSR_BORDER_SPHERE)
+    return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: unknown interpolation or border");
+  p->vd = calloc((size_t)nviews, sizeof *p->vd);
+  if (!p->vd) return tsr__fail(ctx, TSR_E_NOMEM, "out of memory planning a warp");
+  tsr_warp_src *s = &p->s;
+  int bytes = depth / 8, deepest = 0;
+  s->channels = channels;
+  s->depth = depth;
+  s->border = (tsr_i32)border;
+  s->nviews = nviews;
+  for (int v = 0; v < nviews; v++) {
+    const tsr_warp_view *vw = &views[v];
+    tsr_warp_vdesc *d = &p->vd[v];
+    if ((vw->kind != TSR_COORD_AFFINE && vw->kind != TSR_COORD_EQUIRECT) || vw->width < 1 || vw->height < 1 ||
+        (uint64_t)vw->width * (uint64_t)vw->height > ((uint64_t)1 << 31)) {
+      tsr__warp_plan_free(p);
+      return tsr__fail(ctx, TSR_E_INVALID, "tsr_warp: view %d has an unknown coordinate function or a bad size", v);
+    }
+    d->width = vw->width;
+    d->height = vw->height;
+    d->stride = (tsr_i32)((size_t)vw->width * (size_t)channels * (size_t)bytes);
+    d->dst_offset = s->dst_item_bytes;
+    s->dst_item_bytes += (uint64_t)d->stride * (uint64_t)d->height;
+    d->pos_offset = p->npos;
+    p->npos += (uint64_t)vw->width * (uint64_t)vw->height;
+    if (vw->supersample > 1) {
+      d->mode = TSR_MODE_AREA;
+      d->level = tsr__warp_area_level(vw, w, h);
+      d->ext_offset = p->next;
+      p->next += (uint64_t)vw->width * (uint64_t)vw->height;
+    } else {
+      d->mode = (tsr_i32)interp;
+    }
+    if (d->level > deepest) deepest = d->level;
+  }
+  s->nlevels = deepest + 1;
+  uint64_t off = 0;
+  for (int k = 0; k < TSR_LEVELS; k++) {
+    s->level_w[k] = k ? (s->level_w[k - 1] + 1) / 2 : w;
+    s->level_h[k] = k ? (s->level_h[k - 1] + 1) / 2 : h;
+    s->level_stride[k] = s->level_w[k] * channels * bytes;
+    if (k < s->nlevels) {
+      s->level_offset[k] = off;
+      off += (uint64_t)s->level_stride[k] * (uint64_t)s->level_h[k];
+    }
+  }
+  s->item_bytes = off;
+  p->level_bytes = off - s->level_offset[0] - (uint64_t)s->level_stride[0] * (uint64_t)h;
+  p->pos = malloc(sizeof *p->pos * 2 * (size_t)p->npos);
+  p->ext = p->next ? malloc(sizeof *p->ext * 2 * (size_t)p->next) : NULL;
+  if (!p->pos || (p->next && !p->ext)) {
+    tsr__warp_plan_free(p);
+    return tsr__fail(ctx, TSR_E_NOMEM, "out of memory for the sampling data of %d views", nviews);
+  }
+  for (int v = 0; v < nviews; v++) {
+    const tsr_warp_vdesc *d = &p->vd[v];
+    int rc = d->mode == TSR_MODE_AREA
+                 ? plan_area(&views[v], w, h, d->level, threads, p->pos + 2 * d->pos_offset, p->ext + 2 * d->ext_offset)
+                 : plan_point(&views[v], w, h, threads, p->pos + 2 * d->pos_offset);
+    if (rc) {
+      tsr__warp_plan_free(p);
+      return tsr__fail(ctx, TSR_E_NOMEM, "out of memory planning view %d", v);
+    }
+  }
+  return TSR_OK;
+}
+
+uint64_t tsr__warp_plan_data_bytes(const tsr__warp_plan *p) {
+  return p->npos * 2 * sizeof *p->pos + p->next * 2 * sizeof *p->ext;
+}
+
+void tsr__warp_plan_free(tsr__warp_plan *p) {
+  free(p->vd);
+  free(p->pos);
+  free(p->ext);
+  memset(p, 0, sizeof *p);
+}
+
+double tsr_view_density(const tsr_warp_view *view, int src_w, int src_h) {
+  const int grid = 32;
+  double worst = 0;
+  for (int gy = 0; gy <= grid; gy++)
+    for (int gx = 0; gx <= grid; gx++) {
+      double x = (double)((view->width - 1) * gx) / grid + 0.5, y = (double)((view->height - 1) * gy) / grid + 0.5;
+      double u0, v0, ux, vx, uy, vy;
+      tsr_view_coord(view->p, view->kind, src_w, src_h, x, y, &u0, &v0);
+      tsr_view_coord(view->p, view->kind, src_w, src_h, x + 1, y, &ux, &vx);
+      tsr_view_coord(view->p, view->kind, src_w, src_h, x, y + 1, &uy, &vy);
+      double dux = ux - u0, duy = uy - u0, dvx = vx - v0, dvy = vy - v0;
+      if (view->kind == TSR_COORD_EQUIRECT) {
+        /* Across the seam, the short way round; a source row holds
+         * cos(latitude) of the equator's length, so columns count less. */
+        dux -= src_w * floor(dux / src_w + 0.5);
+        duy -= src_w * floor(duy / src_w + 0.5);
+        double full_h = view->p[13] > 0 ? view->p[13] : src_h;
+        double c = cos((0.5 - ((v0 + view->p[14]) / full_h)) * PI);
+        dux *= c;
+        duy *= c;
+      }
+      double fx = sqrt(dux * dux + dvx * dvx), fy = sqrt(duy * duy + dvy * dvy);
+      if (fx > worst) worst = fx;
+      if (fy > worst) worst = fy;
+    }
+  return worst;
+}
