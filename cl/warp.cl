@@ -8,12 +8,10 @@
  * neighbouring position pairs. */
 #include "warp.h"
 
-__kernel void tsr_warp(__global const uchar *src, __constant tsr_warp_src *s, __constant tsr_warp_vdesc *views,
-                       __global const int *pos, __global const ushort *ext, __global uchar *dst, int row0) {
-  int x = get_global_id(0), y = get_global_id(1), iv = get_global_id(2);
-  int item = iv / s->nviews, v = iv - item * s->nviews;
-  __constant tsr_warp_vdesc *vw = views + v;
-  if (x >= vw->width || y + row0 >= vw->height) return;
+/* Output pixel x of row y (tile-relative) of view vw of one item. */
+TSR_INLINE void warp_one(__global const uchar *src, __constant tsr_warp_src *s, __constant tsr_warp_vdesc *vw,
+                         __global const int *pos, __global const ushort *ext, __global uchar *dst, int row0, int item,
+                         int x, int y) {
   ulong i = vw->pos_offset + (ulong)y * (ulong)vw->width + (ulong)x;
   int2 P = vload2(i, pos);
   int ew = 0, eh = 0;
@@ -23,11 +21,44 @@ __kernel void tsr_warp(__global const uchar *src, __constant tsr_warp_src *s, __
     ew = E.x;
     eh = E.y;
   }
+  __global const uchar *img = src + (ulong)item * s->item_bytes + s->level_offset[lv];
+  __global uchar *row = dst + (ulong)item * s->dst_item_bytes + vw->dst_offset + (ulong)(y + row0) * (ulong)vw->stride;
+  int w = s->level_w[lv], h = s->level_h[lv], stride = s->level_stride[lv], border = s->border;
   uint val[4];
-  tsr_warp_sample(src + (ulong)item * s->item_bytes + s->level_offset[lv], s->level_w[lv], s->level_h[lv],
-                  s->level_stride[lv], ch, depth, s->border, mode, P.x, P.y, ew, eh, val);
-  tsr_warp_store(dst + (ulong)item * s->dst_item_bytes + vw->dst_offset + (ulong)(y + row0) * (ulong)vw->stride,
-                 depth, ch, x, val);
+  if (depth == 8 && mode == TSR_MODE_BILINEAR && tsr_bilinear8_inside(img, w, h, stride, ch, P.x, P.y, row, x)) return;
+  /* The common formats and modes with constant channels, depth and mode,
+   * so the compiler unrolls their loops; the same function throughout. */
+#define TSR_SAMPLE(C, D, M)                                                                   \
+  {                                                                                           \
+    tsr_warp_sample(img, w, h, stride, C, D, border, M, P.x, P.y, ew, eh, val);               \
+    tsr_warp_store(row, D, C, x, val);                                                        \
+    return;                                                                                   \
+  }
+#define TSR_MODES(C)                                                                          \
+  {                                                                                           \
+    if (mode == TSR_MODE_BILINEAR) TSR_SAMPLE(C, 8, TSR_MODE_BILINEAR)                        \
+    if (mode == TSR_MODE_NEAREST) TSR_SAMPLE(C, 8, TSR_MODE_NEAREST)                          \
+    TSR_SAMPLE(C, 8, mode)                                                                    \
+  }
+  if (depth == 8) {
+    if (ch == 3) TSR_MODES(3)
+    if (ch == 4) TSR_MODES(4)
+    if (ch == 1) TSR_MODES(1)
+  }
+  TSR_SAMPLE(ch, depth, mode)
+}
+
+/* Each work-item makes TSR_WARP_PX pixels of a row, get_global_size(0)
+ * apart, so consecutive work-items read consecutive position pairs on
+ * every pass and the per-item set-up is paid once for them all. */
+__kernel void tsr_warp(__global const uchar *src, __constant tsr_warp_src *s, __constant tsr_warp_vdesc *views,
+                       __global const int *pos, __global const ushort *ext, __global uchar *dst, int row0) {
+  int x = get_global_id(0), y = get_global_id(1), iv = get_global_id(2), gx = get_global_size(0);
+  int item = iv / s->nviews, v = iv - item * s->nviews;
+  __constant tsr_warp_vdesc *vw = views + v;
+  if (y + row0 >= vw->height) return;
+  for (int k = 0; k < TSR_WARP_PX; k++, x += gx)
+    if (x < vw->width) warp_one(src, s, vw, pos, ext, dst, row0, item, x, y);
 }
 
 /* Level k + 1 of every item of a batch from level k. */

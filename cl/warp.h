@@ -137,6 +137,21 @@ TSR_INLINE tsr_i32 tsr_axis_taps(tsr_i32 mode, tsr_i32 P, tsr_i32 E, tsr_i32 *fi
   return n;
 }
 
+/* The one rounding of a sample: its exact weighted sum scaled to the
+ * output range and clamped (see tsr_warp_sample). */
+TSR_INLINE tsr_u32 tsr_warp_finish(tsr_i32 mode, tsr_i64 acc, tsr_i32 EW, tsr_i32 EH, tsr_i32 depth) {
+  tsr_i64 maxv = depth == 16 ? 65535 : 255;
+  if (mode == TSR_MODE_BILINEAR) {
+    acc = (acc + 32768) >> 16;
+  } else if (mode == TSR_MODE_BICUBIC || mode == TSR_MODE_LANCZOS3) {
+    acc = acc < 0 ? 0 : (acc + 2097152) >> 22;
+  } else if (mode == TSR_MODE_AREA) {
+    tsr_u64 area = (tsr_u64)EW * (tsr_u64)EH, r = (((tsr_u64)1 << 40) + area / 2) / area;
+    acc = (tsr_i64)(((tsr_u64)acc * r + ((tsr_u64)1 << 39)) >> 40);
+  }
+  return (tsr_u32)(acc > maxv ? maxv : acc);
+}
+
 /* Output sample values (channels of them, in out[]) at position (X, Y), with
  * footprint (EW, EH) in area mode, from one level of the source (w x h,
  * stride bytes per row). Weighted sums are exact integers; the one rounding
@@ -153,7 +168,6 @@ TSR_INLINE void tsr_warp_sample(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32
   tsr_i32 wx[TSR_MAX_TAPS], wy[TSR_MAX_TAPS], x0, y0;
   tsr_i32 nx = tsr_axis_taps(mode, X, EW, &x0, wx), ny = tsr_axis_taps(mode, Y, EH, &y0, wy);
   tsr_i32 inside = x0 >= 0 && y0 >= 0 && x0 + nx <= w && y0 + ny <= h;
-  tsr_i64 maxv = depth == 16 ? 65535 : 255;
   for (tsr_i32 c = 0; c < ch; c++) {
     tsr_i64 acc = 0;
     for (tsr_i32 j = 0; j < ny; j++) {
@@ -165,16 +179,24 @@ TSR_INLINE void tsr_warp_sample(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32
       }
       acc += (tsr_i64)wy[j] * (tsr_i64)row;
     }
-    if (mode == TSR_MODE_BILINEAR) {
-      acc = (acc + 32768) >> 16;
-    } else if (mode == TSR_MODE_BICUBIC || mode == TSR_MODE_LANCZOS3) {
-      acc = acc < 0 ? 0 : (acc + 2097152) >> 22;
-    } else if (mode == TSR_MODE_AREA) {
-      tsr_u64 area = (tsr_u64)EW * (tsr_u64)EH, r = (((tsr_u64)1 << 40) + area / 2) / area;
-      acc = (tsr_i64)(((tsr_u64)acc * r + ((tsr_u64)1 << 39)) >> 40);
-    }
-    out[c] = (tsr_u32)(acc > maxv ? maxv : acc);
+    out[c] = tsr_warp_finish(mode, acc, EW, EH, depth);
   }
+}
+
+/* Bilinear at 8 bits when the 2 x 2 taps lie inside the image: the same
+ * sums as tsr_warp_sample, written out (devices without the CPU's vector
+ * path run it per pixel). Returns 0, writing nothing, otherwise. */
+TSR_INLINE tsr_i32 tsr_bilinear8_inside(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32 h, tsr_i32 stride,
+                                        tsr_i32 ch, tsr_i32 X, tsr_i32 Y, TSR_GLOBAL tsr_u8 *row, tsr_i32 x) {
+  tsr_i32 x0 = X >> 8, y0 = Y >> 8;
+  if (x0 < 0 || y0 < 0 || x0 + 1 >= w || y0 + 1 >= h) return 0;
+  tsr_u32 ax = (tsr_u32)X & 255, ay = (tsr_u32)Y & 255;
+  TSR_GLOBAL const tsr_u8 *p = img + (tsr_u64)(tsr_u32)y0 * (tsr_u64)(tsr_u32)stride + (tsr_u64)(tsr_u32)(x0 * ch);
+  for (tsr_i32 c = 0; c < ch; c++) {
+    tsr_u32 top = p[c] * (256 - ax) + p[ch + c] * ax, bot = p[stride + c] * (256 - ax) + p[stride + ch + c] * ax;
+    row[x * ch + c] = (tsr_u8)((top * (256 - ay) + bot * ay + 32768) >> 16);
+  }
+  return 1;
 }
 
 /* Stores channels values of one output pixel at index x of a row. */

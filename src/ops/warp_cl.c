@@ -325,7 +325,8 @@ static tsr_status run_kernels(tsr__warp_stream *w, int q, buffer_set *b, int n) 
     cl_int row0 = t * w->tile_rows;
     tsr__cl_arg args[7] = {TSR_ARG_BUF(b->src), TSR_ARG_BUF(w->sdesc), TSR_ARG_BUF(w->vdesc), TSR_ARG_BUF(pos),
                            TSR_ARG_BUF(ext), TSR_ARG_BUF(b->dst), TSR_ARG_VAL(row0)};
-    size_t global[3] = {w->global_w, (size_t)w->tile_rows, (size_t)n * (size_t)s->nviews};
+    size_t global[3] = {(w->global_w + TSR_WARP_PX - 1) / TSR_WARP_PX, (size_t)w->tile_rows,
+                        (size_t)n * (size_t)s->nviews};
     if (!st) {
       tsr__cl_event_release(ctx, &b->ev_kernel);
       st = tsr__cl_launch(ctx, q, w->kernel, 7, args, 3, global, w->local, NULL, &b->ev_kernel);

@@ -202,7 +202,7 @@ tsr_status tsr__bench_cl_warp_open(tsr_context *ctx, const tsr_image *src, int b
     if ((size_t)plan->vd[v].height > maxh) maxh = (size_t)plan->vd[v].height;
   }
   b->dims = 3;
-  b->global[0] = maxw;
+  b->global[0] = (maxw + TSR_WARP_PX - 1) / TSR_WARP_PX;
   b->global[1] = maxh;
   b->global[2] = (size_t)batch * (size_t)sd->nviews;
   size_t max = 0;
