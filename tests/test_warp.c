@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/warp_impl.h"
 #include "testutil.h"
 
 static int sample(const tsr_image *img, int x, int y, int c) {
@@ -267,6 +268,52 @@ START_TEST(build_failure_falls_back) {
 }
 END_TEST
 
+/* A budget too small for the views' sampling data beside a batch: the
+ * stream cuts the data into tiles of rows, uploads them per batch, and
+ * writes the same bytes as the CPU backend (the same algorithm, not
+ * another one). Point modes only: tiles of footprints are disabled (see
+ * plan_tiles in src/ops/warp_cl.c). */
+START_TEST(sampling_data_in_tiles) {
+  unsetenv("TESSERA_KERNEL_DIR");
+  unsetenv("TESSERA_FAULT_ALLOC_ABOVE");
+  job ref, got;
+  job_init(&ref);
+  job_init(&got);
+  for (int v = 0; v < NVIEW; v++) ref.views[v].supersample = got.views[v].supersample = 1;
+  tsr_context *cpu = ctx_budget("cpu", 0, 0);
+  job_run(cpu, &ref);
+  tsr_mem_need need = tsr_warp_mem_need(96, 48, 3, 8, got.views, NVIEW);
+  uint64_t per_set = 2 * (need.item_bytes[0] + need.item_bytes[1]); /* buffer + staging */
+  /* Room for one item in both sets and a third of the data. */
+  tsr_context *cl = ctx_budget("cl", 2 * per_set + need.fixed_bytes / 3, 0);
+  tsr__warp_plan plan;
+  ck_assert_int_eq(tsr__warp_plan_make(cl, 96, 48, 3, 8, got.views, NVIEW, TSR_INTERP_BILINEAR, TSR_BORDER_SPHERE, 1,
+                                       &plan), TSR_OK);
+  tsr__warp_stream *w;
+  int retries;
+  tsr_status st = tsr__warp_stream_open(cl, &plan, NSRC, &w, &retries);
+  ck_assert_msg(st == TSR_OK, "%s", tsr_context_error(cl));
+  int tiles = tsr__warp_stream_tiles(w), batch = tsr__warp_stream_batch(w);
+  ck_assert_int_gt(tiles, 1);
+  void *done;
+  for (int first = 0; first < NSRC; first += batch) {
+    int n = NSRC - first < batch ? NSRC - first : batch;
+    ck_assert_int_eq(tsr__warp_stream_submit(w, (const tsr_image *const *)got.src + first, n,
+                                             got.dst + first * NVIEW, NULL, &done), TSR_OK);
+  }
+  for (int k = 0; k < 2; k++) ck_assert_int_eq(tsr__warp_stream_collect(w, &done), TSR_OK);
+  tsr__warp_stream_close(w, 1);
+  ck_assert_int_eq(job_diff(&ref, &got), 0);
+  printf("warp[cl]: sampling data of %llu bytes in %d tiles at batch %d, bytes identical to the CPU backend's\n",
+         (unsigned long long)tsr__warp_plan_data_bytes(&plan), tiles, batch);
+  tsr__warp_plan_free(&plan);
+  tsr_context_destroy(cpu);
+  tsr_context_destroy(cl);
+  job_free(&ref);
+  job_free(&got);
+}
+END_TEST
+
 START_TEST(rejects_mismatched_outputs) {
   tsr_context *ctx = tt_context("cpu");
   tsr_image *src = img_new(16, 16, 3, 8), *out = img_new(8, 8, 1, 8);
@@ -294,6 +341,7 @@ int main(void) {
   if (nb == 2) {
     tcase_add_test(tc, allocation_failure_halves_then_falls_back);
     tcase_add_test(tc, build_failure_falls_back);
+    tcase_add_test(tc, sampling_data_in_tiles);
   }
   suite_add_tcase(s, tc);
   return tt_run(s);

@@ -16,7 +16,7 @@ typedef struct {
   int width, height;   /* override every view's size (0: the rig's) */
   double hfov;         /* override every view's horizontal field of view (0: the rig's) */
   tsr_interp interp;   /* default (tsr_split_options_init): bilinear */
-  int no_antialias;    /* 1: never supersample, never decode at a DCT scale */
+  int no_antialias;    /* 1: never antialias (area footprints), never decode at a DCT scale */
   const char *format;  /* "jpg" or "png"; NULL: jpg for 8-bit gray/RGB sources, png otherwise */
   int quality;         /* JPEG quality 1..100 (0: 95) */
   double mask_nadir;   /* > 0: write masks hiding everything within this many degrees of the nadir */

@@ -32,7 +32,8 @@ typedef struct {
   int width, height;
   tsr_coord_kind kind;
   double p[16];   /* parameters of the coordinate function */
-  int supersample; /* antialiasing: n x n samples averaged per output pixel; 0 or 1: one */
+  int supersample; /* > 1: antialiased (each output pixel the mean of the source over its
+                      footprint, at a pyramid level of the source); 0 or 1: the interpolation */
 } tsr_warp_view;
 
 typedef struct {
@@ -81,8 +82,9 @@ TSR_API void tsr_rotation_ypr(double yaw, double pitch, double roll, double r[9]
  * equirectangular sources, measured on the sphere: a column step counts
  * cos(latitude) of a pixel). Above 1 the view minifies. */
 TSR_API double tsr_view_density(const tsr_warp_view *view, int src_w, int src_h);
-/* Sets view->supersample from the density: 1 up to 1.5 source pixels per
- * output pixel, else ceil(density), at most 8. Returns the value set. */
+/* Sets view->supersample from the density: 1 (no antialiasing) up to 1.5
+ * source pixels per output pixel, else ceil(density), at most 8 (any value
+ * above 1 turns antialiasing on). Returns the value set. */
 TSR_API int tsr_view_antialias(tsr_warp_view *view, int src_w, int src_h);
 
 /* Memory one warp batch item (one source image and all its views, in both

@@ -139,6 +139,10 @@ static tsr_status plan_tiles(tsr__warp_stream *w, int max_batch, tsr_plan *plan)
   for (int rows = w->maxh; rows >= 1; rows = rows > 1 ? (rows + 1) / 2 : 0) {
     uint64_t npos, next, data = tile_bytes(p, rows, &npos, &next);
     int tiled = rows < w->maxh;
+    /* Tiles of footprint data (antialiased views) read wrong data on PoCL
+     * (a known bug, under investigation): such plans are not tiled; a
+     * device without room for their data hands the job to the CPU. */
+    if (tiled && p->next) break;
     tsr_mem_need need = tsr__warp_need(p->s.item_bytes, p->s.dst_item_bytes, descs + data * (tiled ? NSETS : 1));
     if ((data <= ctx->dev->max_alloc || !ctx->dev->max_alloc) &&
         tsr_plan_batch(&need, avail, ctx->dev->max_alloc, max_batch, plan) == TSR_OK) {
