@@ -130,7 +130,7 @@ TSR_INLINE tsr_i32 tsr_axis_taps(tsr_i32 mode, tsr_i32 P, tsr_i32 E, tsr_i32 *fi
   /* Area: the overlap of each pixel with [P, P + E). */
   tsr_i32 i0 = P >> 8, n = ((P + E - 1) >> 8) - i0 + 1;
   for (tsr_i32 k = 0; k < n; k++) {
-    tsr_i32 lo = (i0 + k) << 8, hi = lo + 256;
+    tsr_i32 lo = (i0 + k) * 256, hi = lo + 256;
     w[k] = (hi < P + E ? hi : P + E) - (lo > P ? lo : P);
   }
   *first = i0;

@@ -196,7 +196,7 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse
       continue;
     }
     __m128i wp[TSR_MAX_TAPS / 2];
-    for (int k = 0; k < pairs; k++) wp[k] = _mm_set1_epi32((wx[2 * k] & 0xFFFF) | (wx[2 * k + 1] << 16));
+    for (int k = 0; k < pairs; k++) wp[k] = _mm_set1_epi32((int)(((uint32_t)wx[2 * k] & 0xFFFFu) | ((uint32_t)wx[2 * k + 1] << 16)));
     const uint8_t *p = j->img + (size_t)y0 * stride + (size_t)x0 * (size_t)ch;
     __m128i acc = _mm_setzero_si128();
     for (int r = 0; r < ny; r++, p += stride) {
