@@ -271,15 +271,14 @@ END_TEST
 /* A budget too small for the views' sampling data beside a batch: the
  * stream cuts the data into tiles of rows, uploads them per batch, and
  * writes the same bytes as the CPU backend (the same algorithm, not
- * another one). Point modes only: tiles of footprints are disabled (see
- * plan_tiles in src/ops/warp_cl.c). */
+ * another one), positions and footprints alike. */
 START_TEST(sampling_data_in_tiles) {
   unsetenv("TESSERA_KERNEL_DIR");
   unsetenv("TESSERA_FAULT_ALLOC_ABOVE");
   job ref, got;
   job_init(&ref);
   job_init(&got);
-  for (int v = 0; v < NVIEW; v++) ref.views[v].supersample = got.views[v].supersample = 1;
+  for (int v = 0; v < NVIEW; v++) ref.views[v].supersample = got.views[v].supersample = v == 1 ? 2 : 1; /* footprints too */
   tsr_context *cpu = ctx_budget("cpu", 0, 0);
   job_run(cpu, &ref);
   tsr_mem_need need = tsr_warp_mem_need(96, 48, 3, 8, got.views, NVIEW);

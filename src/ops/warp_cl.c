@@ -139,10 +139,6 @@ static tsr_status plan_tiles(tsr__warp_stream *w, int max_batch, tsr_plan *plan)
   for (int rows = w->maxh; rows >= 1; rows = rows > 1 ? (rows + 1) / 2 : 0) {
     uint64_t npos, next, data = tile_bytes(p, rows, &npos, &next);
     int tiled = rows < w->maxh;
-    /* Tiles of footprint data (antialiased views) read wrong data on PoCL
-     * (a known bug, under investigation): such plans are not tiled; a
-     * device without room for their data hands the job to the CPU. */
-    if (tiled && p->next) break;
     tsr_mem_need need = tsr__warp_need(p->s.item_bytes, p->s.dst_item_bytes, descs + data * (tiled ? NSETS : 1));
     if ((data <= ctx->dev->max_alloc || !ctx->dev->max_alloc) &&
         tsr_plan_batch(&need, avail, ctx->dev->max_alloc, max_batch, plan) == TSR_OK) {
@@ -326,14 +322,14 @@ static tsr_status run_kernels(tsr__warp_stream *w, int q, buffer_set *b, int n) 
   for (int t = 0; t < w->ntiles && !st; t++) {
     tsr__buf *pos = w->ntiles > 1 ? b->tpos : w->pos, *ext = w->ntiles > 1 ? b->text : w->ext;
     if (w->ntiles > 1) st = upload_tile(w, q, b, t);
-    cl_int row0 = t * w->tile_rows;
-    tsr__cl_arg args[7] = {TSR_ARG_BUF(b->src), TSR_ARG_BUF(w->sdesc), TSR_ARG_BUF(w->vdesc), TSR_ARG_BUF(pos),
-                           TSR_ARG_BUF(ext), TSR_ARG_BUF(b->dst), TSR_ARG_VAL(row0)};
+    cl_int row0 = t * w->tile_rows, rows = w->tile_rows;
+    tsr__cl_arg args[8] = {TSR_ARG_BUF(b->src), TSR_ARG_BUF(w->sdesc), TSR_ARG_BUF(w->vdesc), TSR_ARG_BUF(pos),
+                           TSR_ARG_BUF(ext), TSR_ARG_BUF(b->dst), TSR_ARG_VAL(row0), TSR_ARG_VAL(rows)};
     size_t global[3] = {(w->global_w + TSR_WARP_PX - 1) / TSR_WARP_PX, (size_t)w->tile_rows,
                         (size_t)n * (size_t)s->nviews};
     if (!st) {
       tsr__cl_event_release(ctx, &b->ev_kernel);
-      st = tsr__cl_launch(ctx, q, w->kernel, 7, args, 3, global, w->local, NULL, &b->ev_kernel);
+      st = tsr__cl_launch(ctx, q, w->kernel, 8, args, 3, global, w->local, NULL, &b->ev_kernel);
     }
   }
   return st;

@@ -19,8 +19,8 @@ struct tsr__bench_cl {
   size_t bytes, out_bytes;
   size_t global[3], local[3];
   int dims, nargs, has_local;
-  cl_int row0;
-  tsr__cl_arg args[7];
+  cl_int row0, rows;
+  tsr__cl_arg args[8];
   int timing_wall; /* the queue gave no profiling times */
 };
 
@@ -195,7 +195,8 @@ tsr_status tsr__bench_cl_warp_open(tsr_context *ctx, const tsr_image *src, int b
   b->args[4] = TSR_ARG_BUF(b->ext);
   b->args[5] = TSR_ARG_BUF(b->b);
   b->args[6] = TSR_ARG_VAL(b->row0);
-  b->nargs = 7;
+  b->args[7] = TSR_ARG_VAL(b->rows);
+  b->nargs = 8;
   size_t maxw = 1, maxh = 1;
   for (int v = 0; v < sd->nviews; v++) {
     if ((size_t)plan->vd[v].width > maxw) maxw = (size_t)plan->vd[v].width;
@@ -204,6 +205,7 @@ tsr_status tsr__bench_cl_warp_open(tsr_context *ctx, const tsr_image *src, int b
   b->dims = 3;
   b->global[0] = (maxw + TSR_WARP_PX - 1) / TSR_WARP_PX;
   b->global[1] = maxh;
+  b->rows = (cl_int)maxh;
   b->global[2] = (size_t)batch * (size_t)sd->nviews;
   size_t max = 0;
   if (ctx->cl->api->clGetKernelWorkGroupInfo(b->kernel, ctx->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max,
