@@ -37,9 +37,6 @@ typedef struct {
 /* Source levels a warp can sample: level 0 is the image, level k + 1 halves
  * level k (cl/warp.h, tsr_pyr_pixel). */
 #define TSR_LEVELS 6
-/* Output pixels per work-item of the warp kernel (a row's pixels
- * get_global_size(0) apart). 4 measured no faster than 1 on PoCL. */
-#define TSR_WARP_PX 1
 
 /* Sampling modes of a view (tsr_warp_vdesc.mode): the interpolations, and
  * the area average over each output pixel's footprint (antialiasing). */

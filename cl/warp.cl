@@ -48,19 +48,15 @@ TSR_INLINE void warp_one(__global const uchar *src, __constant tsr_warp_src *s, 
   TSR_SAMPLE(ch, depth, mode)
 }
 
-/* Each work-item makes TSR_WARP_PX pixels of a row, get_global_size(0)
- * apart, so consecutive work-items read consecutive position pairs on
- * every pass and the per-item set-up is paid once for them all. */
 __kernel void tsr_warp(__global const uchar *src, __constant tsr_warp_src *s, __constant tsr_warp_vdesc *views,
                        __global const int *pos, __global const ushort *ext, __global uchar *dst, int row0,
                        int rows) {
-  int x = get_global_id(0), y = get_global_id(1), iv = get_global_id(2), gx = get_global_size(0);
+  int x = get_global_id(0), y = get_global_id(1), iv = get_global_id(2);
   int item = iv / s->nviews, v = iv - item * s->nviews;
   __constant tsr_warp_vdesc *vw = views + v;
   if (y >= rows) return; /* the global size is rounded up to the work-group's */
-  if (y + row0 >= vw->height) return;
-  for (int k = 0; k < TSR_WARP_PX; k++, x += gx)
-    if (x < vw->width) warp_one(src, s, vw, pos, ext, dst, row0, item, x, y);
+  if (y + row0 >= vw->height || x >= vw->width) return;
+  warp_one(src, s, vw, pos, ext, dst, row0, item, x, y);
 }
 
 /* Level k + 1 of every item of a batch from level k. */

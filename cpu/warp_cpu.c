@@ -99,7 +99,8 @@ static inline void row_nearest8(const view_job *j, int y, int ch) {
 }
 
 /* Whether a bilinear pixel's taps, and the 8 bytes the vector path reads
- * from each tap row, lie inside the image. */
+ * from each tap row, lie inside the image (the vector path's test;
+ * tsr_bilinear8_inside has its own without the over-read). */
 static inline int bilinear_inside(const view_job *j, int32_t x0, int32_t y0, int ch) {
   return x0 >= 0 && y0 >= 0 && x0 + 1 < j->w && y0 + 1 < j->h &&
          (size_t)(y0 + 1) * (size_t)j->stride + (size_t)x0 * (size_t)ch + 8 <= (size_t)j->stride * (size_t)j->h;
@@ -108,20 +109,9 @@ static inline int bilinear_inside(const view_job *j, int32_t x0, int32_t y0, int
 static inline void row_bilinear8(const view_job *j, int y, int ch) {
   const int32_t *pos = j->pos + 2 * (size_t)y * (size_t)j->width;
   uint8_t *out = j->dst + (size_t)y * (size_t)j->dstride;
-  const size_t stride = (size_t)j->stride;
-  for (int x = 0; x < j->width; x++) {
-    int32_t X = pos[2 * x], Y = pos[2 * x + 1], x0 = X >> 8, y0 = Y >> 8;
-    if (!bilinear_inside(j, x0, y0, ch)) {
-      pixel_generic(j, x, X, Y, out, ch);
-      continue;
-    }
-    const uint8_t *p = j->img + (size_t)y0 * stride + (size_t)x0 * (size_t)ch;
-    uint32_t ax = (uint32_t)X & 255, ay = (uint32_t)Y & 255;
-    for (int c = 0; c < ch; c++) {
-      uint32_t top = p[c] * (256 - ax) + p[ch + c] * ax, bot = p[stride + c] * (256 - ax) + p[stride + ch + c] * ax;
-      out[x * ch + c] = (uint8_t)((top * (256 - ay) + bot * ay + 32768) >> 16);
-    }
-  }
+  for (int x = 0; x < j->width; x++)
+    if (!tsr_bilinear8_inside(j->img, j->w, j->h, j->stride, ch, pos[2 * x], pos[2 * x + 1], out, x))
+      pixel_generic(j, x, pos[2 * x], pos[2 * x + 1], out, ch);
 }
 
 #ifdef TSR_HAVE_X86

@@ -168,6 +168,14 @@ static void fill_sphere(tsr_image *im, int seed) {
 
 static char g_where[160]; /* where matrix_error found its worst */
 
+/* The pyramid level an antialiased view of density d samples: the first
+ * where it takes at most 6 pixels of the level per output pixel. */
+static int ref_level(double d) {
+  int L = 0;
+  while (L < 5 && d / (1 << L) > 6) L++;
+  return L;
+}
+
 /* The largest difference of one view's output from the reference. */
 static double matrix_error(const tsr_image *src, tsr_image *const *levels, const view_case *vc, int level, int aa,
                            int interp, const tsr_image *out) {
@@ -241,9 +249,7 @@ START_TEST(sampling_matrix) {
             tsr_view_equirect(&views[k], c->w, c->h, c->yaw, c->pitch, c->roll, c->hfov);
             views[k].supersample = aa ? tsr_view_antialias(&views[k], W, H) : 1;
             if (aa) ck_assert_msg(views[k].supersample > 1, "%s does not minify", c->what);
-            double d = tsr_view_density(&views[k], W, H);
-            level[k] = 0;
-            while (aa && level[k] < 5 && d / (1 << level[k]) > 6) level[k]++;
+            level[k] = aa ? ref_level(tsr_view_density(&views[k], W, H)) : 0;
             for (int b = 0; b < 2; b++)
               ck_assert_int_eq(tsr_image_create(c->w, c->h, ch, depth, &out[b][k]), TSR_OK);
           }
@@ -279,10 +285,7 @@ START_TEST(sampling_matrix) {
     tsr_warp_view v;
     const view_case *c = &k_matrix_views[k];
     tsr_view_equirect(&v, c->w, c->h, c->yaw, c->pitch, c->roll, c->hfov);
-    double d = tsr_view_density(&v, W, H);
-    int L = 0;
-    while (L < 5 && d / (1 << L) > 6) L++;
-    printf(" %d", L);
+    printf(" %d", ref_level(tsr_view_density(&v, W, H)));
   }
   printf("\n");
   printf("sampling matrix: %d combinations x %d views; %s; worst error %.2f LSB (8-bit), %.2f LSB (16-bit)\n", combos,

@@ -159,20 +159,6 @@ static tsr_status plan_tiles(tsr__warp_stream *w, int max_batch, tsr_plan *plan)
                    (unsigned long long)avail);
 }
 
-/* Work-group shape: 32 x 4 (rows of 32 neighbouring pixels), smaller where
- * the kernel or device allows less. */
-static void pick_local(tsr__warp_stream *w) {
-  size_t max = 0;
-  const tsr__cl_api *cl = w->ctx->cl->api;
-  if (cl->clGetKernelWorkGroupInfo(w->kernel, w->ctx->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max, NULL) !=
-          CL_SUCCESS ||
-      max < 1)
-    max = 1;
-  w->local[0] = max >= 32 ? 32 : max;
-  w->local[1] = max >= 128 ? 4 : 1;
-  w->local[2] = 1;
-}
-
 tsr_status tsr__warp_stream_open(tsr_context *ctx, const tsr__warp_plan *plan, int max_batch, tsr__warp_stream **out,
                                  int *retries) {
   *out = NULL;
@@ -253,7 +239,7 @@ tsr_status tsr__warp_stream_open(tsr_context *ctx, const tsr__warp_plan *plan, i
     tsr__warp_stream_close(w, 0);
     return st;
   }
-  pick_local(w);
+  tsr__cl_local_rows(ctx, w->kernel, w->local);
   w->st.backend = TSR_BACKEND_OPENCL;
   w->st.batch = w->batch;
   w->st.retries = w->retries;
@@ -325,8 +311,7 @@ static tsr_status run_kernels(tsr__warp_stream *w, int q, buffer_set *b, int n) 
     cl_int row0 = t * w->tile_rows, rows = w->tile_rows;
     tsr__cl_arg args[8] = {TSR_ARG_BUF(b->src), TSR_ARG_BUF(w->sdesc), TSR_ARG_BUF(w->vdesc), TSR_ARG_BUF(pos),
                            TSR_ARG_BUF(ext), TSR_ARG_BUF(b->dst), TSR_ARG_VAL(row0), TSR_ARG_VAL(rows)};
-    size_t global[3] = {(w->global_w + TSR_WARP_PX - 1) / TSR_WARP_PX, (size_t)w->tile_rows,
-                        (size_t)n * (size_t)s->nviews};
+    size_t global[3] = {w->global_w, (size_t)w->tile_rows, (size_t)n * (size_t)s->nviews};
     if (!st) {
       tsr__cl_event_release(ctx, &b->ev_kernel);
       st = tsr__cl_launch(ctx, q, w->kernel, 8, args, 3, global, w->local, NULL, &b->ev_kernel);

@@ -166,6 +166,9 @@ tsr_status tsr__cl_read(tsr_context *ctx, int queue, tsr__buf *b, size_t offset,
  * size is rounded up to a multiple of it. */
 tsr_status tsr__cl_launch(tsr_context *ctx, int queue, cl_kernel kernel, int nargs, const tsr__cl_arg *args,
                           int dims, const size_t *global, const size_t *local, cl_event wait, cl_event *ev);
+/* A 2-D work-group shape for kernels over image rows: 32 x 4 (rows of 32
+ * neighbouring pixels), smaller where the kernel or device allows less. */
+void tsr__cl_local_rows(tsr_context *ctx, cl_kernel kernel, size_t local[3]);
 /* Waits for an event; a failed command reports its status. */
 tsr_status tsr__cl_wait(tsr_context *ctx, cl_event ev);
 /* Waits for everything queued on a queue. */

@@ -83,3 +83,13 @@ double tsr__cl_event_seconds(const tsr__cl_api *cl, cl_event ev) {
     return 0;
   return (double)(t1 - t0) * 1e-9;
 }
+
+void tsr__cl_local_rows(tsr_context *ctx, cl_kernel kernel, size_t local[3]) {
+  size_t max = 0;
+  if (ctx->cl->api->clGetKernelWorkGroupInfo(kernel, ctx->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max,
+                                             NULL) != CL_SUCCESS || max < 1)
+    max = 1;
+  local[0] = max >= 32 ? 32 : max;
+  local[1] = max >= 128 ? 4 : 1;
+  local[2] = 1;
+}

@@ -83,12 +83,9 @@ void tsr__bench_host_probe(tsr__bench_host *h) {
     snprintf(h->os, sizeof h->os, "%s", pretty);
 }
 
-/* Warp parity, in 8-bit levels. The OpenCL kernel interpolates in float;
- * the CPU backend's bilinear maps hold the fraction in 1/256 steps, a
- * position error of up to 1/512 pixel, which is up to 0.5 level across a
- * full-range edge; with each side rounding its result, the two may differ
- * by 2 levels on the sharpest edges (5 of 3.1 million samples on the
- * quick suite's frame on PoCL). Anything above is a wrong result. */
+/* Warp parity, in 8-bit levels: every backend samples the same fixed-point
+ * data in integer arithmetic (cl/warp.h), so any difference is a wrong
+ * result. */
 #define TSR_BENCH_WARP_TOLERANCE 0
 
 /* ---- the run ------------------------------------------------------------- */

@@ -203,18 +203,12 @@ tsr_status tsr__bench_cl_warp_open(tsr_context *ctx, const tsr_image *src, int b
     if ((size_t)plan->vd[v].height > maxh) maxh = (size_t)plan->vd[v].height;
   }
   b->dims = 3;
-  b->global[0] = (maxw + TSR_WARP_PX - 1) / TSR_WARP_PX;
+  b->global[0] = maxw;
   b->global[1] = maxh;
   b->rows = (cl_int)maxh;
   b->global[2] = (size_t)batch * (size_t)sd->nviews;
-  size_t max = 0;
-  if (ctx->cl->api->clGetKernelWorkGroupInfo(b->kernel, ctx->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max,
-                                             NULL) == CL_SUCCESS && max >= 128) {
-    b->has_local = 1;
-    b->local[0] = 32;
-    b->local[1] = 4;
-    b->local[2] = 1;
-  }
+  b->has_local = 1;
+  tsr__cl_local_rows(ctx, b->kernel, b->local);
   b->out_bytes = sd->dst_item_bytes;
   uint64_t dev = in + outb + sizeof *sd + sizeof *plan->vd * (size_t)sd->nviews + tsr__warp_plan_data_bytes(plan);
   if (dev > w->device_bytes) w->device_bytes = dev;

@@ -8,7 +8,7 @@
  *                       overlaps this one's kernel); on the CPU backend,
  *                       and after a device failure, frames go straight on
  *   units    (workers)  one per view: the CPU warp through the plan's
- *                       fixed-point maps (unless the device made the view),
+ *                       sampling data (unless the device made the view),
  *                       encode, write atomically, append the manifest.
  * Plans are made once per input kind (src/jobs/split/split_plan.c). */
 #include <errno.h>
@@ -35,8 +35,8 @@ typedef struct split split;
 typedef struct {
   tsr__split_plan plan;
   const char *ext;
-  int maps_built;
-  pthread_t builder; /* builds the maps while the reader decodes the first frames */
+  int warp_built;
+  pthread_t builder; /* builds the warp's plan while the reader decodes the first frames */
   int builder_started;
   split *sp;
   tsr_image **pool; /* nviews * POOL_MAX */
@@ -313,7 +313,7 @@ static void copy_region(const tsr_image *src, int v, tsr_image *dst) {
 
 /* The kind's warp plan (sampling data for every backend), built once with
  * every thread. A failure leaves it unbuilt; the frames then fail. */
-static void make_maps(split *sp, kind *k) {
+static void make_warp(split *sp, kind *k) {
   double t = tsr__now();
   if (tsr__split_plan_warp(NULL, &k->plan, sp->ctx->threads))
     tsr__warn(sp->ctx, "out of memory planning the warp of %d views", k->plan.nviews);
@@ -322,18 +322,18 @@ static void make_maps(split *sp, kind *k) {
 
 static void *builder_main(void *arg) {
   kind *k = arg;
-  make_maps(k->sp, k);
+  make_warp(k->sp, k);
   return NULL;
 }
 
 /* Compute stage: the plan is ready once this returns (built here, or by
  * the builder thread kind_for started). */
-static void build_maps(split *sp, kind *k) {
-  if (k->maps_built || sp->o->copy_only) return;
+static void build_warp(split *sp, kind *k) {
+  if (k->warp_built || sp->o->copy_only) return;
   if (k->builder_started) pthread_join(k->builder, NULL);
-  else make_maps(sp, k);
+  else make_warp(sp, k);
   k->builder_started = 0;
-  k->maps_built = 1;
+  k->warp_built = 1;
 }
 
 /* CPU backend: the pyramid levels the kind's views sample, for one frame
@@ -402,7 +402,7 @@ static void fall_back(split *sp, tsr__pipeline *p, tsr__item **items, int n) {
   for (int i = 0; i < sp->nkinds; i++) {
     kind *k = sp->kinds[i];
     pthread_mutex_unlock(&sp->lock);
-    build_maps(sp, k);
+    build_warp(sp, k);
     pthread_mutex_lock(&sp->lock);
   }
   pthread_mutex_unlock(&sp->lock);
@@ -445,7 +445,7 @@ static int batch_for(void *job, tsr__pipeline *p, tsr__item *first) {
   if (!sp->cpu_only && !sp->stream) {
     int max = sp->o->batch > 0 ? sp->o->batch : 64;
     int retries = 0;
-    build_maps(sp, k);
+    build_warp(sp, k);
     tsr_status st = k->plan.wp.vd ? tsr__warp_stream_open(sp->ctx, &k->plan.wp, max, &sp->stream, &retries)
                                   : TSR_E_NOMEM;
     sp->st->retries += retries;
@@ -460,7 +460,7 @@ static int batch_for(void *job, tsr__pipeline *p, tsr__item *first) {
     }
   }
   if (sp->cpu_only) {
-    build_maps(sp, k);
+    build_warp(sp, k);
     return 1;
   }
   return tsr__warp_stream_batch(sp->stream);
