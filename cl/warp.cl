@@ -1,31 +1,25 @@
 /* OpenCL wrappers around cl/warp.h.
  *
- * tsr_warp: one work-item per output pixel, dimension 2 over (batch item,
- * view), all views of a batch in one launch. Rows [row0, row0 + rows) of
+ * tsr_warp: one work-item per output pixel of every item of a batch,
+ * dimension 2 over the views, all views of a batch in one launch. Rows [row0, row0 + rows) of
  * every view: the position data holds those rows only (a tile), view v's
  * starting at views[v].pos_offset. Descriptors are in __constant, the taps
  * tables are program-scope __constant, and neighbouring work-items read
  * neighbouring position pairs. */
 #include "warp.h"
 
-/* Output pixel x of row y (tile-relative) of view vw of one item. */
-TSR_INLINE void warp_one(__global const uchar *src, __constant tsr_warp_src *s, __constant tsr_warp_vdesc *vw,
-                         __global const int *pos, __global const ushort *ext, __global uchar *dst, int row0, int item,
-                         int x, int y) {
-  ulong i = vw->pos_offset + (ulong)y * (ulong)vw->width + (ulong)x;
-  int2 P = vload2(i, pos);
-  int ew = 0, eh = 0;
-  int mode = vw->mode, lv = vw->level, ch = s->channels, depth = s->depth;
-  if (mode == TSR_MODE_AREA) {
-    ushort2 E = vload2(vw->ext_offset + (ulong)y * (ulong)vw->width + (ulong)x, ext);
-    ew = E.x;
-    eh = E.y;
-  }
-  __global const uchar *img = src + (ulong)item * s->item_bytes + s->level_offset[lv];
-  __global uchar *row = dst + (ulong)item * s->dst_item_bytes + vw->dst_offset + (ulong)(y + row0) * (ulong)vw->stride;
-  int w = s->level_w[lv], h = s->level_h[lv], stride = s->level_stride[lv], border = s->border;
+/* Output pixel x of one item's view from its position P (and footprint
+ * ew x eh in area mode): img is the item's level, row its output row. */
+TSR_INLINE void warp_one(__global const uchar *img, int w, int h, int stride, int ch, int depth, int border,
+                         int mode, int2 P, int ew, int eh, __global uchar *row, int x) {
   uint val[4];
-  if (depth == 8 && mode == TSR_MODE_BILINEAR && tsr_bilinear8_inside(img, w, h, stride, ch, P.x, P.y, row, x)) return;
+  if (depth == 8 && mode == TSR_MODE_BILINEAR) {
+    /* constant channel counts, so the loop over them unrolls */
+    if (ch == 3 ? tsr_bilinear8_inside(img, w, h, stride, 3, P.x, P.y, row, x)
+        : ch == 4 ? tsr_bilinear8_inside(img, w, h, stride, 4, P.x, P.y, row, x)
+                  : tsr_bilinear8_inside(img, w, h, stride, ch, P.x, P.y, row, x))
+      return;
+  }
   /* The common formats and modes with constant channels, depth and mode,
    * so the compiler unrolls their loops; the same function throughout. */
 #define TSR_SAMPLE(C, D, M)                                                                   \
@@ -38,6 +32,8 @@ TSR_INLINE void warp_one(__global const uchar *src, __constant tsr_warp_src *s, 
   {                                                                                           \
     if (mode == TSR_MODE_BILINEAR) TSR_SAMPLE(C, 8, TSR_MODE_BILINEAR)                        \
     if (mode == TSR_MODE_NEAREST) TSR_SAMPLE(C, 8, TSR_MODE_NEAREST)                          \
+    if (mode == TSR_MODE_BICUBIC) TSR_SAMPLE(C, 8, TSR_MODE_BICUBIC)                          \
+    if (mode == TSR_MODE_LANCZOS3) TSR_SAMPLE(C, 8, TSR_MODE_LANCZOS3)                        \
     TSR_SAMPLE(C, 8, mode)                                                                    \
   }
   if (depth == 8) {
@@ -48,15 +44,28 @@ TSR_INLINE void warp_one(__global const uchar *src, __constant tsr_warp_src *s, 
   TSR_SAMPLE(ch, depth, mode)
 }
 
+/* Pixel (x, y) of view get_global_id(2) of each of the batch's items: the
+ * position is read once and sampled in every item. */
 __kernel void tsr_warp(__global const uchar *src, __constant tsr_warp_src *s, __constant tsr_warp_vdesc *views,
                        __global const int *pos, __global const ushort *ext, __global uchar *dst, int row0,
-                       int rows) {
-  int x = get_global_id(0), y = get_global_id(1), iv = get_global_id(2);
-  int item = iv / s->nviews, v = iv - item * s->nviews;
-  __constant tsr_warp_vdesc *vw = views + v;
+                       int rows, int items) {
+  int x = get_global_id(0), y = get_global_id(1);
+  __constant tsr_warp_vdesc *vw = views + get_global_id(2);
   if (y >= rows) return; /* the global size is rounded up to the work-group's */
   if (y + row0 >= vw->height || x >= vw->width) return;
-  warp_one(src, s, vw, pos, ext, dst, row0, item, x, y);
+  ulong i = vw->pos_offset + (ulong)y * (ulong)vw->width + (ulong)x;
+  int2 P = vload2(i, pos);
+  int ew = 0, eh = 0, mode = vw->mode, lv = vw->level;
+  if (mode == TSR_MODE_AREA) {
+    ushort2 E = vload2(vw->ext_offset + (ulong)y * (ulong)vw->width + (ulong)x, ext);
+    ew = E.x;
+    eh = E.y;
+  }
+  __global const uchar *img = src + s->level_offset[lv];
+  __global uchar *row = dst + vw->dst_offset + (ulong)(y + row0) * (ulong)vw->stride;
+  for (int item = 0; item < items; item++)
+    warp_one(img + (ulong)item * s->item_bytes, s->level_w[lv], s->level_h[lv], s->level_stride[lv], s->channels,
+             s->depth, s->border, mode, P, ew, eh, row + (ulong)item * s->dst_item_bytes, x);
 }
 
 /* Level k + 1 of every item of a batch from level k. */

@@ -137,16 +137,23 @@ TSR_INLINE tsr_i32 tsr_axis_taps(tsr_i32 mode, tsr_i32 P, tsr_i32 E, tsr_i32 *fi
   return n;
 }
 
+/* round(2^40 / area) of an area-mode footprint EW x EH (in 1/256 pixel
+ * per side, each at least 256): computed once per output pixel. */
+TSR_INLINE tsr_u64 tsr_area_recip(tsr_i32 EW, tsr_i32 EH) {
+  tsr_u64 area = (tsr_u64)EW * (tsr_u64)EH;
+  return (((tsr_u64)1 << 40) + area / 2) / area;
+}
+
 /* The one rounding of a sample: its exact weighted sum scaled to the
- * output range and clamped (see tsr_warp_sample). */
-TSR_INLINE tsr_u32 tsr_warp_finish(tsr_i32 mode, tsr_i64 acc, tsr_i32 EW, tsr_i32 EH, tsr_i32 depth) {
+ * output range and clamped (see tsr_warp_sample); r is tsr_area_recip of
+ * the footprint in area mode, unused otherwise. */
+TSR_INLINE tsr_u32 tsr_warp_finish(tsr_i32 mode, tsr_i64 acc, tsr_u64 r, tsr_i32 depth) {
   tsr_i64 maxv = depth == 16 ? 65535 : 255;
   if (mode == TSR_MODE_BILINEAR) {
     acc = (acc + 32768) >> 16;
   } else if (mode == TSR_MODE_BICUBIC || mode == TSR_MODE_LANCZOS3) {
     acc = acc < 0 ? 0 : (acc + 2097152) >> 22;
   } else if (mode == TSR_MODE_AREA) {
-    tsr_u64 area = (tsr_u64)EW * (tsr_u64)EH, r = (((tsr_u64)1 << 40) + area / 2) / area;
     acc = (tsr_i64)(((tsr_u64)acc * r + ((tsr_u64)1 << 39)) >> 40);
   }
   return (tsr_u32)(acc > maxv ? maxv : acc);
@@ -168,6 +175,7 @@ TSR_INLINE void tsr_warp_sample(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32
   tsr_i32 wx[TSR_MAX_TAPS], wy[TSR_MAX_TAPS], x0, y0;
   tsr_i32 nx = tsr_axis_taps(mode, X, EW, &x0, wx), ny = tsr_axis_taps(mode, Y, EH, &y0, wy);
   tsr_i32 inside = x0 >= 0 && y0 >= 0 && x0 + nx <= w && y0 + ny <= h;
+  tsr_u64 r = mode == TSR_MODE_AREA ? tsr_area_recip(EW, EH) : 0;
   for (tsr_i32 c = 0; c < ch; c++) {
     tsr_i64 acc = 0;
     for (tsr_i32 j = 0; j < ny; j++) {
@@ -179,7 +187,7 @@ TSR_INLINE void tsr_warp_sample(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32
       }
       acc += (tsr_i64)wy[j] * (tsr_i64)row;
     }
-    out[c] = tsr_warp_finish(mode, acc, EW, EH, depth);
+    out[c] = tsr_warp_finish(mode, acc, r, depth);
   }
 }
 

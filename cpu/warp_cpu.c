@@ -7,6 +7,7 @@
  * the same integer sums, so the same bytes); every other pixel calls
  * tsr_warp_sample with the channel count and depth as constants, so the
  * compiler specialises it. */
+#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -50,7 +51,8 @@ static inline void row_generic(const view_job *j, int y, int ch, int depth) {
             for (int c = 0; c < ch; c++) h[c] += wx[i] * p[i * ch + c];
           for (int c = 0; c < ch; c++) acc[c] += wy[r] * h[c];
         }
-        for (int c = 0; c < ch; c++) out[x * ch + c] = (uint8_t)tsr_warp_finish(j->mode, acc[c], EW, EH, 8);
+        uint64_t rc = j->mode == TSR_MODE_AREA ? tsr_area_recip(EW, EH) : 0;
+        for (int c = 0; c < ch; c++) out[x * ch + c] = (uint8_t)tsr_warp_finish(j->mode, acc[c], rc, 8);
         continue;
       }
     }
@@ -163,25 +165,31 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_bilinear
 }
 
 /* The separable filters (bicubic, Lanczos-3, area) at 8 bits for 3 and 4
- * channels: per tap row, pairs of neighbouring pixels are widened and
- * interleaved channel by channel so one madd multiplies both by their
- * horizontal weights; the row sums are then weighted vertically in 32
- * bits. The same exact sums as tsr_warp_sample. */
-__attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse41(const view_job *j, int y, int ch) {
+ * channels: per tap row, a pair of neighbouring pixels (8 bytes read) is
+ * shuffled into 16-bit values interleaved channel by channel, so one madd
+ * multiplies both by their horizontal weights; the row sums are then
+ * weighted vertically in 32 bits. The same exact sums as tsr_warp_sample.
+ * mode and ch are constants in each caller (bicubic and Lanczos-3 have a
+ * fixed number of taps, so the loops unroll). */
+__attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse41(const view_job *j, int y, int ch,
+                                                                                   int mode) {
   const int32_t *pos = j->pos + 2 * (size_t)y * (size_t)j->width;
   const uint16_t *ext = j->ext ? j->ext + 2 * (size_t)y * (size_t)j->width : NULL;
   uint8_t *out = j->dst + (size_t)y * (size_t)j->dstride;
   const size_t stride = (size_t)j->stride, size = stride * (size_t)j->h;
+  const __m128i pairs3 = _mm_setr_epi8(0, -1, 3, -1, 1, -1, 4, -1, 2, -1, 5, -1, -1, -1, -1, -1);
+  const __m128i pairs4 = _mm_setr_epi8(0, -1, 4, -1, 1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1);
+  const __m128i shuf = ch == 3 ? pairs3 : pairs4;
   for (int x = 0; x < j->width; x++) {
     int32_t X = pos[2 * x], Y = pos[2 * x + 1], EW = ext ? ext[2 * x] : 0, EH = ext ? ext[2 * x + 1] : 0;
     int32_t wx[TSR_MAX_TAPS + 1], wy[TSR_MAX_TAPS], x0, y0;
-    int nx = tsr_axis_taps(j->mode, X, EW, &x0, wx), ny = tsr_axis_taps(j->mode, Y, EH, &y0, wy);
+    int nx = tsr_axis_taps(mode, X, EW, &x0, wx), ny = tsr_axis_taps(mode, Y, EH, &y0, wy);
     int pairs = (nx + 1) / 2;
     wx[nx] = 0;
     if (!(x0 >= 0 && y0 >= 0 && x0 + nx <= j->w && y0 + ny <= j->h &&
           (size_t)(y0 + ny - 1) * stride + (size_t)(x0 + 2 * pairs - 2) * (size_t)ch + 8 <= size)) {
       uint32_t v[4];
-      tsr_warp_sample(j->img, j->w, j->h, j->stride, ch, 8, j->border, j->mode, X, Y, EW, EH, v);
+      tsr_warp_sample(j->img, j->w, j->h, j->stride, ch, 8, j->border, mode, X, Y, EW, EH, v);
       tsr_warp_store(out, 8, ch, x, v);
       continue;
     }
@@ -192,20 +200,84 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse
     for (int r = 0; r < ny; r++, p += stride) {
       __m128i h = _mm_setzero_si128();
       for (int k = 0; k < pairs; k++) {
-        __m128i a = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(p + (size_t)(2 * k * ch))));
-        a = ch == 3 ? _mm_unpacklo_epi16(a, _mm_srli_si128(a, 6)) : _mm_unpacklo_epi16(a, _mm_srli_si128(a, 8));
+        __m128i a = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(p + (size_t)(2 * k * ch))), shuf);
         h = _mm_add_epi32(h, _mm_madd_epi16(a, wp[k]));
       }
       acc = _mm_add_epi32(acc, _mm_mullo_epi32(h, _mm_set1_epi32(wy[r])));
     }
     int32_t a4[4];
     _mm_storeu_si128((__m128i *)a4, acc);
-    for (int c = 0; c < ch; c++) out[x * ch + c] = (uint8_t)tsr_warp_finish(j->mode, a4[c], EW, EH, 8);
+    uint64_t r = mode == TSR_MODE_AREA ? tsr_area_recip(EW, EH) : 0;
+    for (int c = 0; c < ch; c++) out[x * ch + c] = (uint8_t)tsr_warp_finish(mode, a4[c], r, 8);
   }
 }
 
-__attribute__((target("sse4.1"))) static void row_sep8_sse41_3(const view_job *j, int y) { row_sep8_sse41(j, y, 3); }
-__attribute__((target("sse4.1"))) static void row_sep8_sse41_4(const view_job *j, int y) { row_sep8_sse41(j, y, 4); }
+/* row_sep8_sse41 two tap rows at a time, one in each half of a 256-bit
+ * register (a missing last row reads the one before with weight 0): the
+ * same sums. */
+__attribute__((target("avx2"), always_inline)) static inline void row_sep8_avx2(const view_job *j, int y, int ch,
+                                                                                int mode) {
+  const int32_t *pos = j->pos + 2 * (size_t)y * (size_t)j->width;
+  const uint16_t *ext = j->ext ? j->ext + 2 * (size_t)y * (size_t)j->width : NULL;
+  uint8_t *out = j->dst + (size_t)y * (size_t)j->dstride;
+  const size_t stride = (size_t)j->stride, size = stride * (size_t)j->h;
+  const __m128i pairs3 = _mm_setr_epi8(0, -1, 3, -1, 1, -1, 4, -1, 2, -1, 5, -1, -1, -1, -1, -1);
+  const __m128i pairs4 = _mm_setr_epi8(0, -1, 4, -1, 1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1);
+  const __m256i shuf = _mm256_broadcastsi128_si256(ch == 3 ? pairs3 : pairs4);
+  for (int x = 0; x < j->width; x++) {
+    int32_t X = pos[2 * x], Y = pos[2 * x + 1], EW = ext ? ext[2 * x] : 0, EH = ext ? ext[2 * x + 1] : 0;
+    int32_t wx[TSR_MAX_TAPS + 1], wy[TSR_MAX_TAPS + 1], x0, y0;
+    int nx = tsr_axis_taps(mode, X, EW, &x0, wx), ny = tsr_axis_taps(mode, Y, EH, &y0, wy);
+    int pairs = (nx + 1) / 2;
+    wx[nx] = 0;
+    wy[ny] = 0;
+    if (!(x0 >= 0 && y0 >= 0 && x0 + nx <= j->w && y0 + ny <= j->h &&
+          (size_t)(y0 + ny - 1) * stride + (size_t)(x0 + 2 * pairs - 2) * (size_t)ch + 8 <= size)) {
+      uint32_t v[4];
+      tsr_warp_sample(j->img, j->w, j->h, j->stride, ch, 8, j->border, mode, X, Y, EW, EH, v);
+      tsr_warp_store(out, 8, ch, x, v);
+      continue;
+    }
+    __m256i wp[TSR_MAX_TAPS / 2];
+    for (int k = 0; k < pairs; k++)
+      wp[k] = _mm256_set1_epi32((int)(((uint32_t)wx[2 * k] & 0xFFFFu) | ((uint32_t)wx[2 * k + 1] << 16)));
+    const uint8_t *p = j->img + (size_t)y0 * stride + (size_t)x0 * (size_t)ch;
+    __m256i acc = _mm256_setzero_si256();
+    for (int r = 0; r < ny; r += 2) {
+      const uint8_t *p0 = p + (size_t)r * stride, *p1 = r + 1 < ny ? p0 + stride : p0;
+      __m256i h = _mm256_setzero_si256();
+      for (int k = 0; k < pairs; k++) {
+        __m128i lo = _mm_loadl_epi64((const __m128i *)(p0 + (size_t)(2 * k * ch)));
+        __m128i hi = _mm_loadl_epi64((const __m128i *)(p1 + (size_t)(2 * k * ch)));
+        __m256i a = _mm256_shuffle_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1), shuf);
+        h = _mm256_add_epi32(h, _mm256_madd_epi16(a, wp[k]));
+      }
+      __m256i wv = _mm256_inserti128_si256(_mm256_set1_epi32(wy[r]), _mm_set1_epi32(wy[r + 1]), 1);
+      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(h, wv));
+    }
+    int32_t a4[4];
+    _mm_storeu_si128((__m128i *)a4, _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)));
+    uint64_t rc = mode == TSR_MODE_AREA ? tsr_area_recip(EW, EH) : 0;
+    for (int c = 0; c < ch; c++) out[x * ch + c] = (uint8_t)tsr_warp_finish(mode, a4[c], rc, 8);
+  }
+}
+
+#define SEP_ROW(C, M, NAME)                                                                                   \
+  __attribute__((target("sse4.1"))) static void NAME(const view_job *j, int y) { row_sep8_sse41(j, y, C, M); }
+SEP_ROW(3, TSR_MODE_BICUBIC, row_sep8_sse41_3c)
+SEP_ROW(3, TSR_MODE_LANCZOS3, row_sep8_sse41_3l)
+SEP_ROW(3, TSR_MODE_AREA, row_sep8_sse41_3a)
+SEP_ROW(4, TSR_MODE_BICUBIC, row_sep8_sse41_4c)
+SEP_ROW(4, TSR_MODE_LANCZOS3, row_sep8_sse41_4l)
+SEP_ROW(4, TSR_MODE_AREA, row_sep8_sse41_4a)
+#define SEP_ROW2(C, M, NAME)                                                                                  \
+  __attribute__((target("avx2"))) static void NAME(const view_job *j, int y) { row_sep8_avx2(j, y, C, M); }
+SEP_ROW2(3, TSR_MODE_BICUBIC, row_sep8_avx2_3c)
+SEP_ROW2(3, TSR_MODE_LANCZOS3, row_sep8_avx2_3l)
+SEP_ROW2(3, TSR_MODE_AREA, row_sep8_avx2_3a)
+SEP_ROW2(4, TSR_MODE_BICUBIC, row_sep8_avx2_4c)
+SEP_ROW2(4, TSR_MODE_LANCZOS3, row_sep8_avx2_4l)
+SEP_ROW2(4, TSR_MODE_AREA, row_sep8_avx2_4a)
 
 __attribute__((target("sse4.1"))) static void row_bilinear8_sse41_3(const view_job *j, int y) {
   row_bilinear8_sse41(j, y, 3);
@@ -217,6 +289,12 @@ __attribute__((target("sse4.1"))) static void row_bilinear8_sse41_4(const view_j
 static int have_sse41(void) {
   static int cached = -1;
   if (cached < 0) cached = __builtin_cpu_supports("sse4.1") ? 1 : 0;
+  return cached;
+}
+
+static int have_avx2(void) {
+  static int cached = -1;
+  if (cached < 0) cached = __builtin_cpu_supports("avx2") && !getenv("TESSERA_NO_AVX2") ? 1 : 0;
   return cached;
 }
 #endif
@@ -246,9 +324,16 @@ static void row(const view_job *j, int y, int ch, int depth) {
     }
   }
 #ifdef TSR_HAVE_X86
+  if (depth == 8 && (ch == 3 || ch == 4) && have_avx2()) {
+    if (j->mode == TSR_MODE_BICUBIC) (ch == 3 ? row_sep8_avx2_3c : row_sep8_avx2_4c)(j, y);
+    else if (j->mode == TSR_MODE_LANCZOS3) (ch == 3 ? row_sep8_avx2_3l : row_sep8_avx2_4l)(j, y);
+    else (ch == 3 ? row_sep8_avx2_3a : row_sep8_avx2_4a)(j, y);
+    return;
+  }
   if (depth == 8 && (ch == 3 || ch == 4) && have_sse41()) {
-    if (ch == 3) row_sep8_sse41_3(j, y);
-    else row_sep8_sse41_4(j, y);
+    if (j->mode == TSR_MODE_BICUBIC) (ch == 3 ? row_sep8_sse41_3c : row_sep8_sse41_4c)(j, y);
+    else if (j->mode == TSR_MODE_LANCZOS3) (ch == 3 ? row_sep8_sse41_3l : row_sep8_sse41_4l)(j, y);
+    else (ch == 3 ? row_sep8_sse41_3a : row_sep8_sse41_4a)(j, y);
     return;
   }
 #endif

@@ -344,9 +344,8 @@ START_TEST(wrong_device_is_failed) {
   copy_file(p1, p2, "dst[i] = src[i];", "\n  if (i == 1000) dst[i] = src[i] ^ (uint4)(0, 0, 0, 1);");
   snprintf(p1, sizeof p1, "%s/warp.cl", TSR_KERNEL_SRC);
   snprintf(p2, sizeof p2, "%s/warp.cl", dir);
-  copy_file(p1, p2, "if (y >= rows) return;",
-            "\n  if (x == 7 && y == 5 && v == 3) {\n    warp_one(src, s, vw, pos, ext, dst, row0, item, x, y);\n"
-            "    dst[(ulong)item * s->dst_item_bytes + vw->dst_offset + 5 * vw->stride + 21] ^= 0x40;\n    return;\n  }");
+  copy_file(p1, p2, "row + (ulong)item * s->dst_item_bytes, x);",
+            "\n  if (x == 7 && y == 5 && get_global_id(2) == 3) row[21] ^= 0x40;");
   printf("bench: kernels altered to return wrong values follow; the FAILED lines below are expected\n");
   fflush(stdout);
   snprintf(cmd, sizeof cmd,

@@ -309,12 +309,14 @@ static tsr_status run_kernels(tsr__warp_stream *w, int q, buffer_set *b, int n) 
     tsr__buf *pos = w->ntiles > 1 ? b->tpos : w->pos, *ext = w->ntiles > 1 ? b->text : w->ext;
     if (w->ntiles > 1) st = upload_tile(w, q, b, t);
     cl_int row0 = t * w->tile_rows, rows = w->tile_rows;
-    tsr__cl_arg args[8] = {TSR_ARG_BUF(b->src), TSR_ARG_BUF(w->sdesc), TSR_ARG_BUF(w->vdesc), TSR_ARG_BUF(pos),
-                           TSR_ARG_BUF(ext), TSR_ARG_BUF(b->dst), TSR_ARG_VAL(row0), TSR_ARG_VAL(rows)};
-    size_t global[3] = {w->global_w, (size_t)w->tile_rows, (size_t)n * (size_t)s->nviews};
+    cl_int items = n;
+    tsr__cl_arg args[9] = {TSR_ARG_BUF(b->src), TSR_ARG_BUF(w->sdesc), TSR_ARG_BUF(w->vdesc),
+                           TSR_ARG_BUF(pos),    TSR_ARG_BUF(ext),      TSR_ARG_BUF(b->dst),
+                           TSR_ARG_VAL(row0),   TSR_ARG_VAL(rows),     TSR_ARG_VAL(items)};
+    size_t global[3] = {w->global_w, (size_t)w->tile_rows, (size_t)s->nviews};
     if (!st) {
       tsr__cl_event_release(ctx, &b->ev_kernel);
-      st = tsr__cl_launch(ctx, q, w->kernel, 8, args, 3, global, w->local, NULL, &b->ev_kernel);
+      st = tsr__cl_launch(ctx, q, w->kernel, 9, args, 3, global, w->local, NULL, &b->ev_kernel);
     }
   }
   return st;

@@ -19,8 +19,8 @@ struct tsr__bench_cl {
   size_t bytes, out_bytes;
   size_t global[3], local[3];
   int dims, nargs, has_local;
-  cl_int row0, rows;
-  tsr__cl_arg args[8];
+  cl_int row0, rows, items;
+  tsr__cl_arg args[9];
   int timing_wall; /* the queue gave no profiling times */
 };
 
@@ -196,7 +196,9 @@ tsr_status tsr__bench_cl_warp_open(tsr_context *ctx, const tsr_image *src, int b
   b->args[5] = TSR_ARG_BUF(b->b);
   b->args[6] = TSR_ARG_VAL(b->row0);
   b->args[7] = TSR_ARG_VAL(b->rows);
-  b->nargs = 8;
+  b->items = batch;
+  b->args[8] = TSR_ARG_VAL(b->items);
+  b->nargs = 9;
   size_t maxw = 1, maxh = 1;
   for (int v = 0; v < sd->nviews; v++) {
     if ((size_t)plan->vd[v].width > maxw) maxw = (size_t)plan->vd[v].width;
@@ -206,7 +208,7 @@ tsr_status tsr__bench_cl_warp_open(tsr_context *ctx, const tsr_image *src, int b
   b->global[0] = maxw;
   b->global[1] = maxh;
   b->rows = (cl_int)maxh;
-  b->global[2] = (size_t)batch * (size_t)sd->nviews;
+  b->global[2] = (size_t)sd->nviews;
   b->has_local = 1;
   tsr__cl_local_rows(ctx, b->kernel, b->local);
   b->out_bytes = sd->dst_item_bytes;

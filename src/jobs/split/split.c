@@ -443,7 +443,10 @@ static int batch_for(void *job, tsr__pipeline *p, tsr__item *first) {
   kind *k = kind_at(sp, first->group);
   if (!sp->cpu_only && sp->stream && sp->stream_kind != first->group) drain(sp, p);
   if (!sp->cpu_only && !sp->stream) {
-    int max = sp->o->batch > 0 ? sp->o->batch : 64;
+    /* An OpenCL CPU device shares the host's cores and memory: a frame
+     * already gives it millions of work-items, and more frames per launch
+     * only stop decoding and encoding from overlapping the kernel. */
+    int max = sp->o->batch > 0 ? sp->o->batch : tsr_context_device(sp->ctx)->type == TSR_DEVTYPE_CL_CPU ? 1 : 64;
     int retries = 0;
     build_warp(sp, k);
     tsr_status st = k->plan.wp.vd ? tsr__warp_stream_open(sp->ctx, &k->plan.wp, max, &sp->stream, &retries)
