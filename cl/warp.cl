@@ -13,13 +13,17 @@
 TSR_INLINE void warp_one(__global const uchar *img, int w, int h, int stride, int ch, int depth, int border,
                          int mode, int2 P, int ew, int eh, __global uchar *row, int x) {
   uint val[4];
-  if (depth == 8 && mode == TSR_MODE_BILINEAR) {
-    /* constant channel counts, so the loop over them unrolls */
-    if (ch == 3 ? tsr_bilinear8_inside(img, w, h, stride, 3, P.x, P.y, row, x)
-        : ch == 4 ? tsr_bilinear8_inside(img, w, h, stride, 4, P.x, P.y, row, x)
-                  : tsr_bilinear8_inside(img, w, h, stride, ch, P.x, P.y, row, x))
-      return;
-  }
+  /* the inside paths with constant channel counts, so their loops unroll */
+  if (depth == 8 && mode == TSR_MODE_BILINEAR &&
+      (ch == 3   ? tsr_bilinear8_inside(img, w, h, stride, 3, P.x, P.y, row, x)
+       : ch == 4 ? tsr_bilinear8_inside(img, w, h, stride, 4, P.x, P.y, row, x)
+                 : tsr_bilinear8_inside(img, w, h, stride, ch, P.x, P.y, row, x)))
+    return;
+  if (depth == 8 && mode == TSR_MODE_NEAREST &&
+      (ch == 3   ? tsr_nearest8_inside(img, w, h, stride, 3, P.x, P.y, row, x)
+       : ch == 4 ? tsr_nearest8_inside(img, w, h, stride, 4, P.x, P.y, row, x)
+                 : tsr_nearest8_inside(img, w, h, stride, ch, P.x, P.y, row, x)))
+    return;
   /* The common formats and modes with constant channels, depth and mode,
    * so the compiler unrolls their loops; the same function throughout. */
 #define TSR_SAMPLE(C, D, M)                                                                   \

@@ -207,6 +207,40 @@ TSR_INLINE tsr_i32 tsr_bilinear8_inside(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w,
   return 1;
 }
 
+/* Nearest at 8 bits when the tap lies inside the image: tsr_warp_sample's
+ * value, copied. Returns 0, writing nothing, otherwise. */
+TSR_INLINE tsr_i32 tsr_nearest8_inside(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32 h, tsr_i32 stride,
+                                       tsr_i32 ch, tsr_i32 X, tsr_i32 Y, TSR_GLOBAL tsr_u8 *row, tsr_i32 x) {
+  tsr_i32 xi = (X + 128) >> 8, yi = (Y + 128) >> 8;
+  if (xi < 0 || yi < 0 || xi >= w || yi >= h) return 0;
+  TSR_GLOBAL const tsr_u8 *p = img + (tsr_u64)(tsr_u32)yi * (tsr_u64)(tsr_u32)stride + (tsr_u64)(tsr_u32)(xi * ch);
+  for (tsr_i32 c = 0; c < ch; c++) row[x * ch + c] = p[c];
+  return 1;
+}
+
+/* Any mode at 8 bits when every tap lies inside the image: tsr_warp_sample's
+ * sums, every channel in one pass over a tap row, in 32 bits (the largest
+ * sum, Lanczos-3's, is under 255 * 2662^2 < 2^31). Returns 0, writing
+ * nothing, otherwise. */
+TSR_INLINE tsr_i32 tsr_sample8_inside(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32 h, tsr_i32 stride,
+                                      tsr_i32 ch, tsr_i32 mode, tsr_i32 X, tsr_i32 Y, tsr_i32 EW, tsr_i32 EH,
+                                      TSR_GLOBAL tsr_u8 *row, tsr_i32 x) {
+  tsr_i32 wx[TSR_MAX_TAPS], wy[TSR_MAX_TAPS], x0, y0;
+  tsr_i32 nx = tsr_axis_taps(mode, X, EW, &x0, wx), ny = tsr_axis_taps(mode, Y, EH, &y0, wy);
+  if (x0 < 0 || y0 < 0 || x0 + nx > w || y0 + ny > h) return 0;
+  TSR_GLOBAL const tsr_u8 *p = img + (tsr_u64)(tsr_u32)y0 * (tsr_u64)(tsr_u32)stride + (tsr_u64)(tsr_u32)(x0 * ch);
+  tsr_i32 acc[4] = {0, 0, 0, 0};
+  for (tsr_i32 r = 0; r < ny; r++, p += stride) {
+    tsr_i32 hs[4] = {0, 0, 0, 0};
+    for (tsr_i32 i = 0; i < nx; i++)
+      for (tsr_i32 c = 0; c < ch; c++) hs[c] += wx[i] * p[i * ch + c];
+    for (tsr_i32 c = 0; c < ch; c++) acc[c] += wy[r] * hs[c];
+  }
+  tsr_u64 rc = mode == TSR_MODE_AREA ? tsr_area_recip(EW, EH) : 0;
+  for (tsr_i32 c = 0; c < ch; c++) row[x * ch + c] = (tsr_u8)tsr_warp_finish(mode, acc[c], rc, 8);
+  return 1;
+}
+
 /* Stores channels values of one output pixel at index x of a row. */
 TSR_INLINE void tsr_warp_store(TSR_GLOBAL tsr_u8 *row, tsr_i32 depth, tsr_i32 ch, tsr_i32 x, const tsr_u32 *v) {
   for (tsr_i32 c = 0; c < ch; c++) {

@@ -27,35 +27,16 @@ typedef struct {
 } view_job;
 
 /* One row through tsr_warp_sample; ch and depth are constants in each
- * caller. At 8 bits, pixels whose taps all lie inside the image sum their
- * taps here, every channel in one pass over a tap row, in 32 bits (the
- * largest sum, Lanczos-3's, is under 255 * 2662^2 < 2^31): the same exact
- * sums as tsr_warp_sample, finished by the same tsr_warp_finish. */
+ * caller. At 8 bits, pixels whose taps all lie inside the image take
+ * tsr_sample8_inside: the same exact sums in one pass over each tap row. */
 static inline void row_generic(const view_job *j, int y, int ch, int depth) {
   const int32_t *pos = j->pos + 2 * (size_t)y * (size_t)j->width;
   const uint16_t *ext = j->ext ? j->ext + 2 * (size_t)y * (size_t)j->width : NULL;
   uint8_t *out = j->dst + (size_t)y * (size_t)j->dstride;
-  const size_t stride = (size_t)j->stride;
   uint32_t v[4];
   for (int x = 0; x < j->width; x++) {
     int32_t X = pos[2 * x], Y = pos[2 * x + 1], EW = ext ? ext[2 * x] : 0, EH = ext ? ext[2 * x + 1] : 0;
-    if (depth == 8) {
-      int32_t wx[TSR_MAX_TAPS], wy[TSR_MAX_TAPS], x0, y0;
-      int nx = tsr_axis_taps(j->mode, X, EW, &x0, wx), ny = tsr_axis_taps(j->mode, Y, EH, &y0, wy);
-      if (x0 >= 0 && y0 >= 0 && x0 + nx <= j->w && y0 + ny <= j->h) {
-        const uint8_t *p = j->img + (size_t)y0 * stride + (size_t)x0 * (size_t)ch;
-        int32_t acc[4] = {0, 0, 0, 0};
-        for (int r = 0; r < ny; r++, p += stride) {
-          int32_t h[4] = {0, 0, 0, 0};
-          for (int i = 0; i < nx; i++)
-            for (int c = 0; c < ch; c++) h[c] += wx[i] * p[i * ch + c];
-          for (int c = 0; c < ch; c++) acc[c] += wy[r] * h[c];
-        }
-        uint64_t rc = j->mode == TSR_MODE_AREA ? tsr_area_recip(EW, EH) : 0;
-        for (int c = 0; c < ch; c++) out[x * ch + c] = (uint8_t)tsr_warp_finish(j->mode, acc[c], rc, 8);
-        continue;
-      }
-    }
+    if (depth == 8 && tsr_sample8_inside(j->img, j->w, j->h, j->stride, ch, j->mode, X, Y, EW, EH, out, x)) continue;
     tsr_warp_sample(j->img, j->w, j->h, j->stride, ch, depth, j->border, j->mode, X, Y, EW, EH, v);
     tsr_warp_store(out, depth, ch, x, v);
   }
@@ -89,15 +70,9 @@ static inline void pixel_generic(const view_job *j, int x, int32_t X, int32_t Y,
 static inline void row_nearest8(const view_job *j, int y, int ch) {
   const int32_t *pos = j->pos + 2 * (size_t)y * (size_t)j->width;
   uint8_t *out = j->dst + (size_t)y * (size_t)j->dstride;
-  for (int x = 0; x < j->width; x++) {
-    int32_t xi = (pos[2 * x] + 128) >> 8, yi = (pos[2 * x + 1] + 128) >> 8;
-    if ((uint32_t)xi < (uint32_t)j->w && (uint32_t)yi < (uint32_t)j->h) {
-      const uint8_t *p = j->img + (size_t)yi * (size_t)j->stride + (size_t)xi * (size_t)ch;
-      for (int c = 0; c < ch; c++) out[x * ch + c] = p[c];
-    } else {
+  for (int x = 0; x < j->width; x++)
+    if (!tsr_nearest8_inside(j->img, j->w, j->h, j->stride, ch, pos[2 * x], pos[2 * x + 1], out, x))
       pixel_generic(j, x, pos[2 * x], pos[2 * x + 1], out, ch);
-    }
-  }
 }
 
 /* Whether a bilinear pixel's taps, and the 8 bytes the vector path reads
@@ -106,6 +81,16 @@ static inline void row_nearest8(const view_job *j, int y, int ch) {
 static inline int bilinear_inside(const view_job *j, int32_t x0, int32_t y0, int ch) {
   return x0 >= 0 && y0 >= 0 && x0 + 1 < j->w && y0 + 1 < j->h &&
          (size_t)(y0 + 1) * (size_t)j->stride + (size_t)x0 * (size_t)ch + 8 <= (size_t)j->stride * (size_t)j->h;
+}
+
+/* Fetches the first rows rows of taps of the pixel at pos ahead (the
+ * source reads wander off the prefetchers' streams). */
+static inline void prefetch_taps(const view_job *j, const int32_t *pos, int ch, int rows) {
+  int32_t px = pos[0] >> 8, py = pos[1] >> 8;
+  if (px >= 0 && py >= 0 && px < j->w && py + rows <= j->h) {
+    const char *a = (const char *)(j->img + (size_t)py * (size_t)j->stride + (size_t)px * (size_t)ch);
+    for (int r = 0; r < rows; r++) __builtin_prefetch(a + (size_t)r * (size_t)j->stride);
+  }
 }
 
 static inline void row_bilinear8(const view_job *j, int y, int ch) {
@@ -164,6 +149,39 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_bilinear
   }
 }
 
+/* tsr_warp_finish of the four 32-bit sums of a separable mode at 8 bits,
+ * packed into the low bytes: the same values (area: the product with r in
+ * 64 bits, two lanes at a time; the others: clamped at 0, rounded, and
+ * both saturated at 255 by the packs). r must be below 2^32. */
+__attribute__((target("sse4.1"), always_inline)) static inline uint32_t finish8_sse41(__m128i acc, int mode,
+                                                                                      uint64_t r) {
+  __m128i v;
+  if (mode == TSR_MODE_AREA) {
+    const __m128i rr = _mm_set1_epi64x((long long)r), half = _mm_set1_epi64x((long long)1 << 39);
+    __m128i even = _mm_srli_epi64(_mm_add_epi64(_mm_mul_epu32(acc, rr), half), 40);
+    __m128i odd = _mm_srli_epi64(_mm_add_epi64(_mm_mul_epu32(_mm_srli_epi64(acc, 32), rr), half), 40);
+    v = _mm_blend_epi16(even, _mm_slli_epi64(odd, 32), 0xCC);
+  } else {
+    v = _mm_srai_epi32(_mm_add_epi32(_mm_max_epi32(acc, _mm_setzero_si128()), _mm_set1_epi32(1 << 21)), 22);
+  }
+  v = _mm_packus_epi16(_mm_packus_epi32(v, v), v);
+  return (uint32_t)_mm_cvtsi128_si32(v);
+}
+
+/* Stores one pixel of a separable mode from its four channel sums. */
+__attribute__((target("sse4.1"), always_inline)) static inline void store_sep8(uint8_t *out, int ch, __m128i acc,
+                                                                               int mode, int32_t EW, int32_t EH) {
+  uint64_t r = mode == TSR_MODE_AREA ? tsr__area_recip_fast(EW, EH) : 0;
+  if (r >> 32) {
+    int32_t a4[4];
+    _mm_storeu_si128((__m128i *)a4, acc);
+    for (int c = 0; c < ch; c++) out[c] = (uint8_t)tsr_warp_finish(mode, a4[c], r, 8);
+    return;
+  }
+  uint32_t px = finish8_sse41(acc, mode, r);
+  memcpy(out, &px, (size_t)ch);
+}
+
 /* The separable filters (bicubic, Lanczos-3, area) at 8 bits for 3 and 4
  * channels: per tap row, a pair of neighbouring pixels (8 bytes read) is
  * shuffled into 16-bit values interleaved channel by channel, so one madd
@@ -205,10 +223,7 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse
       }
       acc = _mm_add_epi32(acc, _mm_mullo_epi32(h, _mm_set1_epi32(wy[r])));
     }
-    int32_t a4[4];
-    _mm_storeu_si128((__m128i *)a4, acc);
-    uint64_t r = mode == TSR_MODE_AREA ? tsr_area_recip(EW, EH) : 0;
-    for (int c = 0; c < ch; c++) out[x * ch + c] = (uint8_t)tsr_warp_finish(mode, a4[c], r, 8);
+    store_sep8(out + (size_t)x * (size_t)ch, ch, acc, mode, EW, EH);
   }
 }
 
@@ -225,6 +240,7 @@ __attribute__((target("avx2"), always_inline)) static inline void row_sep8_avx2(
   const __m128i pairs4 = _mm_setr_epi8(0, -1, 4, -1, 1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1);
   const __m256i shuf = _mm256_broadcastsi128_si256(ch == 3 ? pairs3 : pairs4);
   for (int x = 0; x < j->width; x++) {
+    if (x + 96 < j->width) prefetch_taps(j, pos + 2 * (x + 96), ch, mode == TSR_MODE_AREA ? 3 : 4);
     int32_t X = pos[2 * x], Y = pos[2 * x + 1], EW = ext ? ext[2 * x] : 0, EH = ext ? ext[2 * x + 1] : 0;
     int32_t wx[TSR_MAX_TAPS + 1], wy[TSR_MAX_TAPS + 1], x0, y0;
     int nx = tsr_axis_taps(mode, X, EW, &x0, wx), ny = tsr_axis_taps(mode, Y, EH, &y0, wy);
@@ -255,10 +271,8 @@ __attribute__((target("avx2"), always_inline)) static inline void row_sep8_avx2(
       __m256i wv = _mm256_inserti128_si256(_mm256_set1_epi32(wy[r]), _mm_set1_epi32(wy[r + 1]), 1);
       acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(h, wv));
     }
-    int32_t a4[4];
-    _mm_storeu_si128((__m128i *)a4, _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)));
-    uint64_t rc = mode == TSR_MODE_AREA ? tsr_area_recip(EW, EH) : 0;
-    for (int c = 0; c < ch; c++) out[x * ch + c] = (uint8_t)tsr_warp_finish(mode, a4[c], rc, 8);
+    store_sep8(out + (size_t)x * (size_t)ch, ch,
+               _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)), mode, EW, EH);
   }
 }
 

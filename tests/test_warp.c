@@ -327,6 +327,28 @@ START_TEST(rejects_mismatched_outputs) {
 }
 END_TEST
 
+/* The CPU loops' reciprocal of a footprint's area (one double division)
+ * equals the shared header's integer one for every footprint a plan can
+ * make: sides of 1 to 7 pixels in 1/256, at every level. */
+START_TEST(area_reciprocal_is_exact) {
+  long checked = 0;
+  for (int32_t ew = 256; ew <= 7 * 256; ew++)
+    for (int32_t eh = ew; eh <= 7 * 256; eh++) {
+      uint64_t area = (uint64_t)ew * (uint64_t)eh, exact = ((UINT64_C(1) << 40) + area / 2) / area;
+      if (tsr__area_recip_fast(ew, eh) != exact || tsr__area_recip_fast(eh, ew) != exact)
+        ck_abort_msg("footprint %d x %d: %llu, not %llu", ew, eh,
+                     (unsigned long long)tsr__area_recip_fast(ew, eh), (unsigned long long)exact);
+      checked++;
+    }
+  /* and below a pixel a side, where it takes the integer division */
+  for (int32_t e = 1; e < 256; e++) {
+    uint64_t area = (uint64_t)e * 3u;
+    ck_assert_uint_eq(tsr__area_recip_fast(e, 3), ((UINT64_C(1) << 40) + area / 2) / area);
+  }
+  printf("warp: area reciprocal exact for %ld footprints\n", checked);
+}
+END_TEST
+
 int main(void) {
   int nb;
   tt_backend_count("warp", &nb);
@@ -337,6 +359,7 @@ int main(void) {
   tcase_add_loop_test(tc, border_semantics, 0, nb);
   tcase_add_loop_test(tc, batch_and_threads_do_not_change_output, 0, nb);
   tcase_add_test(tc, rejects_mismatched_outputs);
+  tcase_add_test(tc, area_reciprocal_is_exact);
   if (nb == 2) {
     tcase_add_test(tc, allocation_failure_halves_then_falls_back);
     tcase_add_test(tc, build_failure_falls_back);

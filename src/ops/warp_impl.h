@@ -40,6 +40,23 @@ tsr_mem_need tsr__warp_need(uint64_t src_item_bytes, uint64_t dst_item_bytes, ui
 void tsr__warp_levels_cpu(const tsr__warp_plan *p, const uint8_t *src, uint8_t *levels, int threads);
 /* View v of a source (level 0 at src, the others in levels; NULL when the
  * plan has none) into dst, vd[v].stride bytes per row. */
+/* tsr_area_recip (cl/warp.h) of a footprint of area EW * EH by one double
+ * division instead of a 64-bit integer one, for the CPU loops. From an area
+ * of 2^16 (footprints of at least one pixel a side) the quotient, at most
+ * 2^24, is correctly rounded to within 2^-29, while the exact one is a
+ * multiple of 1 / area that is never a half (that would need area = 2^41 /
+ * odd), so at least 1 / (2 area) >= 2^-23 from one: both round to the same
+ * integer. Smaller areas take the integer division. test_warp checks every
+ * area a plan can make. */
+static inline uint64_t tsr__area_recip_fast(int32_t EW, int32_t EH) {
+  double area = (double)EW * (double)EH;
+  if (area < 65536.0) {
+    uint64_t a = (uint64_t)EW * (uint64_t)EH;
+    return a ? ((UINT64_C(1) << 40) + a / 2) / a : 0;
+  }
+  return (uint64_t)(1099511627776.0 / area + 0.5);
+}
+
 void tsr__warp_view_cpu(const tsr__warp_plan *p, int v, const uint8_t *src, const uint8_t *levels, uint8_t *dst,
                         int threads);
 
