@@ -109,7 +109,8 @@ START_TEST(json_errors) {
                "\"height\": 10}]}", "twice");
   expect_error("{\"views\": []}", "non-empty");
   expect_error("{\"views\": [], \"extra\": 1}", "'extra'");
-  expect_error("{\"views\": [", "not valid JSON");
+  expect_error("{\"views\": [", "not valid JSON: it ends early (line 1, column 12)");
+  expect_error("{\n  \"views\": [\n    {\"name\": x}\n  ]\n}", "not valid JSON at line 3, column");
   tsr_rig *r;
   ck_assert_int_eq(tsr_rig_get(ctx, "ring9", &r), TSR_E_INVALID);
   ck_assert_ptr_nonnull(strstr(tsr_context_error(ctx), "ring9"));

@@ -347,6 +347,19 @@ START_TEST(bad_frames_are_skipped) {
   ck_assert(!tt_file_exists(p));
   snprintf(p, sizeof p, "%s/y000_p+00", out);
   ck_assert_int_eq(tt_dir_entries(p), 2); /* no half-written or temporary files */
+  /* A run where every frame fails leaves no empty view folder and no empty
+   * manifest behind. */
+  char out2[4300];
+  snprintf(out2, sizeof out2, "%s/out2", dir);
+  o.outdir = out2;
+  ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_OK);
+  ck_assert_int_ne(tsr_split(ctx, &o, inputs + 1, 2, &s), TSR_OK);
+  ck_assert_int_eq(s.frames_failed, 2);
+  tsr_context_destroy(ctx);
+  snprintf(p, sizeof p, "%s/y000_p+00", out2);
+  ck_assert_msg(!tt_file_exists(p), "%s left behind", p);
+  snprintf(p, sizeof p, "%s/manifest.jsonl", out2);
+  ck_assert_msg(!tt_file_exists(p), "%s left behind", p);
   tt_rmtree(dir);
   free(dir);
 }

@@ -132,8 +132,24 @@ static int cmp_view_name(const void *a, const void *b) {
 
 tsr_status tsr_rig_parse(tsr_context *ctx, const char *json, const char *origin, tsr_rig **out) {
   *out = NULL;
-  cJSON *root = cJSON_Parse(json);
-  if (!root) return tsr__fail(ctx, TSR_E_INVALID, "%s: not valid JSON near '%.20s'", origin, cJSON_GetErrorPtr());
+  const char *end = NULL;
+  cJSON *root = cJSON_ParseWithOpts(json, &end, 0);
+  if (!root) {
+    /* Where the parser stopped, as an editor counts: line and column from 1. */
+    int line = 1, col = 1;
+    if (!end || end < json) end = json;
+    for (const char *c = json; c < end && *c; c++) {
+      if (*c == '\n') {
+        line++;
+        col = 1;
+      } else {
+        col++;
+      }
+    }
+    if (!*end)
+      return tsr__fail(ctx, TSR_E_INVALID, "%s: not valid JSON: it ends early (line %d, column %d)", origin, line, col);
+    return tsr__fail(ctx, TSR_E_INVALID, "%s: not valid JSON at line %d, column %d, near '%.20s'", origin, line, col, end);
+  }
   tsr_status st = TSR_OK;
   tsr_rig *r = NULL;
   const cJSON *views = cJSON_GetObjectItemCaseSensitive(root, "views");

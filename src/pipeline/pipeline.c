@@ -72,7 +72,10 @@ static void report(tsr__pipeline *p, const char *name, tsr_status status, const 
     snprintf(p->st->first_msg, sizeof p->st->first_msg, "%s", msg);
   }
   if (p->cfg->progress && !p->ctx->log && !p->ctx->quiet) fputc('\n', stderr);
-  tsr__log(p->ctx, TSR_LOG_ERROR, "skipped frame %s: %s", name, msg);
+  /* Messages about a file mostly start with its name: say it once. */
+  size_t n = strlen(name);
+  if (!strncmp(msg, name, n) && msg[n] == ':') tsr__log(p->ctx, TSR_LOG_ERROR, "skipped %s", msg);
+  else tsr__log(p->ctx, TSR_LOG_ERROR, "skipped frame %s: %s", name, msg);
   progress(p, 0);
   pthread_mutex_unlock(&p->lock);
 }

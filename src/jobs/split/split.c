@@ -759,7 +759,7 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char
   tsr_status st;
   char path[4096];
   cJSON *fp = NULL;
-  int lock_fd = -1;
+  int lock_fd = -1, tidy = 0;
 
   if ((st = tsr_rig_get(ctx, o->rig ? o->rig : "ring8", &sp.rig))) goto done;
   if ((st = apply_overrides(ctx, o, sp.rig))) goto done;
@@ -848,15 +848,27 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char
   stats->video_gop_frames = ps.video.gop_frames;
   if (sp.st->fell_back) snprintf(stats->device, sizeof stats->device, "cpu (after %s failed)", ctx->dev->id);
   if (o->stats_path) write_stats(&sp);
+  /* A run that wrote nothing and found nothing already written leaves no
+   * empty view folders and no empty manifest behind. */
+  tidy = ps.done == 0 && ps.skipped == 0 && ps.units_done == 0;
 
 done:
-  tsr__outdir_unlock(lock_fd);
   cJSON_Delete(fp);
   if (sp.mask_png)
     for (int v = 0; v < sp.rig->nviews; v++) free(sp.mask_png[v]);
   free(sp.mask_png);
   free(sp.mask_size);
   tsr__manifest_close(&sp.man);
+  if (tidy) {
+    struct stat mb;
+    for (int v = 0; v < sp.rig->nviews; v++) {
+      snprintf(path, sizeof path, "%s/%s", o->outdir, sp.rig->views[v].name);
+      rmdir(path); /* only if empty */
+    }
+    snprintf(path, sizeof path, "%s/manifest.jsonl", o->outdir);
+    if (stat(path, &mb) == 0 && S_ISREG(mb.st_mode) && mb.st_size == 0) unlink(path);
+  }
+  tsr__outdir_unlock(lock_fd);
   for (int i = 0; i < sp.nkinds; i++) kind_free(sp.kinds[i], sp.rig->nviews);
   tsr_rig_free(sp.rig);
   pthread_mutex_destroy(&sp.lock);
