@@ -1,9 +1,9 @@
 /* OpenCL wrappers around cl/warp.h.
  *
- * tsr_warp: one work-item per output pixel of every item of a batch,
- * dimension 2 over the views, all views of a batch in one launch. Rows [row0, row0 + rows) of
- * every view: the position data holds those rows only (a tile), view v's
- * starting at views[v].pos_offset. Descriptors are in __constant, the taps
+ * tsr_warp: one work-item per output pixel of a view, for every item of a
+ * batch; dimension 2 over the views, all views of a batch in one launch.
+ * Rows [row0, row0 + rows) of every view: the position data holds those
+ * rows only (a tile), view v's starting at views[v].pos_offset. Descriptors are in __constant, the taps
  * tables are program-scope __constant, and neighbouring work-items read
  * neighbouring position pairs. */
 #include "warp.h"
