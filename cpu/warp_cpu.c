@@ -182,6 +182,46 @@ __attribute__((target("sse4.1"), always_inline)) static inline void store_sep8(u
   memcpy(out, &px, (size_t)ch);
 }
 
+/* The per-pixel part the separable rows share: prefetches the taps of the
+ * pixel 96 ahead, computes pixel x's taps (wx padded with a zero weight to
+ * whole pairs, wy with a zero row) and returns the address of its first
+ * tap, or NULL after writing the pixel through tsr_warp_sample when a tap,
+ * or the 8 bytes read from a tap pair, would lie outside the image. */
+__attribute__((always_inline)) static inline const uint8_t *sep_taps(const view_job *j, const int32_t *pos, const uint16_t *ext, int x, int ch,
+                                      int mode, uint8_t *out, int32_t *wx, int32_t *wy, int *nx, int *ny, int32_t *EW,
+                                      int32_t *EH) {
+  const size_t stride = (size_t)j->stride;
+  if (x + 96 < j->width) prefetch_taps(j, pos + 2 * (x + 96), ch, mode == TSR_MODE_AREA ? 3 : 4);
+  int32_t X = pos[2 * x], Y = pos[2 * x + 1], x0, y0;
+  *EW = ext ? ext[2 * x] : 0;
+  *EH = ext ? ext[2 * x + 1] : 0;
+  *nx = tsr_axis_taps(mode, X, *EW, &x0, wx);
+  *ny = tsr_axis_taps(mode, Y, *EH, &y0, wy);
+  int pairs = (*nx + 1) / 2;
+  wx[*nx] = 0;
+  wy[*ny] = 0;
+  if (!(x0 >= 0 && y0 >= 0 && x0 + *nx <= j->w && y0 + *ny <= j->h &&
+        (size_t)(y0 + *ny - 1) * stride + (size_t)(x0 + 2 * pairs - 2) * (size_t)ch + 8 <= stride * (size_t)j->h)) {
+    uint32_t v[4];
+    tsr_warp_sample(j->img, j->w, j->h, j->stride, ch, 8, j->border, mode, X, Y, *EW, *EH, v);
+    tsr_warp_store(out, 8, ch, x, v);
+    return NULL;
+  }
+  return j->img + (size_t)y0 * stride + (size_t)x0 * (size_t)ch;
+}
+
+/* The shuffle that widens a pair of neighbouring pixels (8 bytes) into
+ * 16-bit values interleaved channel by channel. */
+__attribute__((target("sse4.1"), always_inline)) static inline __m128i pair_shuffle(int ch) {
+  return ch == 3 ? _mm_setr_epi8(0, -1, 3, -1, 1, -1, 4, -1, 2, -1, 5, -1, -1, -1, -1, -1)
+                 : _mm_setr_epi8(0, -1, 4, -1, 1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1);
+}
+
+/* A tap pair's two weights as one 32-bit madd operand. */
+static inline int pair_weights(const int32_t *wx, int k) {
+  return (int)(((uint32_t)wx[2 * k] & 0xFFFFu) | ((uint32_t)wx[2 * k + 1] << 16));
+}
+
 /* The separable filters (bicubic, Lanczos-3, area) at 8 bits for 3 and 4
  * channels: per tap row, a pair of neighbouring pixels (8 bytes read) is
  * shuffled into 16-bit values interleaved channel by channel, so one madd
@@ -194,26 +234,16 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse
   const int32_t *pos = j->pos + 2 * (size_t)y * (size_t)j->width;
   const uint16_t *ext = j->ext ? j->ext + 2 * (size_t)y * (size_t)j->width : NULL;
   uint8_t *out = j->dst + (size_t)y * (size_t)j->dstride;
-  const size_t stride = (size_t)j->stride, size = stride * (size_t)j->h;
-  const __m128i pairs3 = _mm_setr_epi8(0, -1, 3, -1, 1, -1, 4, -1, 2, -1, 5, -1, -1, -1, -1, -1);
-  const __m128i pairs4 = _mm_setr_epi8(0, -1, 4, -1, 1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1);
-  const __m128i shuf = ch == 3 ? pairs3 : pairs4;
+  const size_t stride = (size_t)j->stride;
+  const __m128i shuf = pair_shuffle(ch);
   for (int x = 0; x < j->width; x++) {
-    int32_t X = pos[2 * x], Y = pos[2 * x + 1], EW = ext ? ext[2 * x] : 0, EH = ext ? ext[2 * x + 1] : 0;
-    int32_t wx[TSR_MAX_TAPS + 1], wy[TSR_MAX_TAPS], x0, y0;
-    int nx = tsr_axis_taps(mode, X, EW, &x0, wx), ny = tsr_axis_taps(mode, Y, EH, &y0, wy);
+    int32_t wx[TSR_MAX_TAPS + 1], wy[TSR_MAX_TAPS + 1], EW, EH;
+    int nx, ny;
+    const uint8_t *p = sep_taps(j, pos, ext, x, ch, mode, out, wx, wy, &nx, &ny, &EW, &EH);
+    if (!p) continue;
     int pairs = (nx + 1) / 2;
-    wx[nx] = 0;
-    if (!(x0 >= 0 && y0 >= 0 && x0 + nx <= j->w && y0 + ny <= j->h &&
-          (size_t)(y0 + ny - 1) * stride + (size_t)(x0 + 2 * pairs - 2) * (size_t)ch + 8 <= size)) {
-      uint32_t v[4];
-      tsr_warp_sample(j->img, j->w, j->h, j->stride, ch, 8, j->border, mode, X, Y, EW, EH, v);
-      tsr_warp_store(out, 8, ch, x, v);
-      continue;
-    }
     __m128i wp[TSR_MAX_TAPS / 2];
-    for (int k = 0; k < pairs; k++) wp[k] = _mm_set1_epi32((int)(((uint32_t)wx[2 * k] & 0xFFFFu) | ((uint32_t)wx[2 * k + 1] << 16)));
-    const uint8_t *p = j->img + (size_t)y0 * stride + (size_t)x0 * (size_t)ch;
+    for (int k = 0; k < pairs; k++) wp[k] = _mm_set1_epi32(pair_weights(wx, k));
     __m128i acc = _mm_setzero_si128();
     for (int r = 0; r < ny; r++, p += stride) {
       __m128i h = _mm_setzero_si128();
@@ -235,29 +265,16 @@ __attribute__((target("avx2"), always_inline)) static inline void row_sep8_avx2(
   const int32_t *pos = j->pos + 2 * (size_t)y * (size_t)j->width;
   const uint16_t *ext = j->ext ? j->ext + 2 * (size_t)y * (size_t)j->width : NULL;
   uint8_t *out = j->dst + (size_t)y * (size_t)j->dstride;
-  const size_t stride = (size_t)j->stride, size = stride * (size_t)j->h;
-  const __m128i pairs3 = _mm_setr_epi8(0, -1, 3, -1, 1, -1, 4, -1, 2, -1, 5, -1, -1, -1, -1, -1);
-  const __m128i pairs4 = _mm_setr_epi8(0, -1, 4, -1, 1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1);
-  const __m256i shuf = _mm256_broadcastsi128_si256(ch == 3 ? pairs3 : pairs4);
+  const size_t stride = (size_t)j->stride;
+  const __m256i shuf = _mm256_broadcastsi128_si256(pair_shuffle(ch));
   for (int x = 0; x < j->width; x++) {
-    if (x + 96 < j->width) prefetch_taps(j, pos + 2 * (x + 96), ch, mode == TSR_MODE_AREA ? 3 : 4);
-    int32_t X = pos[2 * x], Y = pos[2 * x + 1], EW = ext ? ext[2 * x] : 0, EH = ext ? ext[2 * x + 1] : 0;
-    int32_t wx[TSR_MAX_TAPS + 1], wy[TSR_MAX_TAPS + 1], x0, y0;
-    int nx = tsr_axis_taps(mode, X, EW, &x0, wx), ny = tsr_axis_taps(mode, Y, EH, &y0, wy);
+    int32_t wx[TSR_MAX_TAPS + 1], wy[TSR_MAX_TAPS + 1], EW, EH;
+    int nx, ny;
+    const uint8_t *p = sep_taps(j, pos, ext, x, ch, mode, out, wx, wy, &nx, &ny, &EW, &EH);
+    if (!p) continue;
     int pairs = (nx + 1) / 2;
-    wx[nx] = 0;
-    wy[ny] = 0;
-    if (!(x0 >= 0 && y0 >= 0 && x0 + nx <= j->w && y0 + ny <= j->h &&
-          (size_t)(y0 + ny - 1) * stride + (size_t)(x0 + 2 * pairs - 2) * (size_t)ch + 8 <= size)) {
-      uint32_t v[4];
-      tsr_warp_sample(j->img, j->w, j->h, j->stride, ch, 8, j->border, mode, X, Y, EW, EH, v);
-      tsr_warp_store(out, 8, ch, x, v);
-      continue;
-    }
     __m256i wp[TSR_MAX_TAPS / 2];
-    for (int k = 0; k < pairs; k++)
-      wp[k] = _mm256_set1_epi32((int)(((uint32_t)wx[2 * k] & 0xFFFFu) | ((uint32_t)wx[2 * k + 1] << 16)));
-    const uint8_t *p = j->img + (size_t)y0 * stride + (size_t)x0 * (size_t)ch;
+    for (int k = 0; k < pairs; k++) wp[k] = _mm256_set1_epi32(pair_weights(wx, k));
     __m256i acc = _mm256_setzero_si256();
     for (int r = 0; r < ny; r += 2) {
       const uint8_t *p0 = p + (size_t)r * stride, *p1 = r + 1 < ny ? p0 + stride : p0;
