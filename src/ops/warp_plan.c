@@ -13,9 +13,10 @@
  *    output pixel is thus bounded whatever the view's size.
  *
  * Positions come from tsr_view_coord in double precision, exactly at every
- * GRID-th pixel and, inside a grid cell, interpolated where the cell's
- * centre shows the map linear to 1/2048 pixel (computed exactly per pixel
- * elsewhere: across the seam, near the poles, in strongly curved cells). */
+ * GRID-th pixel and, inside a grid cell, by cubic interpolation of the
+ * nodes around it where the cell's centre shows that within 1/2048 pixel of
+ * the exact map (computed exactly per pixel elsewhere: across the seam, near
+ * the poles, in strongly curved cells). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ _Static_assert(sizeof(tsr_warp_vdesc) == 48, "tsr_warp_vdesc layout");
 
 #define GRID 8
 #define AREA_DENSITY 6.0
-#define LINEAR_TOL (1.0 / 2048)
+#define INTERP_TOL (1.0 / 2048)
 /* Positions are kept within +-2^22 pixels so 256 times them fits 32 bits. */
 #define POS_LIMIT 4194304.0
 
@@ -42,69 +43,104 @@ static void coord(const tsr_warp_view *vw, double sw, double sh, double x, doubl
   if (!(*v > -POS_LIMIT && *v < POS_LIMIT)) *v = -POS_LIMIT;
 }
 
-/* Positions of nx x ny points (x0 + i, y0 + j) into u[], v[] (row-major). */
+static int32_t fixed(double a) {
+  double r = a * 256.0 + 0.5;
+  if (!(r > -2147483647.0)) return -2147483647; /* NaN too */
+  if (r >= 2147483647.0) return 2147483647;
+  int32_t f = (int32_t)r; /* towards zero: floor for r >= 0 */
+  return f - ((double)f > r);
+}
+
+/* Positions of nx x ny points (x0 + i, y0 + j), row-major, into u[] and v[]
+ * or, where fix is not NULL, as fixed(u - 0.5), fixed(v - 0.5) pairs into
+ * fix[] (point-mode positions without the doubles):
+ * exact at the nodes of a GRID-pixel lattice and, inside a cell, by cubic
+ * Lagrange interpolation of its 4 x 4 surrounding nodes where the cell's
+ * centre (where that interpolation's error peaks) agrees with the exact
+ * map to INTERP_TOL pixel; exact per pixel elsewhere. */
 static void coord_grid(const tsr_warp_view *vw, double sw, double sh, double x0, double y0, int nx, int ny,
-                       int threads, double *u, double *v) {
-  int gw = (nx + GRID - 1) / GRID + 1, gh = (ny + GRID - 1) / GRID + 1; /* at least 2 x 2 nodes */
+                       int threads, double *u, double *v, int32_t *fix) {
+  int ncx = (nx + GRID - 1) / GRID, ncy = (ny + GRID - 1) / GRID; /* cells */
+  int gw = ncx + 3, gh = ncy + 3;                                   /* nodes -1 .. cells + 1 */
   double *gu = malloc(sizeof *gu * (size_t)gw * (size_t)gh), *gv = malloc(sizeof *gv * (size_t)gw * (size_t)gh);
   int have_grid = gu && gv;
   if (have_grid) {
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int gy = 0; gy < gh; gy++)
-      for (int gx = 0; gx < gw; gx++) {
-        int i = gx * GRID < nx ? gx * GRID : nx - 1, j = gy * GRID < ny ? gy * GRID : ny - 1;
-        coord(vw, sw, sh, x0 + i, y0 + j, &gu[gy * gw + gx], &gv[gy * gw + gx]);
-      }
+      for (int gx = 0; gx < gw; gx++)
+        coord(vw, sw, sh, x0 + (gx - 1) * GRID, y0 + (gy - 1) * GRID, &gu[gy * gw + gx], &gv[gy * gw + gx]);
+  }
+  /* Lagrange weights of nodes -1, 0, 1, 2 at t = k / GRID. */
+  double wt[GRID + 1][4];
+  for (int k = 0; k <= GRID; k++) {
+    double t = (double)k / GRID;
+    wt[k][0] = -t * (t - 1) * (t - 2) / 6;
+    wt[k][1] = (t + 1) * (t - 1) * (t - 2) / 2;
+    wt[k][2] = -(t + 1) * t * (t - 2) / 2;
+    wt[k][3] = (t + 1) * t * (t - 1) / 6;
   }
   double period = vw->kind == TSR_COORD_EQUIRECT ? sw : 0;
   double pole_n = vw->kind == TSR_COORD_EQUIRECT ? -vw->p[14] : -1e300;
   double pole_s = vw->kind == TSR_COORD_EQUIRECT ? pole_n + (vw->p[13] > 0 ? vw->p[13] : sh) : 1e300;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-  for (int cy = 0; cy < (have_grid ? gh - 1 : 1); cy++)
-    for (int cx = 0; cx < (have_grid ? gw - 1 : 1); cx++) {
+  for (int cy = 0; cy < (have_grid ? ncy : 1); cy++)
+    for (int cx = 0; cx < (have_grid ? ncx : 1); cx++) {
       int i0 = have_grid ? cx * GRID : 0, j0 = have_grid ? cy * GRID : 0;
-      int i1 = have_grid ? (i0 + GRID < nx ? i0 + GRID : nx - 1) : nx - 1;
-      int j1 = have_grid ? (j0 + GRID < ny ? j0 + GRID : ny - 1) : ny - 1;
       int ie = have_grid && i0 + GRID < nx ? i0 + GRID : nx, je = have_grid && j0 + GRID < ny ? j0 + GRID : ny;
       int exact = !have_grid;
-      double u00 = 0, u10 = 0, u01 = 0, u11 = 0, v00 = 0, v10 = 0, v01 = 0, v11 = 0, sx = 0, sy = 0;
+      double nu[4][4], nv[4][4];
       if (have_grid) {
-        u00 = gu[cy * gw + cx], u10 = gu[cy * gw + cx + 1], u01 = gu[(cy + 1) * gw + cx], u11 = gu[(cy + 1) * gw + cx + 1];
-        v00 = gv[cy * gw + cx], v10 = gv[cy * gw + cx + 1], v01 = gv[(cy + 1) * gw + cx], v11 = gv[(cy + 1) * gw + cx + 1];
-        double umin = fmin(fmin(u00, u10), fmin(u01, u11)), umax = fmax(fmax(u00, u10), fmax(u01, u11));
-        double vmin = fmin(fmin(v00, v10), fmin(v01, v11)), vmax = fmax(fmax(v00, v10), fmax(v01, v11));
-        sx = i1 > i0 ? 1.0 / (i1 - i0) : 0;
-        sy = j1 > j0 ? 1.0 / (j1 - j0) : 0;
+        double umin = 1e300, umax = -1e300, vmin = 1e300, vmax = -1e300;
+        for (int b = 0; b < 4; b++)
+          for (int a = 0; a < 4; a++) {
+            size_t g = (size_t)(cy + b) * (size_t)gw + (size_t)(cx + a);
+            nu[b][a] = gu[g];
+            nv[b][a] = gv[g];
+            if (gu[g] < umin) umin = gu[g];
+            if (gu[g] > umax) umax = gu[g];
+            if (gv[g] < vmin) vmin = gv[g];
+            if (gv[g] > vmax) vmax = gv[g];
+          }
         exact = (period > 0 && umax - umin > 0.25 * period) || vmin < pole_n + 4 || vmax > pole_s - 4 ||
-                umin <= -POS_LIMIT || vmin <= -POS_LIMIT;
+                umin <= -POS_LIMIT || vmin <= -POS_LIMIT || umax >= POS_LIMIT || vmax >= POS_LIMIT;
         if (!exact) {
-          int im = (i0 + i1) / 2, jm = (j0 + j1) / 2;
-          double tx = (im - i0) * sx, ty = (jm - j0) * sy, eu, ev;
-          coord(vw, sw, sh, x0 + im, y0 + jm, &eu, &ev);
-          double iu = u00 + (u10 - u00) * tx + ((u01 - u00) + ((u11 - u01) - (u10 - u00)) * tx) * ty;
-          double iv = v00 + (v10 - v00) * tx + ((v01 - v00) + ((v11 - v01) - (v10 - v00)) * tx) * ty;
-          exact = fabs(eu - iu) > LINEAR_TOL || fabs(ev - iv) > LINEAR_TOL;
+          const double *wx = wt[GRID / 2], *wy = wt[GRID / 2];
+          double iu = 0, iv = 0, eu, ev;
+          for (int b = 0; b < 4; b++)
+            for (int a = 0; a < 4; a++) iu += wy[b] * wx[a] * nu[b][a], iv += wy[b] * wx[a] * nv[b][a];
+          coord(vw, sw, sh, x0 + i0 + GRID / 2, y0 + j0 + GRID / 2, &eu, &ev);
+          exact = fabs(eu - iu) > INTERP_TOL || fabs(ev - iv) > INTERP_TOL;
         }
       }
-      for (int j = j0; j < je; j++)
+      for (int j = j0; j < je; j++) {
+        double ru[4] = {0}, rv[4] = {0}; /* the row's value at the 4 node columns */
+        if (!exact) {
+          const double *wy = wt[j - j0];
+          for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++) ru[a] += wy[b] * nu[b][a], rv[a] += wy[b] * nv[b][a];
+        }
         for (int i = i0; i < ie; i++) {
           size_t k = (size_t)j * (size_t)nx + (size_t)i;
+          double pu, pv;
           if (exact) {
-            coord(vw, sw, sh, x0 + i, y0 + j, &u[k], &v[k]);
+            coord(vw, sw, sh, x0 + i, y0 + j, &pu, &pv);
           } else {
-            double tx = (i - i0) * sx, ty = (j - j0) * sy;
-            u[k] = u00 + (u10 - u00) * tx + ((u01 - u00) + ((u11 - u01) - (u10 - u00)) * tx) * ty;
-            v[k] = v00 + (v10 - v00) * tx + ((v01 - v00) + ((v11 - v01) - (v10 - v00)) * tx) * ty;
+            const double *wx = wt[i - i0];
+            pu = wx[0] * ru[0] + wx[1] * ru[1] + wx[2] * ru[2] + wx[3] * ru[3];
+            pv = wx[0] * rv[0] + wx[1] * rv[1] + wx[2] * rv[2] + wx[3] * rv[3];
+          }
+          if (fix) {
+            fix[2 * k] = fixed(pu - 0.5);
+            fix[2 * k + 1] = fixed(pv - 0.5);
+          } else {
+            u[k] = pu;
+            v[k] = pv;
           }
         }
+      }
     }
   free(gu);
   free(gv);
-}
-
-static int32_t fixed(double a) {
-  double r = floor(a * 256.0 + 0.5);
-  return (int32_t)(r < -2147483647.0 ? -2147483647.0 : r > 2147483647.0 ? 2147483647.0 : r);
 }
 
 int tsr__warp_area_level(const tsr_warp_view *vw, int w, int h) {
@@ -115,23 +151,8 @@ int tsr__warp_area_level(const tsr_warp_view *vw, int w, int h) {
 }
 
 /* Point-mode positions of one view at level 0. */
-static int plan_point(const tsr_warp_view *vw, int sw, int sh, int threads, int32_t *pos) {
-  size_t n = (size_t)vw->width * (size_t)vw->height;
-  double *u = malloc(sizeof *u * n), *v = malloc(sizeof *v * n);
-  if (!u || !v) {
-    free(u);
-    free(v);
-    return -1;
-  }
-  coord_grid(vw, sw, sh, 0.5, 0.5, vw->width, vw->height, threads, u, v);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (size_t k = 0; k < n; k++) {
-    pos[2 * k] = fixed(u[k] - 0.5);
-    pos[2 * k + 1] = fixed(v[k] - 0.5);
-  }
-  free(u);
-  free(v);
-  return 0;
+static void plan_point(const tsr_warp_view *vw, int sw, int sh, int threads, int32_t *pos) {
+  coord_grid(vw, sw, sh, 0.5, 0.5, vw->width, vw->height, threads, NULL, NULL, pos);
 }
 
 /* Area-mode positions and footprints of one view at level L, from the
@@ -145,7 +166,7 @@ static int plan_area(const tsr_warp_view *vw, int sw, int sh, int L, int threads
     free(v);
     return -1;
   }
-  coord_grid(vw, sw, sh, 0, 0, W + 1, H + 1, threads, u, v);
+  coord_grid(vw, sw, sh, 0, 0, W + 1, H + 1, threads, u, v, NULL);
   double period = vw->kind == TSR_COORD_EQUIRECT ? sw : 0, scale = 1.0 / (double)(1 << L);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int y = 0; y < H; y++)
@@ -245,7 +266,7 @@ tsr_status tsr__warp_plan_make(tsr_context *ctx, int w, int h, int channels, int
     const tsr_warp_vdesc *d = &p->vd[v];
     int rc = d->mode == TSR_MODE_AREA
                  ? plan_area(&views[v], w, h, d->level, threads, p->pos + 2 * d->pos_offset, p->ext + 2 * d->ext_offset)
-                 : plan_point(&views[v], w, h, threads, p->pos + 2 * d->pos_offset);
+                 : (plan_point(&views[v], w, h, threads, p->pos + 2 * d->pos_offset), 0);
     if (rc) {
       tsr__warp_plan_free(p);
       return tsr__fail(ctx, TSR_E_NOMEM, "out of memory planning view %d", v);
