@@ -67,14 +67,6 @@ static inline void pixel_generic(const view_job *j, int x, int32_t X, int32_t Y,
   tsr_warp_store(out, 8, ch, x, v);
 }
 
-static inline void row_nearest8(const view_job *j, int y, int ch) {
-  const int32_t *pos = j->pos + 2 * (size_t)y * (size_t)j->width;
-  uint8_t *out = j->dst + (size_t)y * (size_t)j->dstride;
-  for (int x = 0; x < j->width; x++)
-    if (!tsr_nearest8_inside(j->img, j->w, j->h, j->stride, ch, pos[2 * x], pos[2 * x + 1], out, x))
-      pixel_generic(j, x, pos[2 * x], pos[2 * x + 1], out, ch);
-}
-
 /* Whether a bilinear pixel's taps, and the 8 bytes the vector path reads
  * from each tap row, lie inside the image (the vector path's test;
  * tsr_bilinear8_inside has its own without the over-read). */
@@ -83,13 +75,34 @@ static inline int bilinear_inside(const view_job *j, int32_t x0, int32_t y0, int
          (size_t)(y0 + 1) * (size_t)j->stride + (size_t)x0 * (size_t)ch + 8 <= (size_t)j->stride * (size_t)j->h;
 }
 
+/* A prefetch the compiler keeps: GCC 12's dead-code pass drops some
+ * __builtin_prefetch calls under bounds tests like prefetch_taps' (seen in
+ * the nearest loop). */
+static inline void prefetch(const char *a) {
+#ifdef TSR_HAVE_X86
+  __asm__ volatile("prefetcht0 %0" : : "m"(*a));
+#else
+  __builtin_prefetch(a);
+#endif
+}
+
 /* Fetches the first rows rows of taps of the pixel at pos ahead (the
  * source reads wander off the prefetchers' streams). */
 static inline void prefetch_taps(const view_job *j, const int32_t *pos, int ch, int rows) {
   int32_t px = pos[0] >> 8, py = pos[1] >> 8;
   if (px >= 0 && py >= 0 && px < j->w && py + rows <= j->h) {
     const char *a = (const char *)(j->img + (size_t)py * (size_t)j->stride + (size_t)px * (size_t)ch);
-    for (int r = 0; r < rows; r++) __builtin_prefetch(a + (size_t)r * (size_t)j->stride);
+    for (int r = 0; r < rows; r++) prefetch(a + (size_t)r * (size_t)j->stride);
+  }
+}
+
+static inline void row_nearest8(const view_job *j, int y, int ch) {
+  const int32_t *pos = j->pos + 2 * (size_t)y * (size_t)j->width;
+  uint8_t *out = j->dst + (size_t)y * (size_t)j->dstride;
+  for (int x = 0; x < j->width; x++) {
+    if (x + 96 < j->width) prefetch_taps(j, pos + 2 * (x + 96), ch, 1);
+    if (!tsr_nearest8_inside(j->img, j->w, j->h, j->stride, ch, pos[2 * x], pos[2 * x + 1], out, x))
+      pixel_generic(j, x, pos[2 * x], pos[2 * x + 1], out, ch);
   }
 }
 
