@@ -101,6 +101,13 @@ TSR_INLINE tsr_i32 tsr_tap(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32 h, t
   return tsr_px(img, stride, ch, depth, x, y, c);
 }
 
+/* The area-mode weight of pixel i (covering [256 i, 256 i + 256)) for the
+ * footprint [P, P + E): their overlap, 0 where they do not meet. */
+TSR_INLINE tsr_i32 tsr_area_weight(tsr_i32 P, tsr_i32 E, tsr_i32 i) {
+  tsr_i32 lo = i * 256, hi = lo + 256, a = (hi < P + E ? hi : P + E) - (lo > P ? lo : P);
+  return a > 0 ? a : 0;
+}
+
 /* The taps of one axis: sets *first (the index of the first tap) and w[]
  * (integer weights); returns the number of taps (at most TSR_MAX_TAPS). P is the
  * position, E the footprint (area mode only). */
@@ -129,10 +136,7 @@ TSR_INLINE tsr_i32 tsr_axis_taps(tsr_i32 mode, tsr_i32 P, tsr_i32 E, tsr_i32 *fi
   }
   /* Area: the overlap of each pixel with [P, P + E). */
   tsr_i32 i0 = P >> 8, n = ((P + E - 1) >> 8) - i0 + 1;
-  for (tsr_i32 k = 0; k < n; k++) {
-    tsr_i32 lo = (i0 + k) * 256, hi = lo + 256;
-    w[k] = (hi < P + E ? hi : P + E) - (lo > P ? lo : P);
-  }
+  for (tsr_i32 k = 0; k < n; k++) w[k] = tsr_area_weight(P, E, i0 + k);
   *first = i0;
   return n;
 }

@@ -235,6 +235,33 @@ static inline int pair_weights(const int32_t *wx, int k) {
   return (int)(((uint32_t)wx[2 * k] & 0xFFFFu) | ((uint32_t)wx[2 * k + 1] << 16));
 }
 
+/* Area footprints of at most 4 x 4 taps (views that minify up to about 3
+ * times at their level), the common case, without the variable loops'
+ * mispredicted branches: taps padded with zero weights to 2 pairs x 4
+ * rows. Returns the address of the first tap and sets the pair weights
+ * and row weights, or NULL where the footprint is larger or the padded
+ * reads would leave the image or a tap is outside it (the general path
+ * takes those). */
+__attribute__((always_inline)) static inline const uint8_t *area4_taps(const view_job *j, const int32_t *pos, const uint16_t *ext, int x, int ch,
+                                        int *wp, int32_t *wy, int32_t *EW, int32_t *EH) {
+  int32_t X = pos[2 * x], Y = pos[2 * x + 1], x0 = X >> 8, y0 = Y >> 8;
+  *EW = ext[2 * x];
+  *EH = ext[2 * x + 1];
+  int nx = ((X + *EW - 1) >> 8) - x0 + 1, ny = ((Y + *EH - 1) >> 8) - y0 + 1;
+  const size_t stride = (size_t)j->stride;
+  if (nx > 4 || ny > 4 || x0 < 0 || y0 < 0 || x0 + nx > j->w || y0 + ny > j->h ||
+      (size_t)(y0 + 3) * stride + (size_t)(x0 + 2) * (size_t)ch + 8 > stride * (size_t)j->h)
+    return NULL;
+  for (int k = 0; k < 4; k++) wy[k] = tsr_area_weight(Y, *EH, y0 + k);
+  /* (From scalars: pair_weights on a just-written array stalled on store
+   * forwarding.) */
+  uint32_t a0 = (uint32_t)tsr_area_weight(X, *EW, x0), a1 = (uint32_t)tsr_area_weight(X, *EW, x0 + 1);
+  uint32_t a2 = (uint32_t)tsr_area_weight(X, *EW, x0 + 2), a3 = (uint32_t)tsr_area_weight(X, *EW, x0 + 3);
+  wp[0] = (int)(a0 | a1 << 16);
+  wp[1] = (int)(a2 | a3 << 16);
+  return j->img + (size_t)y0 * stride + (size_t)x0 * (size_t)ch;
+}
+
 /* The separable filters (bicubic, Lanczos-3, area) at 8 bits for 3 and 4
  * channels: per tap row, a pair of neighbouring pixels (8 bytes read) is
  * shuffled into 16-bit values interleaved channel by channel, so one madd
@@ -252,6 +279,23 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse
   for (int x = 0; x < j->width; x++) {
     int32_t wx[TSR_MAX_TAPS + 1], wy[TSR_MAX_TAPS + 1], EW, EH;
     int nx, ny;
+    if (mode == TSR_MODE_AREA) {
+      int w2[2];
+      const uint8_t *p = area4_taps(j, pos, ext, x, ch, w2, wy, &EW, &EH);
+      if (p) {
+        if (x + 96 < j->width) prefetch_taps(j, pos + 2 * (x + 96), ch, 3);
+        const __m128i w0 = _mm_set1_epi32(w2[0]), w1 = _mm_set1_epi32(w2[1]);
+        __m128i acc = _mm_setzero_si128();
+        for (int r = 0; r < 4; r++, p += stride) {
+          __m128i a = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)p), shuf);
+          __m128i b = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(p + 2 * ch)), shuf);
+          __m128i h = _mm_add_epi32(_mm_madd_epi16(a, w0), _mm_madd_epi16(b, w1));
+          acc = _mm_add_epi32(acc, _mm_mullo_epi32(h, _mm_set1_epi32(wy[r])));
+        }
+        store_sep8(out + (size_t)x * (size_t)ch, ch, acc, mode, EW, EH);
+        continue;
+      }
+    }
     const uint8_t *p = sep_taps(j, pos, ext, x, ch, mode, out, wx, wy, &nx, &ny, &EW, &EH);
     if (!p) continue;
     int pairs = (nx + 1) / 2;
@@ -283,6 +327,28 @@ __attribute__((target("avx2"), always_inline)) static inline void row_sep8_avx2(
   for (int x = 0; x < j->width; x++) {
     int32_t wx[TSR_MAX_TAPS + 1], wy[TSR_MAX_TAPS + 1], EW, EH;
     int nx, ny;
+    if (mode == TSR_MODE_AREA) {
+      int w2[2];
+      const uint8_t *p = area4_taps(j, pos, ext, x, ch, w2, wy, &EW, &EH);
+      if (p) {
+        if (x + 96 < j->width) prefetch_taps(j, pos + 2 * (x + 96), ch, 3);
+        const __m256i w0 = _mm256_set1_epi32(w2[0]), w1 = _mm256_set1_epi32(w2[1]);
+        __m256i acc = _mm256_setzero_si256();
+        for (int r = 0; r < 4; r += 2, p += 2 * stride) {
+          __m256i a = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadl_epi64((const __m128i *)p)),
+                                              _mm_loadl_epi64((const __m128i *)(p + stride)), 1);
+          __m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadl_epi64((const __m128i *)(p + 2 * ch))),
+                                              _mm_loadl_epi64((const __m128i *)(p + stride + 2 * ch)), 1);
+          __m256i h = _mm256_add_epi32(_mm256_madd_epi16(_mm256_shuffle_epi8(a, shuf), w0),
+                                       _mm256_madd_epi16(_mm256_shuffle_epi8(b, shuf), w1));
+          __m256i wv = _mm256_inserti128_si256(_mm256_set1_epi32(wy[r]), _mm_set1_epi32(wy[r + 1]), 1);
+          acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(h, wv));
+        }
+        store_sep8(out + (size_t)x * (size_t)ch, ch,
+                   _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)), mode, EW, EH);
+        continue;
+      }
+    }
     const uint8_t *p = sep_taps(j, pos, ext, x, ch, mode, out, wx, wy, &nx, &ny, &EW, &EH);
     if (!p) continue;
     int pairs = (nx + 1) / 2;
