@@ -195,34 +195,6 @@ __attribute__((target("sse4.1"), always_inline)) static inline void store_sep8(u
   memcpy(out, &px, (size_t)ch);
 }
 
-/* The per-pixel part the separable rows share: prefetches the taps of the
- * pixel 96 ahead, computes pixel x's taps (wx padded with a zero weight to
- * whole pairs, wy with a zero row) and returns the address of its first
- * tap, or NULL after writing the pixel through tsr_warp_sample when a tap,
- * or the 8 bytes read from a tap pair, would lie outside the image. */
-__attribute__((always_inline)) static inline const uint8_t *sep_taps(const view_job *j, const int32_t *pos, const uint16_t *ext, int x, int ch,
-                                      int mode, uint8_t *out, int32_t *wx, int32_t *wy, int *nx, int *ny, int32_t *EW,
-                                      int32_t *EH) {
-  const size_t stride = (size_t)j->stride;
-  if (x + 96 < j->width) prefetch_taps(j, pos + 2 * (x + 96), ch, mode == TSR_MODE_AREA ? 3 : 4);
-  int32_t X = pos[2 * x], Y = pos[2 * x + 1], x0, y0;
-  *EW = ext ? ext[2 * x] : 0;
-  *EH = ext ? ext[2 * x + 1] : 0;
-  *nx = tsr_axis_taps(mode, X, *EW, &x0, wx);
-  *ny = tsr_axis_taps(mode, Y, *EH, &y0, wy);
-  int pairs = (*nx + 1) / 2;
-  wx[*nx] = 0;
-  wy[*ny] = 0;
-  if (!(x0 >= 0 && y0 >= 0 && x0 + *nx <= j->w && y0 + *ny <= j->h &&
-        (size_t)(y0 + *ny - 1) * stride + (size_t)(x0 + 2 * pairs - 2) * (size_t)ch + 8 <= stride * (size_t)j->h)) {
-    uint32_t v[4];
-    tsr_warp_sample(j->img, j->w, j->h, j->stride, ch, 8, j->border, mode, X, Y, *EW, *EH, v);
-    tsr_warp_store(out, 8, ch, x, v);
-    return NULL;
-  }
-  return j->img + (size_t)y0 * stride + (size_t)x0 * (size_t)ch;
-}
-
 /* The shuffle that widens a pair of neighbouring pixels (8 bytes) into
  * 16-bit values interleaved channel by channel. */
 __attribute__((target("sse4.1"), always_inline)) static inline __m128i pair_shuffle(int ch) {
@@ -233,6 +205,52 @@ __attribute__((target("sse4.1"), always_inline)) static inline __m128i pair_shuf
 /* A tap pair's two weights as one 32-bit madd operand. */
 static inline int pair_weights(const int32_t *wx, int k) {
   return (int)(((uint32_t)wx[2 * k] & 0xFFFFu) | ((uint32_t)wx[2 * k + 1] << 16));
+}
+
+/* The per-pixel part the separable rows share: prefetches the taps of the
+ * pixel 96 ahead, computes pixel x's taps (pw: the horizontal weights as
+ * pair_weights operands, padded with a zero weight to whole pairs; wy: the
+ * vertical ones, padded with a zero row) and returns the address of its
+ * first tap, or NULL after writing the pixel through tsr_warp_sample when
+ * a tap, or the 8 bytes read from a tap pair, would lie outside the image.
+ * Bicubic and Lanczos-3 take their pairs straight from the int16 tables
+ * (two little-endian neighbours are one pair operand): the taps of
+ * tsr_axis_taps without copying them. */
+__attribute__((always_inline)) static inline const uint8_t *sep_taps(const view_job *j, const int32_t *pos,
+                                                                     const uint16_t *ext, int x, int ch, int mode,
+                                                                     uint8_t *out, int *pw, int32_t *wy, int *nx,
+                                                                     int *ny, int32_t *EW, int32_t *EH) {
+  const size_t stride = (size_t)j->stride;
+  if (x + 96 < j->width) prefetch_taps(j, pos + 2 * (x + 96), ch, mode == TSR_MODE_AREA ? 3 : 4);
+  int32_t X = pos[2 * x], Y = pos[2 * x + 1], x0, y0;
+  *EW = ext ? ext[2 * x] : 0;
+  *EH = ext ? ext[2 * x + 1] : 0;
+  if (mode == TSR_MODE_BICUBIC || mode == TSR_MODE_LANCZOS3) {
+    int n = mode == TSR_MODE_BICUBIC ? 4 : 6;
+    const tsr_i16 *tx = mode == TSR_MODE_BICUBIC ? tsr_taps_bicubic[X & 255] : tsr_taps_lanczos3[X & 255];
+    const tsr_i16 *ty = mode == TSR_MODE_BICUBIC ? tsr_taps_bicubic[Y & 255] : tsr_taps_lanczos3[Y & 255];
+    x0 = (X >> 8) - (n / 2 - 1);
+    y0 = (Y >> 8) - (n / 2 - 1);
+    for (int k = 0; k < n / 2; k++) memcpy(&pw[k], tx + 2 * k, 4);
+    for (int r = 0; r < n; r++) wy[r] = ty[r];
+    *nx = *ny = n;
+  } else {
+    int32_t wx[TSR_MAX_TAPS + 1];
+    *nx = tsr_axis_taps(mode, X, *EW, &x0, wx);
+    *ny = tsr_axis_taps(mode, Y, *EH, &y0, wy);
+    wx[*nx] = 0;
+    for (int k = 0; k < (*nx + 1) / 2; k++) pw[k] = pair_weights(wx, k);
+  }
+  int pairs = (*nx + 1) / 2;
+  wy[*ny] = 0;
+  if (!(x0 >= 0 && y0 >= 0 && x0 + *nx <= j->w && y0 + *ny <= j->h &&
+        (size_t)(y0 + *ny - 1) * stride + (size_t)(x0 + 2 * pairs - 2) * (size_t)ch + 8 <= stride * (size_t)j->h)) {
+    uint32_t v[4];
+    tsr_warp_sample(j->img, j->w, j->h, j->stride, ch, 8, j->border, mode, X, Y, *EW, *EH, v);
+    tsr_warp_store(out, 8, ch, x, v);
+    return NULL;
+  }
+  return j->img + (size_t)y0 * stride + (size_t)x0 * (size_t)ch;
 }
 
 /* Area footprints of at most 4 x 4 taps (views that minify up to about 3
@@ -277,8 +295,8 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse
   const size_t stride = (size_t)j->stride;
   const __m128i shuf = pair_shuffle(ch);
   for (int x = 0; x < j->width; x++) {
-    int32_t wx[TSR_MAX_TAPS + 1], wy[TSR_MAX_TAPS + 1], EW, EH;
-    int nx, ny;
+    int32_t wy[TSR_MAX_TAPS + 1], EW, EH;
+    int pw[TSR_MAX_TAPS / 2], nx, ny;
     if (mode == TSR_MODE_AREA) {
       int w2[2];
       const uint8_t *p = area4_taps(j, pos, ext, x, ch, w2, wy, &EW, &EH);
@@ -296,14 +314,16 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse
         continue;
       }
     }
-    const uint8_t *p = sep_taps(j, pos, ext, x, ch, mode, out, wx, wy, &nx, &ny, &EW, &EH);
+    const uint8_t *p = sep_taps(j, pos, ext, x, ch, mode, out, pw, wy, &nx, &ny, &EW, &EH);
     if (!p) continue;
     int pairs = (nx + 1) / 2;
     __m128i wp[TSR_MAX_TAPS / 2];
-    for (int k = 0; k < pairs; k++) wp[k] = _mm_set1_epi32(pair_weights(wx, k));
+    for (int k = 0; k < pairs; k++) wp[k] = _mm_set1_epi32(pw[k]);
     __m128i acc = _mm_setzero_si128();
+#pragma GCC unroll 8
     for (int r = 0; r < ny; r++, p += stride) {
       __m128i h = _mm_setzero_si128();
+#pragma GCC unroll 4
       for (int k = 0; k < pairs; k++) {
         __m128i a = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(p + (size_t)(2 * k * ch))), shuf);
         h = _mm_add_epi32(h, _mm_madd_epi16(a, wp[k]));
@@ -325,8 +345,8 @@ __attribute__((target("avx2"), always_inline)) static inline void row_sep8_avx2(
   const size_t stride = (size_t)j->stride;
   const __m256i shuf = _mm256_broadcastsi128_si256(pair_shuffle(ch));
   for (int x = 0; x < j->width; x++) {
-    int32_t wx[TSR_MAX_TAPS + 1], wy[TSR_MAX_TAPS + 1], EW, EH;
-    int nx, ny;
+    int32_t wy[TSR_MAX_TAPS + 1], EW, EH;
+    int pw[TSR_MAX_TAPS / 2], nx, ny;
     if (mode == TSR_MODE_AREA) {
       int w2[2];
       const uint8_t *p = area4_taps(j, pos, ext, x, ch, w2, wy, &EW, &EH);
@@ -349,15 +369,17 @@ __attribute__((target("avx2"), always_inline)) static inline void row_sep8_avx2(
         continue;
       }
     }
-    const uint8_t *p = sep_taps(j, pos, ext, x, ch, mode, out, wx, wy, &nx, &ny, &EW, &EH);
+    const uint8_t *p = sep_taps(j, pos, ext, x, ch, mode, out, pw, wy, &nx, &ny, &EW, &EH);
     if (!p) continue;
     int pairs = (nx + 1) / 2;
     __m256i wp[TSR_MAX_TAPS / 2];
-    for (int k = 0; k < pairs; k++) wp[k] = _mm256_set1_epi32(pair_weights(wx, k));
+    for (int k = 0; k < pairs; k++) wp[k] = _mm256_set1_epi32(pw[k]);
     __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 4
     for (int r = 0; r < ny; r += 2) {
       const uint8_t *p0 = p + (size_t)r * stride, *p1 = r + 1 < ny ? p0 + stride : p0;
       __m256i h = _mm256_setzero_si256();
+#pragma GCC unroll 4
       for (int k = 0; k < pairs; k++) {
         __m128i lo = _mm_loadl_epi64((const __m128i *)(p0 + (size_t)(2 * k * ch)));
         __m128i hi = _mm_loadl_epi64((const __m128i *)(p1 + (size_t)(2 * k * ch)));
