@@ -167,16 +167,16 @@ static int plan_area(const tsr_warp_view *vw, int sw, int sh, int L, int threads
     return -1;
   }
   coord_grid(vw, sw, sh, 0, 0, W + 1, H + 1, threads, u, v, NULL);
-  double period = vw->kind == TSR_COORD_EQUIRECT ? sw : 0, scale = 1.0 / (double)(1 << L);
+  double period = vw->kind == TSR_COORD_EQUIRECT ? sw : 0, half = 0.5 * period, scale = 1.0 / (double)(1 << L);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int y = 0; y < H; y++)
     for (int x = 0; x < W; x++) {
       size_t c = (size_t)y * (size_t)(W + 1) + (size_t)x;
       double u00 = u[c], u10 = u[c + 1], u01 = u[c + (size_t)W + 1], u11 = u[c + (size_t)W + 2];
-      if (period > 0) { /* the short way round the seam */
-        u10 -= period * floor((u10 - u00) / period + 0.5);
-        u01 -= period * floor((u01 - u00) / period + 0.5);
-        u11 -= period * floor((u11 - u00) / period + 0.5);
+      if (period > 0) { /* the short way round the seam: floor(d / period + 0.5) periods off, for |d| <= period */
+        u10 += u10 - u00 >= half ? -period : u10 - u00 < -half ? period : 0;
+        u01 += u01 - u00 >= half ? -period : u01 - u00 < -half ? period : 0;
+        u11 += u11 - u00 >= half ? -period : u11 - u00 < -half ? period : 0;
       }
       double v00 = v[c], v10 = v[c + 1], v01 = v[c + (size_t)W + 1], v11 = v[c + (size_t)W + 2];
       double cu = 0.25 * (u00 + u10 + u01 + u11) * scale, cv = 0.25 * (v00 + v10 + v01 + v11) * scale;
