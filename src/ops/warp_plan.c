@@ -156,16 +156,11 @@ static void plan_point(const tsr_warp_view *vw, int sw, int sh, int threads, int
 }
 
 /* Area-mode positions and footprints of one view at level L, from the
- * source positions of its pixel corners. */
-static int plan_area(const tsr_warp_view *vw, int sw, int sh, int L, int threads, int32_t *pos, uint16_t *ext) {
+ * source positions of its pixel corners (u[], v[]: room for them, shared
+ * by the views so their pages are faulted in once). */
+static void plan_area(const tsr_warp_view *vw, int sw, int sh, int L, int threads, double *u, double *v, int32_t *pos,
+                      uint16_t *ext) {
   int W = vw->width, H = vw->height;
-  size_t n = (size_t)(W + 1) * (size_t)(H + 1);
-  double *u = malloc(sizeof *u * n), *v = malloc(sizeof *v * n);
-  if (!u || !v) {
-    free(u);
-    free(v);
-    return -1;
-  }
   coord_grid(vw, sw, sh, 0, 0, W + 1, H + 1, threads, u, v, NULL);
   double period = vw->kind == TSR_COORD_EQUIRECT ? sw : 0, half = 0.5 * period, scale = 1.0 / (double)(1 << L);
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -198,9 +193,6 @@ static int plan_area(const tsr_warp_view *vw, int sw, int sh, int L, int threads
       ext[2 * k] = (uint16_t)ew;
       ext[2 * k + 1] = (uint16_t)eh;
     }
-  free(u);
-  free(v);
-  return 0;
 }
 
 tsr_status tsr__warp_plan_make(tsr_context *ctx, int w, int h, int channels, int depth, const tsr_warp_view *views,
@@ -262,16 +254,28 @@ tsr_status tsr__warp_plan_make(tsr_context *ctx, int w, int h, int channels, int
     tsr__warp_plan_free(p);
     return tsr__fail(ctx, TSR_E_NOMEM, "out of memory for the sampling data of %d views", nviews);
   }
+  size_t corners = 0;
+  for (int v = 0; v < nviews; v++)
+    if (p->vd[v].mode == TSR_MODE_AREA) {
+      size_t n = (size_t)(views[v].width + 1) * (size_t)(views[v].height + 1);
+      if (n > corners) corners = n;
+    }
+  double *cu = corners ? malloc(sizeof *cu * corners) : NULL, *cv = corners ? malloc(sizeof *cv * corners) : NULL;
+  if (corners && (!cu || !cv)) {
+    free(cu);
+    free(cv);
+    tsr__warp_plan_free(p);
+    return tsr__fail(ctx, TSR_E_NOMEM, "out of memory planning the antialiased views");
+  }
   for (int v = 0; v < nviews; v++) {
     const tsr_warp_vdesc *d = &p->vd[v];
-    int rc = d->mode == TSR_MODE_AREA
-                 ? plan_area(&views[v], w, h, d->level, threads, p->pos + 2 * d->pos_offset, p->ext + 2 * d->ext_offset)
-                 : (plan_point(&views[v], w, h, threads, p->pos + 2 * d->pos_offset), 0);
-    if (rc) {
-      tsr__warp_plan_free(p);
-      return tsr__fail(ctx, TSR_E_NOMEM, "out of memory planning view %d", v);
-    }
+    if (d->mode == TSR_MODE_AREA)
+      plan_area(&views[v], w, h, d->level, threads, cu, cv, p->pos + 2 * d->pos_offset, p->ext + 2 * d->ext_offset);
+    else
+      plan_point(&views[v], w, h, threads, p->pos + 2 * d->pos_offset);
   }
+  free(cu);
+  free(cv);
   return TSR_OK;
 }
 
