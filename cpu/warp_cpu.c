@@ -115,6 +115,14 @@ static inline void row_bilinear8(const view_job *j, int y, int ch) {
 }
 
 #ifdef TSR_HAVE_X86
+/* Stores pixel bytes px (channel c in byte c) at out: ch = 3 as one 4-byte
+ * store where more pixels follow in the row (the next pixel, written later
+ * by the same loop, overwrites the extra byte). */
+__attribute__((always_inline)) static inline void store_px(uint8_t *out, int ch, uint32_t px, int more) {
+  if (ch == 3 && more) memcpy(out, &px, 4);
+  else memcpy(out, &px, (size_t)ch);
+}
+
 /* row_bilinear8 four channels' worth at a time: a tap row (two pixels, 8
  * bytes) is widened, its channels paired and multiplied by the horizontal
  * weights in one madd; then the vertical blend in 32 bits. The same sums
@@ -157,8 +165,7 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_bilinear
     __m128i r = _mm_add_epi32(_mm_mullo_epi32(top, _mm_set1_epi32(256 - ay)), _mm_mullo_epi32(bot, _mm_set1_epi32(ay)));
     r = _mm_srli_epi32(_mm_add_epi32(r, round), 16);
     r = _mm_packus_epi16(_mm_packus_epi32(r, r), r);
-    uint32_t px = (uint32_t)_mm_cvtsi128_si32(r);
-    memcpy(out + (size_t)x * (size_t)ch, &px, (size_t)ch);
+    store_px(out + (size_t)x * (size_t)ch, ch, (uint32_t)_mm_cvtsi128_si32(r), x + 1 < j->width);
   }
 }
 
@@ -181,9 +188,11 @@ __attribute__((target("sse4.1"), always_inline)) static inline uint32_t finish8_
   return (uint32_t)_mm_cvtsi128_si32(v);
 }
 
-/* Stores one pixel of a separable mode from its four channel sums. */
+/* Stores one pixel of a separable mode from its four channel sums (more:
+ * store_px's). */
 __attribute__((target("sse4.1"), always_inline)) static inline void store_sep8(uint8_t *out, int ch, __m128i acc,
-                                                                               int mode, int32_t EW, int32_t EH) {
+                                                                               int mode, int32_t EW, int32_t EH,
+                                                                               int more) {
   uint64_t r = mode == TSR_MODE_AREA ? tsr__area_recip_fast(EW, EH) : 0;
   if (r >> 32) {
     int32_t a4[4];
@@ -191,8 +200,7 @@ __attribute__((target("sse4.1"), always_inline)) static inline void store_sep8(u
     for (int c = 0; c < ch; c++) out[c] = (uint8_t)tsr_warp_finish(mode, a4[c], r, 8);
     return;
   }
-  uint32_t px = finish8_sse41(acc, mode, r);
-  memcpy(out, &px, (size_t)ch);
+  store_px(out, ch, finish8_sse41(acc, mode, r), more);
 }
 
 /* The shuffle that widens a pair of neighbouring pixels (8 bytes) into
@@ -310,7 +318,7 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse
           __m128i h = _mm_add_epi32(_mm_madd_epi16(a, w0), _mm_madd_epi16(b, w1));
           acc = _mm_add_epi32(acc, _mm_mullo_epi32(h, _mm_set1_epi32(wy[r])));
         }
-        store_sep8(out + (size_t)x * (size_t)ch, ch, acc, mode, EW, EH);
+        store_sep8(out + (size_t)x * (size_t)ch, ch, acc, mode, EW, EH, x + 1 < j->width);
         continue;
       }
     }
@@ -330,7 +338,7 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse
       }
       acc = _mm_add_epi32(acc, _mm_mullo_epi32(h, _mm_set1_epi32(wy[r])));
     }
-    store_sep8(out + (size_t)x * (size_t)ch, ch, acc, mode, EW, EH);
+    store_sep8(out + (size_t)x * (size_t)ch, ch, acc, mode, EW, EH, x + 1 < j->width);
   }
 }
 
@@ -365,7 +373,8 @@ __attribute__((target("avx2"), always_inline)) static inline void row_sep8_avx2(
           acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(h, wv));
         }
         store_sep8(out + (size_t)x * (size_t)ch, ch,
-                   _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)), mode, EW, EH);
+                   _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)), mode, EW, EH,
+                   x + 1 < j->width);
         continue;
       }
     }
@@ -390,7 +399,8 @@ __attribute__((target("avx2"), always_inline)) static inline void row_sep8_avx2(
       acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(h, wv));
     }
     store_sep8(out + (size_t)x * (size_t)ch, ch,
-               _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)), mode, EW, EH);
+               _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)), mode, EW, EH,
+                   x + 1 < j->width);
   }
 }
 
