@@ -28,6 +28,10 @@ uint64_t tsr__warp_plan_data_bytes(const tsr__warp_plan *p);
 /* The pyramid level an antialiased view samples (its density there is at
  * most 2 pixels per output pixel). */
 int tsr__warp_area_level(const tsr_warp_view *view, int w, int h);
+/* Whether plans take the vector path for area footprints (x86 with AVX):
+ * -1 (the default) as the CPU allows and TESSERA_NO_AVX2 is unset, 0 never,
+ * 1 always. For tests, which check both paths give the same plan. */
+extern int tsr__warp_plan_vector;
 
 /* The memory one batch item declares on a device (tsr_warp_mem_need and
  * the OpenCL path both use it): its source with levels and its outputs,

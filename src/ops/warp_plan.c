@@ -22,6 +22,10 @@
 #include <string.h>
 
 #include "ops/warp_impl.h"
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define TSR_PLAN_X86 1
+#include <immintrin.h>
+#endif
 #include "warp.h"
 
 _Static_assert((-1 >> 1) == -1, "the warp's fixed-point code needs arithmetic right shifts");
@@ -43,10 +47,12 @@ static void coord(const tsr_warp_view *vw, double sw, double sh, double x, doubl
   if (!(*v > -POS_LIMIT && *v < POS_LIMIT)) *v = -POS_LIMIT;
 }
 
-static int32_t fixed(double a) {
+/* round(256 a), half up, clamped to +-(2^31 - 1) (NaN: the lower bound);
+ * branch-free so the loops calling it vectorize. */
+static inline int32_t fixed(double a) {
   double r = a * 256.0 + 0.5;
-  if (!(r > -2147483647.0)) return -2147483647; /* NaN too */
-  if (r >= 2147483647.0) return 2147483647;
+  r = r > -2147483647.0 ? r : -2147483647.0; /* NaN too */
+  r = r < 2147483647.0 ? r : 2147483647.0;
   int32_t f = (int32_t)r; /* towards zero: floor for r >= 0 */
   return f - ((double)f > r);
 }
@@ -155,44 +161,137 @@ static void plan_point(const tsr_warp_view *vw, int sw, int sh, int threads, int
   coord_grid(vw, sw, sh, 0.5, 0.5, vw->width, vw->height, threads, NULL, NULL, pos);
 }
 
+/* What a row of area-mode pixels needs besides its corners. */
+typedef struct {
+  double period, half, scale, pre;
+} area_consts;
+
+/* Area-mode position and footprint of one pixel from the source positions
+ * of its corners: u0[x], u0[x + 1] on the row above, u1[...] below. */
+static inline void area_pixel(const double *u0, const double *u1, const double *v0, const double *v1, int x,
+                              const area_consts *k, int32_t *pos, uint16_t *ext) {
+  double u00 = u0[x], u10 = u0[x + 1], u01 = u1[x], u11 = u1[x + 1];
+  double period = k->period, half = k->half, scale = k->scale;
+  /* The short way round the seam: floor(d / period + 0.5) periods off, for
+   * |d| <= period (a period of 0, off an equirectangular source, changes
+   * nothing). */
+  u10 += u10 - u00 >= half ? -period : u10 - u00 < -half ? period : 0;
+  u01 += u01 - u00 >= half ? -period : u01 - u00 < -half ? period : 0;
+  u11 += u11 - u00 >= half ? -period : u11 - u00 < -half ? period : 0;
+  double v00 = v0[x], v10 = v0[x + 1], v01 = v1[x], v11 = v1[x + 1];
+  double cu = 0.25 * (u00 + u10 + u01 + u11) * scale, cv = 0.25 * (v00 + v10 + v01 + v11) * scale;
+  double dux = 0.5 * ((u10 - u00) + (u11 - u01)), duy = 0.5 * ((u01 - u00) + (u11 - u10));
+  double dvx = 0.5 * ((v10 - v00) + (v11 - v01)), dvy = 0.5 * ((v01 - v00) + (v11 - v10));
+  double eu2 = dux * dux + duy * duy - k->pre, ev2 = dvx * dvx + dvy * dvy - k->pre;
+  double eu = sqrt(eu2 > 0 ? eu2 : 0) * scale, ev = sqrt(ev2 > 0 ? ev2 : 0) * scale;
+  eu = eu > 1 ? (eu < TSR_AREA_MAX_PX ? eu : TSR_AREA_MAX_PX) : 1;
+  ev = ev > 1 ? (ev < TSR_AREA_MAX_PX ? ev : TSR_AREA_MAX_PX) : 1; /* NaN: 1 */
+  int32_t ew = fixed(eu), eh = fixed(ev);
+  pos[2 * x] = fixed(cu) - ew / 2;
+  pos[2 * x + 1] = fixed(cv) - eh / 2;
+  ext[2 * x] = (uint16_t)ew;
+  ext[2 * x + 1] = (uint16_t)eh;
+}
+
+#ifdef TSR_PLAN_X86
+/* fixed() of four values. */
+__attribute__((target("avx"))) static inline __m128i fixed4(__m256d a) {
+  __m256d r = _mm256_add_pd(_mm256_mul_pd(a, _mm256_set1_pd(256.0)), _mm256_set1_pd(0.5));
+  r = _mm256_max_pd(r, _mm256_set1_pd(-2147483647.0)); /* NaN: the bound, as fixed() */
+  r = _mm256_min_pd(r, _mm256_set1_pd(2147483647.0));
+  __m128i f = _mm256_cvttpd_epi32(r);
+  __m256d above = _mm256_cmp_pd(_mm256_cvtepi32_pd(f), r, _CMP_GT_OQ);
+  return _mm_sub_epi32(f, _mm256_cvttpd_epi32(_mm256_and_pd(above, _mm256_set1_pd(1.0))));
+}
+
+/* area_pixel for pixels [x, x + 4): the same operations in the same order
+ * on four lanes (IEEE results, no contraction: the same bits). */
+__attribute__((target("avx"))) static void area_pixels4(const double *u0, const double *u1, const double *v0,
+                                                        const double *v1, int x, const area_consts *k, int32_t *pos,
+                                                        uint16_t *ext) {
+  const __m256d period = _mm256_set1_pd(k->period), nperiod = _mm256_set1_pd(-k->period);
+  const __m256d half = _mm256_set1_pd(k->half), nhalf = _mm256_set1_pd(-k->half), scale = _mm256_set1_pd(k->scale);
+  __m256d u00 = _mm256_loadu_pd(u0 + x), u10 = _mm256_loadu_pd(u0 + x + 1);
+  __m256d u01 = _mm256_loadu_pd(u1 + x), u11 = _mm256_loadu_pd(u1 + x + 1);
+#define TSR_SEAM(U)                                                                                                  \
+  {                                                                                                                  \
+    __m256d d = _mm256_sub_pd(U, u00);                                                                               \
+    U = _mm256_add_pd(U, _mm256_or_pd(_mm256_and_pd(_mm256_cmp_pd(d, half, _CMP_GE_OQ), nperiod),                  \
+                                      _mm256_andnot_pd(_mm256_cmp_pd(d, half, _CMP_GE_OQ),                          \
+                                                       _mm256_and_pd(_mm256_cmp_pd(d, nhalf, _CMP_LT_OQ), period)))); \
+  }
+  TSR_SEAM(u10)
+  TSR_SEAM(u01)
+  TSR_SEAM(u11)
+#undef TSR_SEAM
+  __m256d v00 = _mm256_loadu_pd(v0 + x), v10 = _mm256_loadu_pd(v0 + x + 1);
+  __m256d v01 = _mm256_loadu_pd(v1 + x), v11 = _mm256_loadu_pd(v1 + x + 1);
+  const __m256d q = _mm256_set1_pd(0.25), h = _mm256_set1_pd(0.5);
+  __m256d cu = _mm256_mul_pd(_mm256_mul_pd(q, _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(u00, u10), u01), u11)), scale);
+  __m256d cv = _mm256_mul_pd(_mm256_mul_pd(q, _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(v00, v10), v01), v11)), scale);
+  __m256d dux = _mm256_mul_pd(h, _mm256_add_pd(_mm256_sub_pd(u10, u00), _mm256_sub_pd(u11, u01)));
+  __m256d duy = _mm256_mul_pd(h, _mm256_add_pd(_mm256_sub_pd(u01, u00), _mm256_sub_pd(u11, u10)));
+  __m256d dvx = _mm256_mul_pd(h, _mm256_add_pd(_mm256_sub_pd(v10, v00), _mm256_sub_pd(v11, v01)));
+  __m256d dvy = _mm256_mul_pd(h, _mm256_add_pd(_mm256_sub_pd(v01, v00), _mm256_sub_pd(v11, v10)));
+  const __m256d pre = _mm256_set1_pd(k->pre), zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+  const __m256d maxpx = _mm256_set1_pd(TSR_AREA_MAX_PX);
+  __m256d eu2 = _mm256_sub_pd(_mm256_add_pd(_mm256_mul_pd(dux, dux), _mm256_mul_pd(duy, duy)), pre);
+  __m256d ev2 = _mm256_sub_pd(_mm256_add_pd(_mm256_mul_pd(dvx, dvx), _mm256_mul_pd(dvy, dvy)), pre);
+  /* max(a, 0) and min(a, b) return their second operand for NaN and ties,
+   * as the scalar ternaries do. */
+  __m256d eu = _mm256_mul_pd(_mm256_sqrt_pd(_mm256_max_pd(eu2, zero)), scale);
+  __m256d ev = _mm256_mul_pd(_mm256_sqrt_pd(_mm256_max_pd(ev2, zero)), scale);
+  eu = _mm256_max_pd(_mm256_min_pd(eu, maxpx), one);
+  ev = _mm256_max_pd(_mm256_min_pd(ev, maxpx), one);
+  __m128i ew = fixed4(eu), eh = fixed4(ev);
+  __m128i px = _mm_sub_epi32(fixed4(cu), _mm_srai_epi32(ew, 1)), py = _mm_sub_epi32(fixed4(cv), _mm_srai_epi32(eh, 1));
+  _mm_storeu_si128((__m128i *)(pos + 2 * x), _mm_unpacklo_epi32(px, py));
+  _mm_storeu_si128((__m128i *)(pos + 2 * x + 4), _mm_unpackhi_epi32(px, py));
+  _mm_storeu_si128((__m128i *)(ext + 2 * x), _mm_packus_epi32(_mm_unpacklo_epi32(ew, eh), _mm_unpackhi_epi32(ew, eh)));
+}
+#endif
+
+int tsr__warp_plan_vector = -1;
+
+/* Whether the area rows take area_pixels4. */
+static int plan_vector(void) {
+#ifdef TSR_PLAN_X86
+  if (tsr__warp_plan_vector >= 0) return tsr__warp_plan_vector;
+  return __builtin_cpu_supports("avx") && !getenv("TESSERA_NO_AVX2");
+#else
+  return 0;
+#endif
+}
+
 /* Area-mode positions and footprints of one view at level L, from the
  * source positions of its pixel corners (u[], v[]: room for them, shared
  * by the views so their pages are faulted in once). */
 static void plan_area(const tsr_warp_view *vw, int sw, int sh, int L, int threads, double *u, double *v, int32_t *pos,
                       uint16_t *ext) {
-  int W = vw->width, H = vw->height;
+  int W = vw->width, H = vw->height, vec = plan_vector();
   coord_grid(vw, sw, sh, 0, 0, W + 1, H + 1, threads, u, v, NULL);
-  double period = vw->kind == TSR_COORD_EQUIRECT ? sw : 0, half = 0.5 * period, scale = 1.0 / (double)(1 << L);
+  area_consts k;
+  k.period = vw->kind == TSR_COORD_EQUIRECT ? sw : 0;
+  k.half = 0.5 * k.period;
+  k.scale = 1.0 / (double)(1 << L);
+  /* A level-L pixel is already filtered (each [1 3 3 1] / 8 level adds a
+   * variance of 3/4 of its pixel squared: 3 (4^L - 1) / 12 source pixels
+   * squared in all): the box on it is narrowed so the two together have
+   * the footprint's spread, e^2 / 12. */
+  k.pre = 3.0 * ((double)(1 << L) * (double)(1 << L) - 1);
 #pragma omp parallel for num_threads(threads) schedule(static)
-  for (int y = 0; y < H; y++)
-    for (int x = 0; x < W; x++) {
-      size_t c = (size_t)y * (size_t)(W + 1) + (size_t)x;
-      double u00 = u[c], u10 = u[c + 1], u01 = u[c + (size_t)W + 1], u11 = u[c + (size_t)W + 2];
-      if (period > 0) { /* the short way round the seam: floor(d / period + 0.5) periods off, for |d| <= period */
-        u10 += u10 - u00 >= half ? -period : u10 - u00 < -half ? period : 0;
-        u01 += u01 - u00 >= half ? -period : u01 - u00 < -half ? period : 0;
-        u11 += u11 - u00 >= half ? -period : u11 - u00 < -half ? period : 0;
-      }
-      double v00 = v[c], v10 = v[c + 1], v01 = v[c + (size_t)W + 1], v11 = v[c + (size_t)W + 2];
-      double cu = 0.25 * (u00 + u10 + u01 + u11) * scale, cv = 0.25 * (v00 + v10 + v01 + v11) * scale;
-      double dux = 0.5 * ((u10 - u00) + (u11 - u01)), duy = 0.5 * ((u01 - u00) + (u11 - u10));
-      double dvx = 0.5 * ((v10 - v00) + (v11 - v01)), dvy = 0.5 * ((v01 - v00) + (v11 - v10));
-      /* A level-L pixel is already filtered (each [1 3 3 1] / 8 level adds
-       * a variance of 3/4 of its pixel squared: 3 (4^L - 1) / 12 source
-       * pixels squared in all): the box on it is narrowed so the two
-       * together have the footprint's spread, e^2 / 12. */
-      double pre = 3.0 * ((double)(1 << L) * (double)(1 << L) - 1);
-      double eu2 = dux * dux + duy * duy - pre, ev2 = dvx * dvx + dvy * dvy - pre;
-      double eu = sqrt(eu2 > 0 ? eu2 : 0) * scale, ev = sqrt(ev2 > 0 ? ev2 : 0) * scale;
-      eu = eu > 1 ? (eu < TSR_AREA_MAX_PX ? eu : TSR_AREA_MAX_PX) : 1;
-      ev = ev > 1 ? (ev < TSR_AREA_MAX_PX ? ev : TSR_AREA_MAX_PX) : 1; /* NaN: 1 */
-      int32_t ew = fixed(eu), eh = fixed(ev);
-      size_t k = (size_t)y * (size_t)W + (size_t)x;
-      pos[2 * k] = fixed(cu) - ew / 2;
-      pos[2 * k + 1] = fixed(cv) - eh / 2;
-      ext[2 * k] = (uint16_t)ew;
-      ext[2 * k + 1] = (uint16_t)eh;
-    }
+  for (int y = 0; y < H; y++) {
+    const double *u0 = u + (size_t)y * (size_t)(W + 1), *v0 = v + (size_t)y * (size_t)(W + 1);
+    int32_t *prow = pos + 2 * (size_t)y * (size_t)W;
+    uint16_t *erow = ext + 2 * (size_t)y * (size_t)W;
+    int x = 0;
+#ifdef TSR_PLAN_X86
+    if (vec)
+      for (; x + 4 <= W; x += 4) area_pixels4(u0, u0 + W + 1, v0, v0 + W + 1, x, &k, prow, erow);
+#endif
+    for (; x < W; x++) area_pixel(u0, u0 + W + 1, v0, v0 + W + 1, x, &k, prow, erow);
+  }
+  (void)vec;
 }
 
 tsr_status tsr__warp_plan_make(tsr_context *ctx, int w, int h, int channels, int depth, const tsr_warp_view *views,
