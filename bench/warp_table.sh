@@ -5,7 +5,11 @@
 # one run: each cell is the median of REPEAT runs of the split of FRAMES
 # copies of the bundled 8K frame (wall time from --stats, plan included),
 # beside the warp's own time (pyramid and sampling, without decode, plan
-# and encode), and beside the codec floor of the view size.
+# and encode), and beside the codec floor of the view size. The last
+# column is the option's own cost: the cell's ms/view above its size's
+# codec floor, per output pixel, plus the default's codec floor per output
+# pixel, against the default (so a size whose decode costs more per output
+# pixel than the default's is not charged for it).
 #   bench/warp_table.sh [build/tessera] [devices...]    (default: cpu cl)
 # REPEAT (3) and FRAMES (8) from the environment. Prints a Markdown table.
 set -euo pipefail
@@ -52,10 +56,11 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1
 
 # Warm the kernel cache and the page cache.
 for dev in $DEVICES; do "$T" --device "$dev" split "$work/in/f1.jpg" -o "$work/warm" --quiet >/dev/null; done
-echo "| device | size | interp | antialiasing | ms/view | per output pixel vs default | warp ms/view | warp per output pixel vs default | codec floor ms/view | codec floor per output pixel vs default |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| device | size | interp | antialiasing | ms/view | per output pixel vs default | warp ms/view | warp per output pixel vs default | codec floor ms/view | codec floor per output pixel vs default | above the size's codec floor, per output pixel, on the default's floor, vs default |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for dev in $DEVICES; do
   read -r base wbase < <(cell "$dev" 1920x1080 bilinear "")
+  bfl=$(floor_ms "$dev" 1920x1080 "")
   for size in 1920x1080 1600x900 960x540; do
     px=$(( ${size%x*} * ${size#*x} ))
     for aa in "" "--no-aa"; do
@@ -65,7 +70,8 @@ for dev in $DEVICES; do
         if [ "$size$interp$aa" = 1920x1080bilinear ]; then ms=$base wms=$wbase; else read -r ms wms < <(cell "$dev" "$size" "$interp" "$aa"); fi
         ratio=$(python3 -c "print(f'{($ms / $px) / ($base / (1920 * 1080)):.2f}')")
         wratio=$(python3 -c "print(f'{($wms / $px) / ($wbase / (1920 * 1080)):.2f}')")
-        echo "| $dev | $size | $interp | $([ -z "$aa" ] && echo on || echo off) | $ms | $ratio | $wms | $wratio | $fl | $fratio |"
+        nratio=$(python3 -c "b = 1920 * 1080; print(f'{(($ms - $fl) / $px + $bfl / b) / ($base / b):.2f}')")
+        echo "| $dev | $size | $interp | $([ -z "$aa" ] && echo on || echo off) | $ms | $ratio | $wms | $wratio | $fl | $fratio | $nratio |"
       done
     done
   done
