@@ -86,6 +86,38 @@ START_TEST(common_options_before_the_command) {
 }
 END_TEST
 
+/* rig show --on draws on a screen-sized copy of the panorama (it used to
+ * write the panorama's own size: 38 MB for 8K), --size W another width; a
+ * narrower panorama is not enlarged. */
+START_TEST(coverage_picture_is_screen_sized) {
+  static const struct {
+    const char *size;
+    int w, h;
+  } cases[] = {{"", 1920, 960}, {"--size 500", 500, 250}, {"--size 4000", 2048, 1024}};
+  char *dir = tt_tempdir();
+  tsr_context *ctx = NULL;
+  tsr_context_options o = {.struct_size = sizeof o, .device = "cpu", .quiet = 1};
+  ck_assert_int_eq(tsr_context_create(&o, &ctx), TSR_OK);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char args[8192], err[4096], out[4200];
+    snprintf(out, sizeof out, "%s/c%zu.png", dir, i);
+    snprintf(args, sizeof args, "rig show ring8 --on '%s/earth_2048x1024.jpg' -o '%s' %s", TSR_TEST_DATA, out,
+             cases[i].size);
+    ck_assert_msg(cli(args, err, sizeof err) == 0, "%s: %s", args, err);
+    tsr_image *im = NULL;
+    ck_assert_int_eq(tsr_image_read(ctx, out, 0, &im), TSR_OK);
+    ck_assert_msg(im->width == cases[i].w && im->height == cases[i].h, "%s: %dx%d", args, im->width, im->height);
+    tsr_image_free(im);
+  }
+  char err[4096];
+  ck_assert_int_eq(cli("rig show ring8 --on x.jpg -o y.png --size 3", err, sizeof err), 1);
+  ck_assert_msg(strstr(err, "--size '3'") != NULL, "%s", err);
+  tsr_context_destroy(ctx);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 START_TEST(library_refuses_the_same) {
   uint64_t b = 7;
   ck_assert_int_eq(tsr_parse_bytes("nan", &b), TSR_E_INVALID);
@@ -280,6 +312,7 @@ int main(void) {
   tcase_add_test(tc, common_options_before_the_command);
   tcase_add_test(tc, long_paths_keep_the_reason);
   tcase_add_test(tc, library_refuses_the_same);
+  tcase_add_test(tc, coverage_picture_is_screen_sized);
   tcase_add_test(tc, messages_go_to_the_log_callback);
   tcase_add_test(tc, one_run_per_output_folder);
   tcase_add_test(tc, links_in_the_output_folder_are_refused);

@@ -13,20 +13,43 @@ static void print_rig(const tsr_rig *r) {
   }
 }
 
-/* rig show NAME --on PANO -o coverage.png */
-static int coverage(tsr_context *ctx, const char *rigname, const char *pano_path, const char *out) {
+/* The panorama at width w (antialiased), or itself where it is no wider. */
+static tsr_status shrink(tsr_context *ctx, tsr_image **pano, int w) {
+  tsr_image *src = *pano, *dst = NULL;
+  if (src->width <= w) return TSR_OK;
+  double s = (double)src->width / w;
+  int h = (int)(src->height / s + 0.5);
+  if (h < 1) h = 1;
+  const double a[6] = {s, 0, 0, 0, (double)src->height / h, 0};
+  tsr_warp_view v;
+  tsr_view_affine(&v, w, h, a);
+  tsr_view_antialias(&v, src->width, src->height);
+  tsr_status st = tsr_image_create(w, h, src->channels, src->depth, &dst);
+  if (!st) st = tsr_warp(ctx, (const tsr_image *const *)&src, 1, &v, 1, TSR_INTERP_BILINEAR, TSR_BORDER_CLAMP, &dst, NULL);
+  if (st) {
+    tsr_image_free(dst);
+    return st;
+  }
+  tsr_image_free(src);
+  *pano = dst;
+  return TSR_OK;
+}
+
+/* rig show NAME --on PANO -o coverage.png [--size W] */
+static int coverage(tsr_context *ctx, const char *rigname, const char *pano_path, const char *out, int width) {
   tsr_rig *r = NULL;
   tsr_image *pano = NULL, *img = NULL;
   tsr_status st = tsr_rig_get(ctx, rigname, &r);
   if (!st) st = tsr_image_read(ctx, pano_path, 0, &pano);
+  if (!st) st = shrink(ctx, &pano, width);
   if (!st) st = tsr_rig_coverage(ctx, r, pano, &img);
   if (!st) st = tsr_image_write(ctx, img, out, NULL);
   if (st) {
     fprintf(stderr, "tessera: %s\n", tsr_context_error(ctx));
   } else {
     print_rig(r);
-    printf("coverage of %d views drawn on %s: %s (labels: view numbers in the order above)\n", r->nviews, pano_path,
-           out);
+    printf("coverage of %d views drawn on %s at %dx%d: %s (labels: view numbers in the order above)\n", r->nviews,
+           pano_path, img->width, img->height, out);
   }
   tsr_image_free(pano);
   tsr_image_free(img);
@@ -36,22 +59,32 @@ static int coverage(tsr_context *ctx, const char *rigname, const char *pano_path
 
 int cmd_rig(int argc, char **argv) {
   if (argc < 2 || (strcmp(argv[1], "list") && strcmp(argv[1], "show")) || (!strcmp(argv[1], "show") && argc < 3)) {
-    fprintf(stderr, "usage: tessera rig list\n       tessera rig show NAME|FILE.json [--on PANO -o coverage.png]\n");
+    fprintf(stderr, "usage: tessera rig list\n       tessera rig show NAME|FILE.json [--on PANO -o coverage.png "
+                    "[--size W]]\n");
     return 1;
   }
   if (!strcmp(argv[1], "show") && argc > 3) {
     const char *on = NULL, *out = NULL;
+    long width = 1920; /* a screen's width: the picture is for looking at */
+    int bad = argc % 2 == 0;
     for (int i = 3; i + 1 < argc; i += 2) {
       if (!strcmp(argv[i], "--on")) on = argv[i + 1];
       else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) out = argv[i + 1];
+      else if (!strcmp(argv[i], "--size")) {
+        if (!cli_parse_long(argv[i + 1], 16, 65535, &width)) {
+          fprintf(stderr, "tessera: rig show --size '%s' is not a width in pixels (16 to 65535)\n", argv[i + 1]);
+          return 1;
+        }
+      } else bad = 1;
     }
-    if (!on || !out || argc % 2 == 0) {
-      fprintf(stderr, "usage: tessera rig show NAME|FILE.json --on PANO -o coverage.png\n");
+    if (!on || !out || bad) {
+      fprintf(stderr, "usage: tessera rig show NAME|FILE.json --on PANO -o coverage.png [--size W]\n"
+                      "  --size W   width of the picture (default 1920; a wider panorama is scaled down)\n");
       return 1;
     }
     tsr_context_options o = {.struct_size = sizeof(tsr_context_options), .device = "cpu", .quiet = 1};
     tsr_context *ctx = NULL;
-    int rc = tsr_context_create(&o, &ctx) ? 1 : coverage(ctx, argv[2], on, out);
+    int rc = tsr_context_create(&o, &ctx) ? 1 : coverage(ctx, argv[2], on, out, (int)width);
     tsr_context_destroy(ctx);
     return rc;
   }
