@@ -427,6 +427,46 @@ START_TEST(cli_usage) {
 }
 END_TEST
 
+/* The whole of a file, NUL-terminated (NULL if unreadable). */
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *buf = malloc(1 << 20);
+  size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+  fclose(f);
+  if (buf) buf[n] = 0;
+  return buf;
+}
+
+/* On a terminal (a pseudo-terminal from script(1)), each workload shows the
+ * measurement under way in place; into a file or pipe, only the lines per
+ * workload. */
+START_TEST(progress_on_a_terminal) {
+  if (system("command -v script >/dev/null 2>&1") != 0) {
+    printf("bench: script(1) not installed: terminal progress not checked\n");
+    ck_abort_msg("script(1) is needed to give the bench a terminal (util-linux/bsdutils)");
+  }
+  char *dir = tt_tempdir(), cmd[4096], path[1200];
+  snprintf(path, sizeof path, "%s/tty.txt", dir);
+  snprintf(cmd, sizeof cmd, "script -qfc \"'%s' bench --device cpu --workloads copy --repeat 2\" '%s' >/dev/null 2>&1",
+           TSR_CLI_PATH, path);
+  ck_assert_int_eq(run(cmd), 0);
+  char *tty = slurp(path);
+  ck_assert_ptr_nonnull(tty);
+  ck_assert_msg(strstr(tty, "\rbench: cpu: copy: measurement 2/2") != NULL, "%s", tty);
+  snprintf(path, sizeof path, "%s/pipe.txt", dir);
+  snprintf(cmd, sizeof cmd, "'%s' bench --device cpu --workloads copy --repeat 2 2>'%s' >/dev/null", TSR_CLI_PATH, path);
+  ck_assert_int_eq(run(cmd), 0);
+  char *pipe = slurp(path);
+  ck_assert_ptr_nonnull(pipe);
+  ck_assert_msg(strstr(pipe, "bench: cpu: copy done") != NULL && !strchr(pipe, '\r'), "%s", pipe);
+  free(tty);
+  free(pipe);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   tt_backend_count("bench", &g_backends);
   Suite *s = suite_create("bench");
@@ -439,6 +479,7 @@ int main(void) {
   tcase_add_test(tc, wrong_device_is_failed);
   tcase_add_test(tc, committed_results_load);
   tcase_add_test(tc, cli_usage);
+  tcase_add_test(tc, progress_on_a_terminal);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

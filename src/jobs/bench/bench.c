@@ -106,7 +106,18 @@ typedef struct {
   uint8_t *warp_ref[2];        /* CPU backend output per interpolation (bilinear, Lanczos-3) */
   tsr_image *split_ref[16];    /* CPU backend's views of the parity frame */
   char err[512];
+  int tty;                      /* progress in place on a terminal */
+  const char *cur_dev, *cur_wl; /* what is being measured, for tick() */
+  double cur_t0;
 } runner;
+
+/* On a terminal, the measurement under way, rewritten in place: a full
+ * suite on a slow device runs for minutes inside one workload. */
+static void tick(runner *r, const char *what, int k, int n) {
+  if (!r->tty) return;
+  fprintf(stderr, "\rbench: %s: %s: %s %d/%d, %.0f s   ", r->cur_dev, r->cur_wl, what, k, n, tsr__now() - r->cur_t0);
+  fflush(stderr);
+}
 
 static const tsr_interp k_interp[2] = {TSR_INTERP_BILINEAR, TSR_INTERP_LANCZOS3};
 static const char *const k_interp_name[2] = {"bilinear", "lanczos3"};
@@ -133,6 +144,7 @@ static const uint8_t *pattern(runner *r, size_t bytes) {
 /* First launch, warm-up and calibration, then the measurements: s[k] is
  * seconds per iteration of measurement k. Returns 0, or -1 on failure. */
 static int measure(runner *r, tsr__bench_workload *w, bench_fn fn, void *arg, double *s) {
+  tick(r, "warm-up", 0, r->repeat);
   double t0 = tsr__now(), t = fn(arg, 1);
   if (t < 0) return -1;
   if (w->first_launch_s < 0) w->first_launch_s = tsr__now() - t0;
@@ -141,6 +153,7 @@ static int measure(runner *r, tsr__bench_workload *w, bench_fn fn, void *arg, do
   int iters = it < 1 ? 1 : it > 100000 ? 100000 : (int)it;
   if (iters > w->iterations) w->iterations = iters;
   for (int k = 0; k < r->repeat; k++) {
+    tick(r, "measurement", k + 1, r->repeat);
     if ((t = fn(arg, iters)) < 0) return -1;
     s[k] = t / iters;
   }
@@ -494,6 +507,7 @@ static void wl_split(runner *r, tsr_context *ctx, tsr__bench_workload *w) {
   w->device_bytes = st.device_bytes;
   double a[TSR_BENCH_MAX_SAMPLES], b[TSR_BENCH_MAX_SAMPLES], q[TSR_BENCH_MAX_SAMPLES];
   for (int k = 0; k < r->repeat; k++) {
+    tick(r, "measurement", k + 1, r->repeat);
     tsr_split_stats s1, s2;
     /* Split and floor alternate, so both see the same machine noise. */
     if (split_once(r, ctx, nframes, 0, NULL, out, &s1) || split_once(r, ctx, nframes, 1, NULL, out, &s2) ||
@@ -620,6 +634,7 @@ tsr_status tsr__bench_run(const tsr__bench_options *o, const tsr_device_info *co
   r.o = o;
   r.quick = !o->suite || strcmp(o->suite, "full") != 0;
   r.repeat = o->repeat > 0 ? o->repeat : r.quick ? 3 : 5;
+  r.tty = o->progress && isatty(STDERR_FILENO);
   if (r.repeat > TSR_BENCH_MAX_SAMPLES) r.repeat = TSR_BENCH_MAX_SAMPLES;
   r.target_s = r.quick ? 0.05 : 0.5;
   rep->schema_version = TSR_BENCH_SCHEMA_VERSION;
@@ -672,10 +687,14 @@ tsr_status tsr__bench_run(const tsr__bench_options *o, const tsr_device_info *co
       }
       if (o->progress) fprintf(stderr, "bench: %s (%s): %s ...\n", devs[i]->id, devs[i]->name, wl[k]);
       double t0 = tsr__now();
+      r.cur_dev = devs[i]->id;
+      r.cur_wl = wl[k];
+      r.cur_t0 = t0;
       if (k == 0) wl_copy(&r, ctx, w);
       else if (k == 1) wl_transfer(&r, ctx, w);
       else if (k == 2) wl_warp(&r, ctx, w, bd);
       else wl_split(&r, ctx, w);
+      if (r.tty) fprintf(stderr, "\r\033[K"); /* the tick line */
       if (o->progress)
         fprintf(stderr, "bench: %s: %s %s in %.1f s\n", devs[i]->id, wl[k],
                 w->state == TSR_BENCH_OK ? "done" : w->state == TSR_BENCH_NA ? "not applicable"
