@@ -349,7 +349,7 @@ START_TEST(wrong_device_is_failed) {
   printf("bench: kernels altered to return wrong values follow; the FAILED lines below are expected\n");
   fflush(stdout);
   snprintf(cmd, sizeof cmd,
-           "TESSERA_KERNEL_DIR='%s' '%s' bench --device cl --workloads copy,warp --repeat 1 --frame '%s' --json '%s/r.json' "
+           "TESSERA_KERNEL_DIR='%s' '%s' bench --device cl --workloads copy,warp --repeat 1 --frame '%s' --json-file '%s/r.json' "
            "--html '%s/r.html' --quiet > '%s/table.txt'",
            dir, TSR_CLI_PATH, FRAME, dir, dir, dir);
   ck_assert_int_eq(run(cmd), 3);

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/internal.h"
 #include "testutil.h"
 
@@ -113,6 +115,70 @@ START_TEST(coverage_picture_is_screen_sized) {
   ck_assert_int_eq(cli("rig show ring8 --on x.jpg -o y.png --size 3", err, sizeof err), 1);
   ck_assert_msg(strstr(err, "--size '3'") != NULL, "%s", err);
   tsr_context_destroy(ctx);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+/* Runs the CLI with args; returns its exit status, its stdout parsed as
+ * JSON in *json (NULL if it is not JSON) and its stderr in err. */
+static int cli_json(const char *args, cJSON **json, char *err, size_t n) {
+  char *dir = tt_tempdir(), cmd[20000], epath[4200], opath[4200];
+  snprintf(epath, sizeof epath, "%s/err", dir);
+  snprintf(opath, sizeof opath, "%s/out", dir);
+  snprintf(cmd, sizeof cmd, "'%s' %s 2>'%s' >'%s'", TSR_CLI_PATH, args, epath, opath);
+  int st = system(cmd);
+  FILE *f = fopen(epath, "r");
+  size_t got = f ? fread(err, 1, n - 1, f) : 0;
+  err[got] = 0;
+  if (f) fclose(f);
+  static char out[1 << 20];
+  f = fopen(opath, "r");
+  got = f ? fread(out, 1, sizeof out - 1, f) : 0;
+  out[got] = 0;
+  if (f) fclose(f);
+  *json = cJSON_Parse(out);
+  tt_rmtree(dir);
+  free(dir);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* --json means one thing for every command: the command's result as JSON
+ * on stdout, nothing else there (bench --json once took a file name). */
+START_TEST(json_means_json_everywhere) {
+  char *dir = tt_tempdir(), args[8192], err[8192];
+  cJSON *j;
+  ck_assert_int_eq(cli_json("devices --json", &j, err, sizeof err), 0);
+  ck_assert_msg(j != NULL, "devices: %s", err);
+  cJSON_Delete(j);
+  ck_assert_int_eq(cli_json("rig list --json", &j, err, sizeof err), 0);
+  ck_assert_msg(cJSON_IsArray(j) && cJSON_GetArraySize(j) >= 4, "rig list: %s", err);
+  cJSON_Delete(j);
+  ck_assert_int_eq(cli_json("--json rig show cube", &j, err, sizeof err), 0);
+  ck_assert_msg(j && cJSON_GetArraySize(cJSON_GetObjectItem(j, "views")) == 6, "rig show: %s", err);
+  cJSON_Delete(j);
+  snprintf(args, sizeof args, "split '%s/earth_2048x1024.jpg' -o '%s/out' --size 64x48 --device cpu --json",
+           TSR_TEST_DATA, dir);
+  ck_assert_int_eq(cli_json(args, &j, err, sizeof err), 0);
+  ck_assert_msg(j && cJSON_GetObjectItem(j, "views_written") &&
+                    cJSON_GetObjectItem(j, "views_written")->valueint == 8, "split: %s", err);
+  cJSON_Delete(j);
+  snprintf(args, sizeof args, "merge '%s/out' -o '%s/p.png' --size 128x64 --json", dir, dir);
+  ck_assert_int_eq(cli_json(args, &j, err, sizeof err), 0);
+  ck_assert_msg(j && cJSON_GetObjectItem(j, "width") && cJSON_GetObjectItem(j, "width")->valueint == 128, "merge: %s",
+                err);
+  cJSON_Delete(j);
+  ck_assert_int_eq(cli_json("bench --device cpu --workloads copy --repeat 1 --quiet --json", &j, err, sizeof err), 0);
+  ck_assert_msg(j && cJSON_GetObjectItem(j, "schema"), "bench: %s", err);
+  cJSON_Delete(j);
+  /* the old spelling is refused with the new one named */
+  ck_assert_int_eq(cli_json("bench --json r.json", &j, err, sizeof err), 1);
+  ck_assert_msg(strstr(err, "--json-file FILE") != NULL, "%s", err);
+  cJSON_Delete(j);
+  snprintf(args, sizeof args, "split IN -o '%s/o2' --json --stats x.json", dir);
+  ck_assert_int_eq(cli_json(args, &j, err, sizeof err), 1);
+  ck_assert_msg(strstr(err, "--stats") != NULL, "%s", err);
+  cJSON_Delete(j);
   tt_rmtree(dir);
   free(dir);
 }
@@ -313,6 +379,7 @@ int main(void) {
   tcase_add_test(tc, long_paths_keep_the_reason);
   tcase_add_test(tc, library_refuses_the_same);
   tcase_add_test(tc, coverage_picture_is_screen_sized);
+  tcase_add_test(tc, json_means_json_everywhere);
   tcase_add_test(tc, messages_go_to_the_log_callback);
   tcase_add_test(tc, one_run_per_output_folder);
   tcase_add_test(tc, links_in_the_output_folder_are_refused);

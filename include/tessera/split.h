@@ -25,7 +25,7 @@ typedef struct {
   int progress;        /* 1: a progress line on stderr */
   int copy_only;       /* benchmark: copy an equally sized region instead of warping (the codec floor) */
   int full_decode;     /* 1: decode whole frames (no row band, no DCT scale) */
-  const char *stats_path; /* write per-stage statistics as JSON here */
+  const char *stats_path; /* write per-stage statistics as JSON here ("-": standard output) */
   /* Sources. Inputs are image files, folders of them (sorted), video files
    * (by extension, decoded with FFmpeg's libraries) and "-" (a PPM/PAM
    * stream on stdin). */

@@ -53,6 +53,10 @@ void cli_signals_release(void);
  * so each error class has its own code; a job cancelled by a signal gives
  * 128 + the signal (130 SIGINT, 143 SIGTERM). */
 int cli_exit_code(tsr_status st);
+/* --json: prints j on stdout and frees it; returns 0, or 1 when j is NULL
+ * (out of memory). */
+struct cJSON;
+int cli_print_json(struct cJSON *j);
 
 /* The bundled 8K sample frame: $TESSERA_SAMPLE, the source tree's copy or
  * the installed one; NULL if none is readable. */

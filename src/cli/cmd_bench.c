@@ -11,7 +11,7 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: tessera bench [--device all|LIST] [--suite quick|full] [--repeat N] [--workloads LIST]\n"
-          "                     [--json FILE] [--html FILE] [--compare BASE.json] [--results DIR]\n"
+          "                     [--json] [--json-file FILE] [--html FILE] [--compare BASE.json] [--results DIR]\n"
           "\n"
           "Runs the same workloads on every selected device, measured the same way, and checks each\n"
           "device's output against the CPU backend's (a difference above tolerance is FAILED).\n"
@@ -24,7 +24,8 @@ static void usage(FILE *f) {
           "  --repeat N          measurements per figure (median, min, max are reported)\n"
           "  --workloads LIST    a subset of copy,transfer,warp,split-8k\n"
           "  --frame JPEG        the 8K equirectangular frame (default: the bundled sample)\n"
-          "  --json FILE         the results as JSON (schema: bench/README.md)\n"
+          "  --json              the results as JSON on stdout instead of the table (schema: bench/README.md)\n"
+          "  --json-file FILE    the results as JSON into FILE, beside the table\n"
           "  --html FILE         one self-contained page of bar charts and the parity table\n"
           "  --compare BASE.json ratio current/base per figure, flagging changes beyond min-max noise\n"
           "  --results DIR       also write DIR/<vendor>/<device>.json for each device\n"
@@ -102,22 +103,19 @@ int cmd_bench(int argc, char **argv) {
                                            {"repeat", required_argument, NULL, 'r'},
                                            {"workloads", required_argument, NULL, 'W'},
                                            {"frame", required_argument, NULL, 'F'},
-                                           {"json-out", required_argument, NULL, 'j'},
+                                           {"json-file", required_argument, NULL, 'j'},
                                            {"html", required_argument, NULL, 'H'},
                                            {"compare", required_argument, NULL, 'C'},
                                            {"results", required_argument, NULL, 'R'},
                                            {"quiet", no_argument, NULL, 'q'},
                                            {NULL, 0, NULL, 0}};
-  /* --json takes a FILE here, unlike the other commands' flag: rewrite it
-   * before getopt sees it. */
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) argv[i] = "--json-out";
-    else if (!strncmp(argv[i], "--json=", 7)) {
-      static char buf[4200];
-      snprintf(buf, sizeof buf, "--json-out=%s", argv[i] + 7);
-      argv[i] = buf;
+  /* --json is a flag, as for every command; it once took a file name. */
+  for (int i = 1; i < argc; i++)
+    if ((!strcmp(argv[i], "--json") && i + 1 < argc && argv[i + 1][0] != '-') || !strncmp(argv[i], "--json=", 7)) {
+      fprintf(stderr, "tessera: bench --json takes no file name: it prints the results as JSON on stdout; "
+                      "--json-file FILE writes them into FILE\n");
+      return 1;
     }
-  }
   cli_common common = {0};
   tsr__bench_options o = {.suite = "quick", .progress = 1};
   const char *json = NULL, *html = NULL, *base = NULL, *results = NULL;
@@ -192,15 +190,20 @@ int cmd_bench(int argc, char **argv) {
     tsr__bench_report_free(&baserep);
     return cli_exit_code(st);
   }
-  tsr__bench_print_table(&rep, stdout);
+  /* With --json, stdout holds the JSON alone; the table and comparison go
+   * to stderr. */
+  FILE *text = common.json ? stderr : stdout;
+  tsr__bench_print_table(&rep, text);
   int rc = 0;
   if (base) {
     tsr__bench_cmp *cmp;
     int nc = tsr__bench_compare(&baserep, &rep, &cmp);
-    printf("\ncompared with %s (tessera %s, git %s, %s)\n", base, baserep.tessera_version, baserep.git, baserep.created);
-    tsr__bench_print_compare(cmp, nc, stdout);
+    fprintf(text, "\ncompared with %s (tessera %s, git %s, %s)\n", base, baserep.tessera_version, baserep.git,
+            baserep.created);
+    tsr__bench_print_compare(cmp, nc, text);
     free(cmp);
   }
+  if (common.json && cli_print_json(tsr__bench_to_json(&rep))) rc = 1;
   if (json && write_json(&rep, json)) rc = 1;
   if (results && write_results(&rep, results, o.progress)) rc = 1;
   if (html) {

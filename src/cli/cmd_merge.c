@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 
 static void usage(FILE *f) {
@@ -72,13 +74,30 @@ int cmd_merge(int argc, char **argv) {
   if (one) {
     if (!st) st = tsr_merge_split(ctx, argv[optind], stem, w, h, &pano, chosen, sizeof chosen);
     if (!st) st = tsr_image_write(ctx, pano, out, NULL);
-    if (!st) printf("merged the views of %s into %s (%dx%d)\n", chosen, out, w, h);
+    if (!st && !common.json) printf("merged the views of %s into %s (%dx%d)\n", chosen, out, w, h);
+    if (!st && common.json) {
+      cJSON *j = cJSON_CreateObject();
+      cJSON_AddStringToObject(j, "frame", chosen);
+      cJSON_AddStringToObject(j, "output", out);
+      cJSON_AddNumberToObject(j, "width", w);
+      cJSON_AddNumberToObject(j, "height", h);
+      cli_print_json(j);
+    }
   } else {
     int done = 0, skipped = 0;
     cli_signals_catch(ctx);
     if (!st) st = tsr_merge_frames(ctx, argv[optind], out, w, h, overwrite, &done, &skipped);
     cli_signals_release();
-    if (!st) printf("merged %d frames into %s/ (%dx%d), %d already there\n", done, out, w, h, skipped);
+    if (!st && !common.json) printf("merged %d frames into %s/ (%dx%d), %d already there\n", done, out, w, h, skipped);
+    if (!st && common.json) {
+      cJSON *j = cJSON_CreateObject();
+      cJSON_AddStringToObject(j, "output", out);
+      cJSON_AddNumberToObject(j, "width", w);
+      cJSON_AddNumberToObject(j, "height", h);
+      cJSON_AddNumberToObject(j, "frames_merged", done);
+      cJSON_AddNumberToObject(j, "frames_already_there", skipped);
+      cli_print_json(j);
+    }
   }
   if (st) fprintf(stderr, "tessera: merge: %s\n", tsr_context_error(ctx));
   tsr_image_free(pano);

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 
 static void print_rig(const tsr_rig *r) {
@@ -11,6 +13,25 @@ static void print_rig(const tsr_rig *r) {
     printf("  %-12s yaw %7.2f  pitch %6.2f  roll %6.2f  hfov %6.2f  %dx%d\n", v->name, v->yaw, v->pitch, v->roll,
            v->hfov, v->width, v->height);
   }
+}
+
+/* A rig as JSON: its name and views (the fields print_rig shows). */
+static cJSON *rig_json(const tsr_rig *r) {
+  cJSON *j = cJSON_CreateObject(), *views = cJSON_AddArrayToObject(j, "views");
+  cJSON_AddStringToObject(j, "name", r->name);
+  for (int i = 0; i < r->nviews; i++) {
+    const tsr_rig_view *v = &r->views[i];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", v->name);
+    cJSON_AddNumberToObject(o, "yaw", v->yaw);
+    cJSON_AddNumberToObject(o, "pitch", v->pitch);
+    cJSON_AddNumberToObject(o, "roll", v->roll);
+    cJSON_AddNumberToObject(o, "hfov", v->hfov);
+    cJSON_AddNumberToObject(o, "width", v->width);
+    cJSON_AddNumberToObject(o, "height", v->height);
+    cJSON_AddItemToArray(views, o);
+  }
+  return j;
 }
 
 /* The panorama at width w (antialiased), or itself where it is no wider. */
@@ -36,7 +57,7 @@ static tsr_status shrink(tsr_context *ctx, tsr_image **pano, int w) {
 }
 
 /* rig show NAME --on PANO -o coverage.png [--size W] */
-static int coverage(tsr_context *ctx, const char *rigname, const char *pano_path, const char *out, int width) {
+static int coverage(tsr_context *ctx, const char *rigname, const char *pano_path, const char *out, int width, int json) {
   tsr_rig *r = NULL;
   tsr_image *pano = NULL, *img = NULL;
   tsr_status st = tsr_rig_get(ctx, rigname, &r);
@@ -46,6 +67,14 @@ static int coverage(tsr_context *ctx, const char *rigname, const char *pano_path
   if (!st) st = tsr_image_write(ctx, img, out, NULL);
   if (st) {
     fprintf(stderr, "tessera: %s\n", tsr_context_error(ctx));
+  } else if (json) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddItemToObject(j, "rig", rig_json(r));
+    cJSON_AddStringToObject(j, "panorama", pano_path);
+    cJSON_AddStringToObject(j, "coverage", out);
+    cJSON_AddNumberToObject(j, "width", img->width);
+    cJSON_AddNumberToObject(j, "height", img->height);
+    cli_print_json(j);
   } else {
     print_rig(r);
     printf("coverage of %d views drawn on %s at %dx%d: %s (labels: view numbers in the order above)\n", r->nviews,
@@ -58,6 +87,13 @@ static int coverage(tsr_context *ctx, const char *rigname, const char *pano_path
 }
 
 int cmd_rig(int argc, char **argv) {
+  /* --json (here or before the command) anywhere: the same output as JSON. */
+  int json = 0, m = 0;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--json")) json = 1;
+    else argv[m++] = argv[i];
+  }
+  argc = m;
   if (argc < 2 || (strcmp(argv[1], "list") && strcmp(argv[1], "show")) || (!strcmp(argv[1], "show") && argc < 3)) {
     fprintf(stderr, "usage: tessera rig list\n       tessera rig show NAME|FILE.json [--on PANO -o coverage.png "
                     "[--size W]]\n");
@@ -84,7 +120,7 @@ int cmd_rig(int argc, char **argv) {
     }
     tsr_context_options o = {.struct_size = sizeof(tsr_context_options), .device = "cpu", .quiet = 1};
     tsr_context *ctx = NULL;
-    int rc = tsr_context_create(&o, &ctx) ? 1 : coverage(ctx, argv[2], on, out, (int)width);
+    int rc = tsr_context_create(&o, &ctx) ? 1 : coverage(ctx, argv[2], on, out, (int)width, json);
     tsr_context_destroy(ctx);
     return rc;
   }
@@ -97,6 +133,7 @@ int cmd_rig(int argc, char **argv) {
     names = (const char *const *)&argv[2];
     n = 1;
   }
+  cJSON *list = json ? cJSON_CreateArray() : NULL;
   for (int i = 0; i < n && !st; i++) {
     tsr_rig *r;
     st = tsr_rig_get(ctx, names[i], &r);
@@ -104,8 +141,17 @@ int cmd_rig(int argc, char **argv) {
       fprintf(stderr, "tessera: %s\n", tsr_context_error(ctx));
       break;
     }
-    print_rig(r);
+    if (json) cJSON_AddItemToArray(list, rig_json(r));
+    else print_rig(r);
     tsr_rig_free(r);
+  }
+  if (json && !st) {
+    /* rig show NAME: the rig; rig list: the array of them */
+    cJSON *one = !strcmp(argv[1], "show") ? cJSON_DetachItemFromArray(list, 0) : NULL;
+    cli_print_json(one ? one : list);
+    if (one) cJSON_Delete(list);
+  } else {
+    cJSON_Delete(list);
   }
   tsr_context_destroy(ctx);
   return cli_exit_code(st);

@@ -27,7 +27,7 @@ static void usage(FILE *f) {
           "      --format jpg|png    output format (default: jpg for 8-bit gray/RGB, else png)\n"
           "      --quality Q         JPEG quality (default 95)\n"
           "      --mask-nadir DEG    also write masks hiding DEG degrees around the nadir\n"
-          "      --stats FILE.json   per-stage times, peak memory, batch, device\n"
+          "      --stats FILE.json   per-stage times, peak memory, batch, device (--json: on stdout)\n"
           "      --batch N           frames per device launch (default: planned)\n"
           "      --encoders N        encoder threads (default: --threads)\n"
           "      --full-decode       decode whole frames (no row band / DCT scale)\n"
@@ -189,6 +189,13 @@ int cmd_split(int argc, char **argv) {
   if (o.fps > 0 && o.every > 0) {
     fprintf(stderr, "tessera: --fps and --every cannot be combined\n");
     return 1;
+  }
+  if (common.json) {
+    if (o.stats_path) {
+      fprintf(stderr, "tessera: --json prints what --stats writes: give one of them\n");
+      return 1;
+    }
+    o.stats_path = "-";
   }
   const char **inputs = calloc((size_t)(argc - optind + 1), sizeof *inputs);
   int ninputs = 0, rc = 0;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 
 int cli_common_opt(int c, const char *arg, cli_common *o) {
@@ -121,6 +123,14 @@ void cli_signals_release(void) {
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   g_ctx = NULL;
+}
+
+int cli_print_json(cJSON *j) {
+  char *txt = j ? cJSON_Print(j) : NULL;
+  if (txt) printf("%s\n", txt);
+  free(txt);
+  cJSON_Delete(j);
+  return txt ? 0 : 1;
 }
 
 int cli_exit_code(tsr_status st) {

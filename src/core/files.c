@@ -134,7 +134,12 @@ tsr_status tsr__write_json(tsr_context *ctx, const char *path, const cJSON *json
   if (line) {
     memcpy(line, text, n);
     line[n] = '\n';
-    st = tsr__write_atomic(ctx, path, line, n + 1);
+    if (!strcmp(path, "-")) { /* standard output */
+      if (fwrite(line, 1, n + 1, stdout) != n + 1 || fflush(stdout))
+        st = tsr__fail(ctx, TSR_E_IO, "standard output: %s", strerror(errno));
+    } else {
+      st = tsr__write_atomic(ctx, path, line, n + 1);
+    }
     free(line);
   }
   cJSON_free(text);
