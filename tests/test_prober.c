@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include "core/internal.h"
 #include "testutil.h"
 
 static int g_has_cl;
@@ -202,6 +204,59 @@ START_TEST(cli_json) {
 }
 END_TEST
 
+/* A runtime that aborts or hangs while probing costs a child process, not
+ * the run: `tessera devices` says what happened and lists the CPU backend,
+ * `auto` runs on the CPU backend, and `--device cpu` never loads OpenCL. */
+static int sh(const char *cmd, char *out, size_t n) {
+  FILE *p = popen(cmd, "r");
+  ck_assert_ptr_nonnull(p);
+  size_t len = 0, k;
+  while ((k = fread(out + len, 1, n - len - 1, p)) > 0) len += k;
+  out[len] = 0;
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(broken_runtime_survived) {
+  char *dir = tt_tempdir(), cmd[8192], out[1 << 16], marker[1200];
+  snprintf(marker, sizeof marker, "%s/loaded", dir);
+  /* aborts while probing: a line in devices, exit 0 */
+  snprintf(cmd, sizeof cmd, "env TESSERA_OPENCL_LIBRARY='%s' FAKE_OPENCL_MARKER='%s' '%s' devices 2>&1", TSR_FAKE_CL_ABORT,
+           marker, TSR_CLI_PATH);
+  ck_assert_int_eq(sh(cmd, out, sizeof out), 0);
+  ck_assert_msg(strstr(out, "crashed (signal 6") && strstr(out, "cpu "), "%s", out);
+  ck_assert_msg(tt_file_exists(marker), "the fake runtime was not loaded at all");
+  /* hangs while probing: given up after TESSERA_PROBE_TIMEOUT */
+  double t0 = tsr__now();
+  snprintf(cmd, sizeof cmd, "env TESSERA_OPENCL_LIBRARY='%s' TESSERA_PROBE_TIMEOUT=1 '%s' devices --json 2>/dev/null",
+           TSR_FAKE_CL_HANG, TSR_CLI_PATH);
+  ck_assert_int_eq(sh(cmd, out, sizeof out), 0);
+  ck_assert_double_lt(tsr__now() - t0, 30);
+  cJSON *root = cJSON_Parse(out);
+  ck_assert_msg(root != NULL, "%s", out);
+  cJSON *why = cJSON_GetObjectItem(root, "opencl_unavailable");
+  ck_assert_msg(cJSON_IsString(why) && strstr(why->valuestring, "did not finish within 1 s"), "%s", out);
+  cJSON_Delete(root);
+  /* auto splits on the CPU backend beside an aborting runtime */
+  snprintf(cmd, sizeof cmd,
+           "env TESSERA_OPENCL_LIBRARY='%s' '%s' split '%s/earth_2048x1024.jpg' -o '%s/auto' --size 64x48 2>&1",
+           TSR_FAKE_CL_ABORT, TSR_CLI_PATH, TSR_TEST_DATA, dir);
+  ck_assert_int_eq(sh(cmd, out, sizeof out), 0);
+  ck_assert_msg(strstr(out, "8 views") && strstr(out, "on cpu"), "%s", out);
+  /* --device cpu does not even load it */
+  unlink(marker);
+  snprintf(cmd, sizeof cmd,
+           "env TESSERA_OPENCL_LIBRARY='%s' FAKE_OPENCL_MARKER='%s' '%s' split '%s/earth_2048x1024.jpg' -o '%s/cpu' "
+           "--size 64x48 --device cpu 2>&1",
+           TSR_FAKE_CL_ABORT, marker, TSR_CLI_PATH, TSR_TEST_DATA, dir);
+  ck_assert_int_eq(sh(cmd, out, sizeof out), 0);
+  ck_assert_msg(!tt_file_exists(marker), "--device cpu loaded the OpenCL library");
+  printf("prober: aborting and hanging OpenCL runtimes survived (the CPU backend ran)\n");
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   int nb;
   tt_backend_count("prober", &nb);
@@ -215,6 +270,7 @@ int main(void) {
   tcase_add_test(tc, opencl_hidden);
   tcase_add_test(tc, opencl_library_absent);
   tcase_add_test(tc, cli_json);
+  tcase_add_test(tc, broken_runtime_survived);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

@@ -1,8 +1,15 @@
 /* The OpenCL device prober: every platform's devices, their memory and
  * capabilities, published once per process into the core registry
  * (src/core/device.c), which adds the CPU backend and picks devices. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "runtime/cl.h"
 
@@ -86,12 +93,12 @@ static void probe_cl_device(const tsr__cl_api *cl, cl_platform_id plat, const ch
 static tsr_device_info g_found[TSR_MAX_CL_DEVICES];
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
-/* Counts first, then the lists: a platform may report any number of
- * devices. */
-static void probe_once(void) {
-  const char *note = NULL;
+/* Every platform's devices into out[] (at most max); returns the count and
+ * sets *note where OpenCL is unusable. Counts first, then the lists: a
+ * platform may report any number of devices. */
+static int probe_all(tsr_device_info *out, int max, const char **note) {
   int n = 0;
-  const tsr__cl_api *cl = tsr__cl_load(&note);
+  const tsr__cl_api *cl = tsr__cl_load(note);
   cl_platform_id *plats = NULL;
   cl_uint np = 0;
   if (cl) {
@@ -99,7 +106,7 @@ static void probe_once(void) {
     if (err == CL_SUCCESS && np > 0 && (plats = calloc(np, sizeof *plats)))
       err = cl->clGetPlatformIDs(np, plats, NULL);
     if (err != CL_SUCCESS || np == 0 || !plats) {
-      note = err == CL_PLATFORM_NOT_FOUND_KHR || np == 0
+      *note = err == CL_PLATFORM_NOT_FOUND_KHR || np == 0
                  ? "the OpenCL loader found no platform (no ICD installed in /etc/OpenCL/vendors, or OCL_ICD_VENDORS points elsewhere)"
                  : "clGetPlatformIDs failed";
       np = 0;
@@ -113,11 +120,93 @@ static void probe_once(void) {
     if (cl->clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd) != CL_SUCCESS || nd == 0) continue;
     cl_device_id *devs = calloc(nd, sizeof *devs);
     if (devs && cl->clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, nd, devs, NULL) == CL_SUCCESS)
-      for (cl_uint i = 0; i < nd && n < TSR_MAX_CL_DEVICES; i++)
-        probe_cl_device(cl, plats[p], pname, (int)p, devs[i], (int)i, &g_found[n++]);
+      for (cl_uint i = 0; i < nd && n < max; i++) probe_cl_device(cl, plats[p], pname, (int)p, devs[i], (int)i, &out[n++]);
     free(devs);
   }
   free(plats);
+  return n;
+}
+
+/* Whether the OpenCL runtime can be probed in this process: the probe runs
+ * first in a child, so a driver that aborts (PoCL without /sys) or hangs
+ * while probing costs the child, not the run. Returns 1, or 0 with *note
+ * saying what happened (OpenCL then stays unloaded here and the CPU
+ * backend runs). TESSERA_PROBE_TIMEOUT: seconds to wait (default 20);
+ * TESSERA_PROBE_GUARD=0 probes in-process directly. */
+static int probe_guarded(const char **note) {
+  static char msg[700];
+  const char *g = getenv("TESSERA_PROBE_GUARD");
+  if (g && !strcmp(g, "0")) return 1;
+  const char *t = getenv("TESSERA_PROBE_TIMEOUT");
+  double timeout = t && *t ? atof(t) : 20;
+  if (!(timeout > 0)) timeout = 20;
+  const char *lib = getenv("TESSERA_OPENCL_LIBRARY");
+  lib = lib && *lib ? lib : "libOpenCL.so.1";
+  int fd[2];
+  if (pipe(fd)) return 1; /* no child to be had: probe here */
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fd[0]);
+    close(fd[1]);
+    return 1;
+  }
+  if (pid == 0) { /* the child: probe, say so, leave without cleanup */
+    close(fd[0]);
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none); /* an aborting driver leaves no core file */
+    const char *why = NULL;
+    probe_all(g_found, TSR_MAX_CL_DEVICES, &why);
+    char ok = 'k';
+    ssize_t w = write(fd[1], &ok, 1);
+    _exit(w == 1 ? 0 : 1);
+  }
+  close(fd[1]);
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  char got = 0;
+  int timed_out = 0;
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double left = timeout - ((double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec));
+    if (left <= 0) {
+      timed_out = 1;
+      break;
+    }
+    struct pollfd pf = {fd[0], POLLIN, 0};
+    int r = poll(&pf, 1, (int)(left * 1000) + 1);
+    if ((r < 0 && errno == EINTR) || r == 0) continue; /* r == 0: the time is up, seen above */
+    if (r > 0) {
+      ssize_t k = read(fd[0], &got, 1);
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) got = 0; /* closed without a word: the child died */
+    }
+    break;
+  }
+  close(fd[0]);
+  if (timed_out) kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!timed_out && got == 'k') return 1;
+  if (timed_out)
+    snprintf(msg, sizeof msg,
+             "probing %s did not finish within %g s (a hanging driver?); the CPU backend runs "
+             "(TESSERA_PROBE_TIMEOUT=S waits longer, --device cpu skips OpenCL)",
+             lib, timeout);
+  else if (WIFSIGNALED(status))
+    snprintf(msg, sizeof msg,
+             "probing %s crashed (signal %d, %s); the CPU backend runs (--device cpu skips OpenCL)", lib,
+             WTERMSIG(status), strsignal(WTERMSIG(status)));
+  else
+    snprintf(msg, sizeof msg, "probing %s failed (exit status %d); the CPU backend runs", lib,
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  *note = msg;
+  return 0;
+}
+
+static void probe_once(void) {
+  const char *note = NULL;
+  int n = probe_guarded(&note) ? probe_all(g_found, TSR_MAX_CL_DEVICES, &note) : 0;
   tsr__registry_publish(g_found, n, note);
 }
 
