@@ -370,6 +370,66 @@ START_TEST(write_failures_name_their_reason) {
 }
 END_TEST
 
+/* A full disk: a small tmpfs where the test may mount one (root with
+ * CAP_SYS_ADMIN), else an injected ENOSPC. The run fails naming the
+ * reason and leaves no partial file; once there is room, the same command
+ * completes the run, and the outputs are byte for byte those of a clean
+ * run. */
+START_TEST(full_disk_names_the_reason_and_resumes) {
+  char *dir = tt_tempdir(), cmd[16384], err[8192], small[4200];
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s/in' '%s/small' && for i in 1 2 3; do cp '%s/earth_2048x1024.jpg' '%s/in/'f$i.jpg; done",
+           dir, dir, TSR_TEST_DATA, dir);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(small, sizeof small, "%s/small", dir);
+  snprintf(cmd, sizeof cmd, "'%s' split '%s/in' -o '%s/ref' --size 256x256 --device cpu -q", TSR_CLI_PATH, dir, dir);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=100k tmpfs '%s' 2>/dev/null && mountpoint -q '%s'", small, small);
+  int tmpfs = !getenv("TSR_TEST_NO_TMPFS") && geteuid() == 0 && system(cmd) == 0; /* TSR_TEST_NO_TMPFS: the injection */
+  printf("cli: full disk %s\n", tmpfs ? "on a 100 KiB tmpfs" : "injected (TESSERA_FAULT_WRITE_LIMIT: no tmpfs can be mounted here)");
+  snprintf(cmd, sizeof cmd, "%s'%s' split '%s/in' -o '%s/out' --size 256x256 --device cpu -q 2>'%s/err'",
+           tmpfs ? "" : "TESSERA_FAULT_WRITE_LIMIT=100000 ", TSR_CLI_PATH, dir, small, dir);
+  ck_assert_int_ne(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "%s/err", dir);
+  FILE *f = fopen(cmd, "r");
+  size_t got = f ? fread(err, 1, sizeof err - 1, f) : 0;
+  err[got] = 0;
+  if (f) fclose(f);
+  ck_assert_msg(strstr(err, "No space left on device") != NULL, "%s", err);
+  snprintf(cmd, sizeof cmd, "find '%s' -name '.*.tmp.*' | grep -q .", small);
+  ck_assert_int_ne(system(cmd), 0); /* no partial file */
+  if (tmpfs) {
+    snprintf(cmd, sizeof cmd, "mount -o remount,size=64m '%s'", small);
+    ck_assert_int_eq(system(cmd), 0);
+  }
+  snprintf(cmd, sizeof cmd, "'%s' split '%s/in' -o '%s/out' --size 256x256 --device cpu -q", TSR_CLI_PATH, dir, small);
+  ck_assert_int_eq(system(cmd), 0);
+  /* every file of the clean run, the same bytes (the manifest's lines in
+   * any order: frames complete in another order) */
+  snprintf(cmd, sizeof cmd,
+           "cd '%s/ref' && for f in $(find . -type f ! -name manifest.jsonl ! -name run.json ! -name '.tessera*'); do "
+           "cmp -s \"$f\" '%s/out/'\"$f\" || { echo \"differs: $f\"; exit 1; }; done && "
+           "sort manifest.jsonl > '%s/a' && sort '%s/out/manifest.jsonl' > '%s/b' && cmp '%s/a' '%s/b'",
+           dir, small, dir, small, dir, dir, dir);
+  char cmp[16500];
+  snprintf(cmp, sizeof cmp, "(%s) >'%s/cmp' 2>&1", cmd, dir);
+  int differ = system(cmp);
+  snprintf(cmd, sizeof cmd, "%s/cmp", dir);
+  f = fopen(cmd, "r");
+  got = f ? fread(err, 1, sizeof err - 1, f) : 0;
+  err[got] = 0;
+  if (f) fclose(f);
+  ck_assert_msg(differ == 0, "not the clean run's bytes: %s", err);
+  snprintf(cmd, sizeof cmd, "test $(find '%s/ref' -name '*.jpg' | wc -l) -eq 24", dir);
+  ck_assert_msg(system(cmd) == 0, "the clean run has not 24 views");
+  if (tmpfs) {
+    snprintf(cmd, sizeof cmd, "umount '%s'", small);
+    ck_assert_int_eq(system(cmd), 0);
+  }
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cli");
   TCase *tc = tcase_create("options");
@@ -384,6 +444,7 @@ int main(void) {
   tcase_add_test(tc, one_run_per_output_folder);
   tcase_add_test(tc, links_in_the_output_folder_are_refused);
   tcase_add_test(tc, write_failures_name_their_reason);
+  tcase_add_test(tc, full_disk_names_the_reason_and_resumes);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

@@ -261,11 +261,24 @@ START_TEST(resume_after_partial_run) {
 }
 END_TEST
 
-/* The CLI killed mid-run (SIGKILL), then re-run with the same arguments:
- * every output complete and decodable, the manifest whole and unique. */
+/* The CLI killed (SIGKILL) at several moments of a multi-frame run, each
+ * time once outputs exist and more are due, and re-run after each kill
+ * with the same arguments: the manifest's lines stay unique throughout,
+ * every output left is whole (decodable), and the last run completes. */
+static pid_t split_child(const char *dir, const char *out) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(TSR_CLI_PATH, "tessera", "split", dir, "-o", out, "--rig", "cube", "--size", "512x512", "-q", "--threads",
+          "1", (char *)NULL);
+    _exit(127);
+  }
+  return pid;
+}
+
 START_TEST(killed_run_resumes) {
   char *dir = tt_tempdir(), out[4200], cmd[16384];
   const int nf = 12;
+  static const char *const faces[] = {"front", "right", "back", "left", "up", "down"};
   for (int i = 0; i < nf; i++) {
     char path[4200];
     snprintf(path, sizeof path, "%s/k%02d.jpg", dir, i);
@@ -274,29 +287,41 @@ START_TEST(killed_run_resumes) {
     tsr_image_free(im);
   }
   snprintf(out, sizeof out, "%s/out", dir);
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl(TSR_CLI_PATH, "tessera", "split", dir, "-o", out, "--rig", "cube", "--size", "512x512", "-q", "--threads",
-          "1", (char *)NULL);
-    _exit(127);
+  /* Kills once frame 1's, then 5's, then 9's first view exists (not after a
+   * fixed delay, which on a fast machine can come before anything was
+   * written), each in a new run resuming the last. */
+  static const int kill_at[] = {1, 5, 9};
+  for (int k = 0; k < 3; k++) {
+    pid_t pid = split_child(dir, out);
+    char mark[4400], p[4400];
+    snprintf(mark, sizeof mark, "%s/front/k%02d.jpg", out, kill_at[k]);
+    double t0 = tsr__now();
+    while (!tt_file_exists(mark) && tsr__now() - t0 < 60) usleep(1000);
+    ck_assert(tt_file_exists(mark));
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert_msg(WIFSIGNALED(status), "run %d finished before it was killed", k); /* killed, not finished */
+    snprintf(p, sizeof p, "%s/manifest.jsonl", out);
+    int torn = 0, lines = count_lines(p, &torn);
+    ck_assert(!torn); /* each line goes out in one write */
+    ck_assert_int_eq(manifest_unique(p), lines);
+    /* every view written so far is whole: the temporary name is renamed
+     * only once the file is complete */
+    for (int i = 0; i < nf; i++)
+      for (int v = 0; v < 6; v++) {
+        snprintf(p, sizeof p, "%s/%s/k%02d.jpg", out, faces[v], i);
+        if (!tt_file_exists(p)) continue;
+        tsr_image *im = tt_load(p);
+        ck_assert_int_eq(im->width, 512);
+        tsr_image_free(im);
+      }
   }
-  /* Killed once outputs exist (not after a fixed delay, which on a fast
-   * machine can come before anything was written), while more are due. */
-  char first[4400];
-  snprintf(first, sizeof first, "%s/front/k01.jpg", out);
-  double t0 = tsr__now();
-  while (!tt_file_exists(first) && tsr__now() - t0 < 60) usleep(1000);
-  ck_assert(tt_file_exists(first));
-  kill(pid, SIGKILL);
-  int status;
-  waitpid(pid, &status, 0);
-  ck_assert(WIFSIGNALED(status)); /* it was killed, not finished */
   snprintf(cmd, sizeof cmd, "'%s' split '%s' -o '%s' --rig cube --size 512x512 -q", TSR_CLI_PATH, dir, out);
   ck_assert_int_eq(system(cmd), 0);
   char p[4400];
   snprintf(p, sizeof p, "%s/manifest.jsonl", out);
   ck_assert_int_eq(manifest_unique(p), nf * 6);
-  static const char *const faces[] = {"front", "right", "back", "left", "up", "down"};
   for (int i = 0; i < nf; i++)
     for (int v = 0; v < 6; v++) {
       snprintf(p, sizeof p, "%s/%s/k%02d.jpg", out, faces[v], i);
@@ -304,6 +329,8 @@ START_TEST(killed_run_resumes) {
       ck_assert_int_eq(im->width, 512);
       tsr_image_free(im);
     }
+  snprintf(cmd, sizeof cmd, "find '%s' -name '.*.tmp.*' | grep -q .", out);
+  ck_assert_int_ne(system(cmd), 0); /* no temporary file left */
   tt_rmtree(dir);
   free(dir);
 }

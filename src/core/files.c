@@ -100,11 +100,28 @@ void tsr__atomic_abort(tsr__atomic_file *af) {
   memset(af, 0, sizeof *af);
 }
 
+/* Test hook (TESSERA_FAULT_WRITE_LIMIT=BYTES): a disk that fills up once
+ * this process has written that many bytes of files: the write past it
+ * fails with ENOSPC, as on a full disk, where no tmpfs can be mounted. */
+static int disk_full(size_t n) {
+  static _Atomic long long written;
+  const char *env = getenv("TESSERA_FAULT_WRITE_LIMIT");
+  if (!env || !*env) return 0;
+  long long limit = atoll(env), after = (written += (long long)n);
+  return after > limit;
+}
+
 tsr_status tsr__write_atomic(tsr_context *ctx, const char *path, const void *data, size_t n) {
   tsr__atomic_file af;
   tsr_status st = tsr__atomic_open(ctx, path, &af);
   if (st) return st;
   errno = 0;
+  if (disk_full(n)) {
+    /* a part of the file was written before the disk filled */
+    if (fwrite(data, 1, n / 2, af.fp)) fflush(af.fp);
+    tsr__atomic_abort(&af);
+    return tsr__fail(ctx, TSR_E_IO, "%s: write failed: %s", path, strerror(ENOSPC));
+  }
   if (fwrite(data, 1, n, af.fp) != n || fflush(af.fp)) {
     int e = errno;
     tsr__atomic_abort(&af);
