@@ -7,7 +7,8 @@ PKGS=(build-essential cmake pkg-config
       opencl-headers ocl-icd-opencl-dev ocl-icd-libopencl1 pocl-opencl-icd clinfo
       libpng-dev libturbojpeg0-dev libjpeg-dev libcjson-dev libxxhash-dev
       libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
-      check libsubunit-dev valgrind)
+      check libsubunit-dev valgrind
+      clang libclang-rt-dev libomp-dev bsdutils)
 if [ "${1:-}" = "--list" ]; then echo "${PKGS[*]}"; exit 0; fi
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then

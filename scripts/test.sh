@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks the include layers, builds tessera and runs every test: the Check
 # suites on every backend present (the OpenCL ones must find a device: PoCL
-# here), an install check, the same suites under ASan+UBSan, and valgrind
-# memcheck of the I/O and prober suites.
+# here), an install check, the same suites under ASan+UBSan, valgrind
+# memcheck of the I/O and prober suites, and 30 s of libFuzzer per parser
+# (FUZZ_SECONDS to change it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=$(nproc)
@@ -65,3 +66,6 @@ for t in io prober; do
     --error-exitcode=99 "build/tests/test_$t" 2>&1 | grep -v -e '^hwloc' -e '^May be reenabled' -e '^and reloading'
   echo "valgrind test_$t: no leaks or memory errors"
 done
+
+echo "== fuzz smoke: ${FUZZ_SECONDS:-30} s per parser (clang, ASan+UBSan)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-30}"

@@ -2,6 +2,7 @@
  * under a temporary name in the same folder, then renamed), plus the folder
  * creation every writer needs. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -104,10 +105,10 @@ void tsr__atomic_abort(tsr__atomic_file *af) {
  * this process has written that many bytes of files: the write past it
  * fails with ENOSPC, as on a full disk, where no tmpfs can be mounted. */
 static int disk_full(size_t n) {
-  static _Atomic long long written;
+  static atomic_llong written;
   const char *env = getenv("TESSERA_FAULT_WRITE_LIMIT");
   if (!env || !*env) return 0;
-  long long limit = atoll(env), after = (written += (long long)n);
+  long long limit = atoll(env), after = atomic_fetch_add(&written, (long long)n) + (long long)n;
   return after > limit;
 }
 
