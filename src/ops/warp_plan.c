@@ -14,9 +14,11 @@
  *
  * Positions come from tsr_view_coord in double precision, exactly at every
  * GRID-th pixel and, inside a grid cell, by cubic interpolation of the
- * nodes around it where the cell's centre shows that within 1/2048 pixel of
- * the exact map (computed exactly per pixel elsewhere: across the seam, near
- * the poles, in strongly curved cells). */
+ * nodes around it where that agrees with the exact map to 1/2048 pixel at
+ * the points where each axis's error peaks (so within about 1/1024 pixel
+ * anywhere in the cell; before the rounding to 1/256); computed exactly per
+ * pixel elsewhere: across the seam, near the poles, in strongly curved
+ * cells. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,7 @@ _Static_assert(sizeof(tsr_warp_vdesc) == 48, "tsr_warp_vdesc layout");
 
 #define GRID 8
 #define AREA_DENSITY 6.0
-#define INTERP_TOL (1.0 / 2048)
+#define INTERP_TOL (1.0 / 1024)
 /* Positions are kept within +-2^22 pixels so 256 times them fits 32 bits. */
 #define POS_LIMIT 4194304.0
 
@@ -47,23 +49,22 @@ static void coord(const tsr_warp_view *vw, double sw, double sh, double x, doubl
   if (!(*v > -POS_LIMIT && *v < POS_LIMIT)) *v = -POS_LIMIT;
 }
 
-/* round(256 a), half up, clamped to +-(2^31 - 1) (NaN: the lower bound);
- * branch-free so the loops calling it vectorize. */
+/* round(256 a), half up, clamped to +-(2^31 - 1) (NaN: the lower bound). */
 static inline int32_t fixed(double a) {
   double r = a * 256.0 + 0.5;
-  r = r > -2147483647.0 ? r : -2147483647.0; /* NaN too */
-  r = r < 2147483647.0 ? r : 2147483647.0;
+  if (!(r > -2147483647.0)) return -2147483647; /* NaN too */
+  if (r >= 2147483647.0) return 2147483647;
   int32_t f = (int32_t)r; /* towards zero: floor for r >= 0 */
   return f - ((double)f > r);
 }
 
 /* Positions of nx x ny points (x0 + i, y0 + j), row-major, into u[] and v[]
  * or, where fix is not NULL, as fixed(u - 0.5), fixed(v - 0.5) pairs into
- * fix[] (point-mode positions without the doubles):
- * exact at the nodes of a GRID-pixel lattice and, inside a cell, by cubic
- * Lagrange interpolation of its 4 x 4 surrounding nodes where the cell's
- * centre (where that interpolation's error peaks) agrees with the exact
- * map to INTERP_TOL pixel; exact per pixel elsewhere. */
+ * fix[] (point-mode positions without the doubles): exact at the nodes of
+ * a GRID-pixel lattice and, inside a cell, by cubic Lagrange interpolation
+ * of its 4 x 4 surrounding nodes where that agrees with the exact map to
+ * INTERP_TOL pixel at the middles of the cell's top and left edges and at
+ * its centre; exact per pixel elsewhere. */
 static void coord_grid(const tsr_warp_view *vw, double sw, double sh, double x0, double y0, int nx, int ny,
                        int threads, double *u, double *v, int32_t *fix) {
   int ncx = (nx + GRID - 1) / GRID, ncy = (ny + GRID - 1) / GRID; /* cells */
@@ -109,12 +110,16 @@ static void coord_grid(const tsr_warp_view *vw, double sw, double sh, double x0,
           }
         exact = (period > 0 && umax - umin > 0.25 * period) || vmin < pole_n + 4 || vmax > pole_s - 4 ||
                 umin <= -POS_LIMIT || vmin <= -POS_LIMIT || umax >= POS_LIMIT || vmax >= POS_LIMIT;
-        if (!exact) {
-          const double *wx = wt[GRID / 2], *wy = wt[GRID / 2];
+        /* Where each axis's interpolation error peaks: the middle of the
+         * top edge (x alone), of the left edge (y alone) and the centre
+         * (where the two may cancel, hence the edges). */
+        static const int probe[3][2] = {{GRID / 2, 0}, {0, GRID / 2}, {GRID / 2, GRID / 2}};
+        for (int q = 0; q < 3 && !exact; q++) {
+          const double *wx = wt[probe[q][0]], *wy = wt[probe[q][1]];
           double iu = 0, iv = 0, eu, ev;
           for (int b = 0; b < 4; b++)
             for (int a = 0; a < 4; a++) iu += wy[b] * wx[a] * nu[b][a], iv += wy[b] * wx[a] * nv[b][a];
-          coord(vw, sw, sh, x0 + i0 + GRID / 2, y0 + j0 + GRID / 2, &eu, &ev);
+          coord(vw, sw, sh, x0 + i0 + probe[q][0], y0 + j0 + probe[q][1], &eu, &ev);
           exact = fabs(eu - iu) > INTERP_TOL || fabs(ev - iv) > INTERP_TOL;
         }
       }
