@@ -14,8 +14,8 @@
  *
  * Positions come from tsr_view_coord in double precision, exactly at every
  * GRID-th pixel and, inside a grid cell, by cubic interpolation of the
- * nodes around it where that agrees with the exact map to 1/2048 pixel at
- * the points where each axis's error peaks (so within about 1/1024 pixel
+ * nodes around it where that agrees with the exact map to 1/1024 pixel at
+ * the points where each axis's error peaks (so within about 1/512 pixel
  * anywhere in the cell; before the rounding to 1/256); computed exactly per
  * pixel elsewhere: across the seam, near the poles, in strongly curved
  * cells. */
