@@ -24,7 +24,8 @@ TSR_INLINE float tsr_merge_fetch(TSR_GLOBAL const tsr_u8 *img, TSR_GLOBAL const 
 
 /* Output pixel (x, y): the views' channels, then coverage alpha (full where
  * any view sees the direction, zero elsewhere). Views with an alpha channel
- * blend it like a colour and it is then scaled by coverage. dst holds
+ * blend it like a colour (their colours premultiplied by it) and it is
+ * then scaled by coverage. dst holds
  * out_ch = channels (+1 when the views have no alpha) samples per pixel. */
 TSR_INLINE void tsr_merge_pixel(TSR_GLOBAL const tsr_u8 *views, TSR_GLOBAL const tsr_view_desc *vd,
                                 TSR_GLOBAL const tsr_src_desc *pano, TSR_GLOBAL tsr_u8 *dst, tsr_i32 x, tsr_i32 y) {
@@ -52,9 +53,17 @@ TSR_INLINE void tsr_merge_pixel(TSR_GLOBAL const tsr_u8 *views, TSR_GLOBAL const
     float ax = fx - x0f, ay = fy - y0f;
     tsr_i32 x0 = (tsr_i32)x0f, y0 = (tsr_i32)y0f;
     TSR_GLOBAL const tsr_u8 *img = views + v->dst_offset;
+    /* With alpha (the last channel) the colours blend premultiplied, so a
+     * transparent pixel's colour does not bleed into its neighbours. */
+    float al[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+    if (has_alpha)
+      for (tsr_i32 q = 0; q < 4; q++) al[q] = tsr_merge_fetch(img, v, depth, ch, x0 + (q & 1), y0 + (q >> 1), ch - 1);
     for (tsr_i32 c = 0; c < ch; c++) {
-      float a = tsr_merge_fetch(img, v, depth, ch, x0, y0, c), b = tsr_merge_fetch(img, v, depth, ch, x0 + 1, y0, c);
-      float e = tsr_merge_fetch(img, v, depth, ch, x0, y0 + 1, c), f = tsr_merge_fetch(img, v, depth, ch, x0 + 1, y0 + 1, c);
+      float m0 = has_alpha && c < ch - 1 ? al[0] : 1.0f, m1 = has_alpha && c < ch - 1 ? al[1] : 1.0f;
+      float m2 = has_alpha && c < ch - 1 ? al[2] : 1.0f, m3 = has_alpha && c < ch - 1 ? al[3] : 1.0f;
+      float a = m0 * tsr_merge_fetch(img, v, depth, ch, x0, y0, c), b = m1 * tsr_merge_fetch(img, v, depth, ch, x0 + 1, y0, c);
+      float e = m2 * tsr_merge_fetch(img, v, depth, ch, x0, y0 + 1, c);
+      float f = m3 * tsr_merge_fetch(img, v, depth, ch, x0 + 1, y0 + 1, c);
       float top = a + (b - a) * ax, bot = e + (f - e) * ax;
       acc[c] += wt * (top + (bot - top) * ay);
     }
@@ -65,6 +74,7 @@ TSR_INLINE void tsr_merge_pixel(TSR_GLOBAL const tsr_u8 *views, TSR_GLOBAL const
   for (tsr_i32 c = 0; c < out_ch; c++) {
     float val;
     if (wsum <= 0.0f) val = 0.0f;
+    else if (has_alpha && c < ch - 1) val = acc[ch - 1] > 0.0f ? acc[c] / acc[ch - 1] : 0.0f; /* un-premultiplied */
     else if (c < ch) val = acc[c] / wsum;
     else val = maxv;
     val = tsr_floorf(tsr_fminf(tsr_fmaxf(val, 0.0f), maxv) + 0.5f);

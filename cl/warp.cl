@@ -8,27 +8,22 @@
  * neighbouring position pairs. */
 #include "warp.h"
 
-/* tsr_bilinear8_inside's sums for 3 and 4 channels with vector loads and
+/* tsr_bilinear8_inside's sums for 3 channels with vector loads and
  * arithmetic (a tap row's two pixels in one 8-byte load; the same integer
  * formula, so the same bytes), which PoCL and GPUs turn into fewer
  * instructions. Returns 0, writing nothing, where a tap or the 8 bytes read
  * from a tap row would lie outside the image. */
-TSR_INLINE int bilinear8_vec(__global const uchar *img, int w, int h, int stride, int ch, int X, int Y,
-                             __global uchar *row, int x) {
+TSR_INLINE int bilinear8_vec(__global const uchar *img, int w, int h, int stride, int X, int Y, __global uchar *row,
+                             int x) {
   int x0 = X >> 8, y0 = Y >> 8;
   if (x0 < 0 || y0 < 0 || x0 + 1 >= w || y0 + 1 >= h ||
-      (ulong)(y0 + 1) * (ulong)stride + (ulong)(x0 * ch) + 8 > (ulong)stride * (ulong)h)
+      (ulong)(y0 + 1) * (ulong)stride + (ulong)(x0 * 3) + 8 > (ulong)stride * (ulong)h)
     return 0;
   uint ax = (uint)X & 255, ay = (uint)Y & 255;
-  __global const uchar *p = img + (ulong)(uint)y0 * (ulong)(uint)stride + (ulong)(uint)(x0 * ch);
+  __global const uchar *p = img + (ulong)(uint)y0 * (ulong)(uint)stride + (ulong)(uint)(x0 * 3);
   uint8 a = convert_uint8(vload8(0, p)), b = convert_uint8(vload8(0, p + stride));
-  if (ch == 3) {
-    uint3 top = a.s012 * (256 - ax) + a.s345 * ax, bot = b.s012 * (256 - ax) + b.s345 * ax;
-    vstore3(convert_uchar3((top * (256 - ay) + bot * ay + 32768) >> 16), x, row);
-  } else {
-    uint4 top = a.s0123 * (256 - ax) + a.s4567 * ax, bot = b.s0123 * (256 - ax) + b.s4567 * ax;
-    vstore4(convert_uchar4((top * (256 - ay) + bot * ay + 32768) >> 16), x, row);
-  }
+  uint3 top = a.s012 * (256 - ax) + a.s345 * ax, bot = b.s012 * (256 - ax) + b.s345 * ax;
+  vstore3(convert_uchar3((top * (256 - ay) + bot * ay + 32768) >> 16), x, row);
   return 1;
 }
 
@@ -38,10 +33,11 @@ TSR_INLINE void warp_one(__global const uchar *img, int w, int h, int stride, in
                          int mode, int2 P, int ew, int eh, __global uchar *row, int x) {
   uint val[4];
   /* the inside paths with constant channel counts, so their loops unroll */
+  /* (with alpha, 2 or 4 channels, the inside paths decline: premultiplied
+   * sums in tsr_warp_sample) */
   if (depth == 8 && mode == TSR_MODE_BILINEAR &&
-      (ch == 3   ? bilinear8_vec(img, w, h, stride, 3, P.x, P.y, row, x)
-       : ch == 4 ? bilinear8_vec(img, w, h, stride, 4, P.x, P.y, row, x)
-                 : tsr_bilinear8_inside(img, w, h, stride, ch, P.x, P.y, row, x)))
+      (ch == 3 ? bilinear8_vec(img, w, h, stride, P.x, P.y, row, x)
+               : tsr_bilinear8_inside(img, w, h, stride, ch, P.x, P.y, row, x)))
     return;
   if (depth == 8 && mode == TSR_MODE_NEAREST &&
       (ch == 3   ? tsr_nearest8_inside(img, w, h, stride, 3, P.x, P.y, row, x)

@@ -163,6 +163,17 @@ TSR_INLINE tsr_u32 tsr_warp_finish(tsr_i32 mode, tsr_i64 acc, tsr_u64 r, tsr_i32
   return (tsr_u32)(acc > maxv ? maxv : acc);
 }
 
+/* A colour from premultiplied sums: n = sum of weight x alpha x colour,
+ * d = sum of weight x alpha, both over the same taps and weights; the
+ * colour is n / d rounded half up (0 where no alpha reaches the sample, or
+ * where negative lobes leave nothing), clamped to the depth's range. */
+TSR_INLINE tsr_u32 tsr_unpremul(tsr_i64 n, tsr_i64 d, tsr_i32 depth) {
+  tsr_i64 maxv = depth == 16 ? 65535 : 255;
+  if (d <= 0 || n <= 0) return 0;
+  tsr_i64 q = (2 * n + d) / (2 * d);
+  return (tsr_u32)(q > maxv ? maxv : q);
+}
+
 /* Output sample values (channels of them, in out[]) at position (X, Y), with
  * footprint (EW, EH) in area mode, from one level of the source (w x h,
  * stride bytes per row). Weighted sums are exact integers; the one rounding
@@ -172,7 +183,9 @@ TSR_INLINE tsr_u32 tsr_warp_finish(tsr_i32 mode, tsr_i64 acc, tsr_u64 r, tsr_i32
  *   bicubic, Lanczos-3: weights in 1/2048 per axis, (sum + 2^21) >> 22;
  *   area: sum of value x overlap area, divided by the footprint's area as
  *         (sum * r + 2^39) >> 40 with r = round(2^40 / area);
- * then clamped to the depth's range. */
+ * then clamped to the depth's range. With alpha (2 or 4 channels, the last
+ * one) every mode but nearest resamples the colours premultiplied: the
+ * alpha as above, each colour as tsr_unpremul of its alpha-weighted sum. */
 TSR_INLINE void tsr_warp_sample(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32 h, tsr_i32 stride, tsr_i32 ch,
                                 tsr_i32 depth, tsr_i32 border, tsr_i32 mode, tsr_i32 X, tsr_i32 Y, tsr_i32 EW,
                                 tsr_i32 EH, tsr_u32 *out) {
@@ -180,6 +193,32 @@ TSR_INLINE void tsr_warp_sample(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32
   tsr_i32 nx = tsr_axis_taps(mode, X, EW, &x0, wx), ny = tsr_axis_taps(mode, Y, EH, &y0, wy);
   tsr_i32 inside = x0 >= 0 && y0 >= 0 && x0 + nx <= w && y0 + ny <= h;
   tsr_u64 r = mode == TSR_MODE_AREA ? tsr_area_recip(EW, EH) : 0;
+  if ((ch == 2 || ch == 4) && mode != TSR_MODE_NEAREST) {
+    /* With alpha (the last channel): the colours are resampled
+     * premultiplied and divided back by the resampled alpha, so colours
+     * under transparent pixels do not bleed into the edges. Sums in 64
+     * bits (alpha x colour x weights passes 2^31 at 16 bits). */
+    tsr_i32 ac = ch - 1;
+    tsr_i64 sa = 0, sc[3] = {0, 0, 0};
+    for (tsr_i32 j = 0; j < ny; j++) {
+      tsr_i64 ra = 0, rc[3] = {0, 0, 0};
+      for (tsr_i32 i = 0; i < nx; i++) {
+        tsr_i64 a = inside ? tsr_px(img, stride, ch, depth, x0 + i, y0 + j, ac)
+                           : tsr_tap(img, w, h, stride, ch, depth, border, x0 + i, y0 + j, ac);
+        ra += wx[i] * a;
+        for (tsr_i32 c = 0; c < ac; c++) {
+          tsr_i64 v = inside ? tsr_px(img, stride, ch, depth, x0 + i, y0 + j, c)
+                             : tsr_tap(img, w, h, stride, ch, depth, border, x0 + i, y0 + j, c);
+          rc[c] += wx[i] * a * v;
+        }
+      }
+      sa += wy[j] * ra;
+      for (tsr_i32 c = 0; c < ac; c++) sc[c] += wy[j] * rc[c];
+    }
+    out[ac] = tsr_warp_finish(mode, sa, r, depth);
+    for (tsr_i32 c = 0; c < ac; c++) out[c] = tsr_unpremul(sc[c], sa, depth);
+    return;
+  }
   for (tsr_i32 c = 0; c < ch; c++) {
     tsr_i64 acc = 0;
     for (tsr_i32 j = 0; j < ny; j++) {
@@ -201,6 +240,7 @@ TSR_INLINE void tsr_warp_sample(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32
 TSR_INLINE tsr_i32 tsr_bilinear8_inside(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, tsr_i32 h, tsr_i32 stride,
                                         tsr_i32 ch, tsr_i32 X, tsr_i32 Y, TSR_GLOBAL tsr_u8 *row, tsr_i32 x) {
   tsr_i32 x0 = X >> 8, y0 = Y >> 8;
+  if (ch == 2 || ch == 4) return 0; /* alpha: tsr_warp_sample's premultiplied sums */
   if (x0 < 0 || y0 < 0 || x0 + 1 >= w || y0 + 1 >= h) return 0;
   tsr_u32 ax = (tsr_u32)X & 255, ay = (tsr_u32)Y & 255;
   TSR_GLOBAL const tsr_u8 *p = img + (tsr_u64)(tsr_u32)y0 * (tsr_u64)(tsr_u32)stride + (tsr_u64)(tsr_u32)(x0 * ch);
@@ -230,6 +270,7 @@ TSR_INLINE tsr_i32 tsr_sample8_inside(TSR_GLOBAL const tsr_u8 *img, tsr_i32 w, t
                                       tsr_i32 ch, tsr_i32 mode, tsr_i32 X, tsr_i32 Y, tsr_i32 EW, tsr_i32 EH,
                                       TSR_GLOBAL tsr_u8 *row, tsr_i32 x) {
   tsr_i32 wx[TSR_MAX_TAPS], wy[TSR_MAX_TAPS], x0, y0;
+  if ((ch == 2 || ch == 4) && mode != TSR_MODE_NEAREST) return 0; /* alpha: premultiplied in tsr_warp_sample */
   tsr_i32 nx = tsr_axis_taps(mode, X, EW, &x0, wx), ny = tsr_axis_taps(mode, Y, EH, &y0, wy);
   if (x0 < 0 || y0 < 0 || x0 + nx > w || y0 + ny > h) return 0;
   TSR_GLOBAL const tsr_u8 *p = img + (tsr_u64)(tsr_u32)y0 * (tsr_u64)(tsr_u32)stride + (tsr_u64)(tsr_u32)(x0 * ch);
@@ -256,7 +297,9 @@ TSR_INLINE void tsr_warp_store(TSR_GLOBAL tsr_u8 *row, tsr_i32 depth, tsr_i32 ch
 /* Pixel (x, y) of pyramid level k + 1 from level k (sw x sh): the
  * separable filter [1 3 3 1] / 8 over the 4 x 4 pixels around the 2 x 2
  * it covers (a 2 x 2 mean alone lets frequencies above the new Nyquist fold
- * back), rounded half up; past an edge the edge pixel repeats. */
+ * back), rounded half up; past an edge the edge pixel repeats. With alpha
+ * (2 or 4 channels, the last) the colours are averaged premultiplied
+ * (tsr_unpremul), as the warp samples them. */
 TSR_INLINE void tsr_pyr_pixel(TSR_GLOBAL const tsr_u8 *src, tsr_i32 sw, tsr_i32 sh, tsr_i32 sstride,
                               TSR_GLOBAL tsr_u8 *dst, tsr_i32 dstride, tsr_i32 ch, tsr_i32 depth, tsr_i32 x,
                               tsr_i32 y) {
@@ -267,15 +310,30 @@ TSR_INLINE void tsr_pyr_pixel(TSR_GLOBAL const tsr_u8 *src, tsr_i32 sw, tsr_i32 
     ys[k] = tsr_clampi(2 * y - 1 + k, 0, sh - 1);
   }
   TSR_GLOBAL tsr_u8 *row = dst + (tsr_u64)(tsr_u32)y * (tsr_u64)(tsr_u32)dstride;
+  tsr_i32 alpha = ch == 2 || ch == 4; /* the last channel; colours averaged premultiplied */
+  tsr_i64 sa = 0;
+  if (alpha)
+    for (tsr_i32 j = 0; j < 4; j++)
+      for (tsr_i32 i = 0; i < 4; i++) sa += w[j] * w[i] * tsr_px(src, sstride, ch, depth, xs[i], ys[j], ch - 1);
   for (tsr_i32 c = 0; c < ch; c++) {
-    tsr_i32 s = 0;
-    for (tsr_i32 j = 0; j < 4; j++) {
-      tsr_i32 r = 0;
-      for (tsr_i32 i = 0; i < 4; i++) r += w[i] * tsr_px(src, sstride, ch, depth, xs[i], ys[j], c);
-      s += w[j] * r;
+    tsr_i64 s = 0;
+    tsr_u32 v;
+    if (alpha && c < ch - 1) {
+      for (tsr_i32 j = 0; j < 4; j++)
+        for (tsr_i32 i = 0; i < 4; i++)
+          s += (tsr_i64)(w[j] * w[i] * tsr_px(src, sstride, ch, depth, xs[i], ys[j], ch - 1)) *
+               tsr_px(src, sstride, ch, depth, xs[i], ys[j], c);
+      v = tsr_unpremul(s, sa, depth);
+    } else {
+      for (tsr_i32 j = 0; j < 4; j++) {
+        tsr_i32 r = 0;
+        for (tsr_i32 i = 0; i < 4; i++) r += w[i] * tsr_px(src, sstride, ch, depth, xs[i], ys[j], c);
+        s += w[j] * r;
+      }
+      v = (tsr_u32)((s + 32) >> 6);
     }
-    if (depth == 16) ((TSR_GLOBAL tsr_u16 *)row)[x * ch + c] = (tsr_u16)((s + 32) >> 6);
-    else row[x * ch + c] = (tsr_u8)((s + 32) >> 6);
+    if (depth == 16) ((TSR_GLOBAL tsr_u16 *)row)[x * ch + c] = (tsr_u16)v;
+    else row[x * ch + c] = (tsr_u8)v;
   }
 }
 

@@ -2,11 +2,12 @@
  * sampling data (src/ops/warp_plan.c).
  *
  * Every pixel's value is tsr_warp_sample's. The loops only choose how to
- * get there: 8-bit nearest and bilinear pixels whose taps lie inside the
- * source take a direct path (bilinear with SSE4.1 for 3 and 4 channels:
- * the same integer sums, so the same bytes); every other pixel calls
- * tsr_warp_sample with the channel count and depth as constants, so the
- * compiler specialises it. */
+ * get there: 8-bit nearest pixels and 8-bit bilinear, bicubic, Lanczos-3
+ * and area pixels of 1 or 3 channels whose taps lie inside the source take
+ * a direct path (SSE4.1 and AVX2 for 3 channels: the same integer sums, so
+ * the same bytes); every other pixel, those with alpha among them (their
+ * colours are resampled premultiplied), calls tsr_warp_sample with the
+ * channel count and depth as constants, so the compiler specialises it. */
 #include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -126,7 +127,8 @@ __attribute__((always_inline)) static inline void store_px(uint8_t *out, int ch,
 /* row_bilinear8 four channels' worth at a time: a tap row (two pixels, 8
  * bytes) is widened, its channels paired and multiplied by the horizontal
  * weights in one madd; then the vertical blend in 32 bits. The same sums
- * as the scalar code. ch is 3 or 4. */
+ * as the scalar code. ch is 3 (4 would work the same, but pixels with
+ * alpha take tsr_warp_sample). */
 __attribute__((target("sse4.1"), always_inline)) static inline void row_bilinear8_sse41(const view_job *j, int y,
                                                                                         int ch) {
   const int32_t *pos = j->pos + 2 * (size_t)y * (size_t)j->width;
@@ -288,8 +290,9 @@ __attribute__((always_inline)) static inline const uint8_t *area4_taps(const vie
   return j->img + (size_t)y0 * stride + (size_t)x0 * (size_t)ch;
 }
 
-/* The separable filters (bicubic, Lanczos-3, area) at 8 bits for 3 and 4
- * channels: per tap row, a pair of neighbouring pixels (8 bytes read) is
+/* The separable filters (bicubic, Lanczos-3, area) at 8 bits for 3
+ * channels (the code takes 4 too; pixels with alpha take tsr_warp_sample):
+ * per tap row, a pair of neighbouring pixels (8 bytes read) is
  * shuffled into 16-bit values interleaved channel by channel, so one madd
  * multiplies both by their horizontal weights; the row sums are then
  * weighted vertically in 32 bits. The same exact sums as tsr_warp_sample.
@@ -409,23 +412,14 @@ __attribute__((target("avx2"), always_inline)) static inline void row_sep8_avx2(
 SEP_ROW(3, TSR_MODE_BICUBIC, row_sep8_sse41_3c)
 SEP_ROW(3, TSR_MODE_LANCZOS3, row_sep8_sse41_3l)
 SEP_ROW(3, TSR_MODE_AREA, row_sep8_sse41_3a)
-SEP_ROW(4, TSR_MODE_BICUBIC, row_sep8_sse41_4c)
-SEP_ROW(4, TSR_MODE_LANCZOS3, row_sep8_sse41_4l)
-SEP_ROW(4, TSR_MODE_AREA, row_sep8_sse41_4a)
 #define SEP_ROW2(C, M, NAME)                                                                                  \
   __attribute__((target("avx2"))) static void NAME(const view_job *j, int y) { row_sep8_avx2(j, y, C, M); }
 SEP_ROW2(3, TSR_MODE_BICUBIC, row_sep8_avx2_3c)
 SEP_ROW2(3, TSR_MODE_LANCZOS3, row_sep8_avx2_3l)
 SEP_ROW2(3, TSR_MODE_AREA, row_sep8_avx2_3a)
-SEP_ROW2(4, TSR_MODE_BICUBIC, row_sep8_avx2_4c)
-SEP_ROW2(4, TSR_MODE_LANCZOS3, row_sep8_avx2_4l)
-SEP_ROW2(4, TSR_MODE_AREA, row_sep8_avx2_4a)
 
 __attribute__((target("sse4.1"))) static void row_bilinear8_sse41_3(const view_job *j, int y) {
   row_bilinear8_sse41(j, y, 3);
-}
-__attribute__((target("sse4.1"))) static void row_bilinear8_sse41_4(const view_job *j, int y) {
-  row_bilinear8_sse41(j, y, 4);
 }
 
 static int have_sse41(void) {
@@ -442,20 +436,20 @@ static int have_avx2(void) {
 #endif
 
 static void row(const view_job *j, int y, int ch, int depth) {
+  if ((ch == 2 || ch == 4) && j->mode != TSR_MODE_NEAREST) { /* alpha: premultiplied, tsr_warp_sample */
+    row_any(j, y, ch, depth);
+    return;
+  }
   if (depth == 8 && j->mode == TSR_MODE_BILINEAR) {
 #ifdef TSR_HAVE_X86
-    if ((ch == 3 || ch == 4) && have_sse41()) {
-      if (ch == 3) row_bilinear8_sse41_3(j, y);
-      else row_bilinear8_sse41_4(j, y);
+    if (ch == 3 && have_sse41()) {
+      row_bilinear8_sse41_3(j, y);
       return;
     }
 #endif
-    switch (ch) {
-    case 1: row_bilinear8(j, y, 1); return;
-    case 2: row_bilinear8(j, y, 2); return;
-    case 3: row_bilinear8(j, y, 3); return;
-    default: row_bilinear8(j, y, 4); return;
-    }
+    if (ch == 1) row_bilinear8(j, y, 1);
+    else row_bilinear8(j, y, 3);
+    return;
   }
   if (depth == 8 && j->mode == TSR_MODE_NEAREST) {
     switch (ch) {
@@ -466,16 +460,16 @@ static void row(const view_job *j, int y, int ch, int depth) {
     }
   }
 #ifdef TSR_HAVE_X86
-  if (depth == 8 && (ch == 3 || ch == 4) && have_avx2()) {
-    if (j->mode == TSR_MODE_BICUBIC) (ch == 3 ? row_sep8_avx2_3c : row_sep8_avx2_4c)(j, y);
-    else if (j->mode == TSR_MODE_LANCZOS3) (ch == 3 ? row_sep8_avx2_3l : row_sep8_avx2_4l)(j, y);
-    else (ch == 3 ? row_sep8_avx2_3a : row_sep8_avx2_4a)(j, y);
+  if (depth == 8 && ch == 3 && have_avx2()) {
+    if (j->mode == TSR_MODE_BICUBIC) row_sep8_avx2_3c(j, y);
+    else if (j->mode == TSR_MODE_LANCZOS3) row_sep8_avx2_3l(j, y);
+    else row_sep8_avx2_3a(j, y);
     return;
   }
-  if (depth == 8 && (ch == 3 || ch == 4) && have_sse41()) {
-    if (j->mode == TSR_MODE_BICUBIC) (ch == 3 ? row_sep8_sse41_3c : row_sep8_sse41_4c)(j, y);
-    else if (j->mode == TSR_MODE_LANCZOS3) (ch == 3 ? row_sep8_sse41_3l : row_sep8_sse41_4l)(j, y);
-    else (ch == 3 ? row_sep8_sse41_3a : row_sep8_sse41_4a)(j, y);
+  if (depth == 8 && ch == 3 && have_sse41()) {
+    if (j->mode == TSR_MODE_BICUBIC) row_sep8_sse41_3c(j, y);
+    else if (j->mode == TSR_MODE_LANCZOS3) row_sep8_sse41_3l(j, y);
+    else row_sep8_sse41_3a(j, y);
     return;
   }
 #endif

@@ -113,15 +113,20 @@ static tsr_image *ref_half(const tsr_image *s) {
   for (int y = 0; y < d->height; y++)
     for (int x = 0; x < d->width; x++)
       for (int c = 0; c < s->channels; c++) {
-        double sum = 0;
+        /* with alpha (the last channel), colours averaged premultiplied */
+        int premul = (s->channels == 2 || s->channels == 4) && c < s->channels - 1;
+        double sum = 0, asum = 0;
         for (int j = 0; j < 4; j++)
           for (int i = 0; i < 4; i++) {
             int xx = 2 * x - 1 + i, yy = 2 * y - 1 + j;
             xx = xx < 0 ? 0 : xx >= s->width ? s->width - 1 : xx;
             yy = yy < 0 ? 0 : yy >= s->height ? s->height - 1 : yy;
-            sum += w[i] * w[j] * px_at(s, xx, yy, c);
+            double a = premul ? px_at(s, xx, yy, s->channels - 1) : 1;
+            sum += w[i] * w[j] * a * px_at(s, xx, yy, c);
+            asum += w[i] * w[j] * a;
           }
-        unsigned v = (unsigned)floor(sum / 64 + 0.5);
+        unsigned v = premul ? (sum > 0 && asum > 0 ? (unsigned)floor(sum / asum + 0.5) : 0)
+                            : (unsigned)floor(sum / 64 + 0.5);
         size_t i = ((size_t)y * d->width + (size_t)x) * d->channels + (size_t)c;
         if (d->depth == 8) d->data[i] = (uint8_t)v;
         else ((uint16_t *)d->data)[i] = (uint16_t)v;
@@ -197,8 +202,15 @@ static double matrix_error(const tsr_image *src, tsr_image *const *levels, const
         double eu = sqrt(fmax(dux * dux + duy * duy - pre, 0)) * k, ev = sqrt(fmax(dvx * dvx + dvy * dvy - pre, 0)) * k;
         eu = fmin(fmax(eu, 1), 7);
         ev = fmin(fmax(ev, 1), 7);
-        for (int c = 0; c < src->channels; c++)
+        int alpha = src->channels == 2 || src->channels == 4;
+        for (int c = 0; c < src->channels; c++) {
           want[c] = ref_box(levels[level], mu - eu / 2, mu + eu / 2, mv - ev / 2, mv + ev / 2, c);
+          if (alpha && c < src->channels - 1) { /* premultiplied: box(alpha x colour) / box(alpha) */
+            double n = ref_box(levels[level], mu - eu / 2, mu + eu / 2, mv - ev / 2, mv + ev / 2, c + TT_PREMUL);
+            double d = ref_box(levels[level], mu - eu / 2, mu + eu / 2, mv - ev / 2, mv + ev / 2, src->channels - 1);
+            want[c] = n > 0 && d > 0 ? n / d : 0;
+          }
+        }
       } else {
         src_pos(vc, x + 0.5, y + 0.5, W, H, &u, &v);
       }
@@ -214,7 +226,7 @@ static double matrix_error(const tsr_image *src, tsr_image *const *levels, const
             if (e < err) err = e;
           }
         } else {
-          err = fabs(got - fmin(fmax(tt_ref_interp(src, interp, TSR_BORDER_SPHERE, u, v, c), 0), maxv));
+          err = fabs(got - fmin(fmax(tt_ref_interp_alpha(src, interp, TSR_BORDER_SPHERE, u, v, c), 0), maxv));
         }
         if (err > worst) {
           worst = err;

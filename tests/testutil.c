@@ -172,6 +172,8 @@ int tt_run(Suite *s) {
 
 /* The reference sampler, in double precision, written apart from cl/warp.h. */
 double tt_ref_fetch(const tsr_image *s, int border, long x, long y, int c) {
+  if (c >= TT_PREMUL)
+    return tt_ref_fetch(s, border, x, y, c - TT_PREMUL) * tt_ref_fetch(s, border, x, y, s->channels - 1);
   long w = s->width, h = s->height;
   if (border == TSR_BORDER_WRAP) {
     x = ((x % w) + w) % w;
@@ -242,6 +244,14 @@ double tt_ref_interp(const tsr_image *s, int interp, int border, double u, doubl
   for (int j = 0; j < taps; j++)
     for (int i = 0; i < taps; i++) sum += wx[i] / sx * wy[j] / sy * tt_ref_fetch(s, border, X + i, Y + j, c);
   return sum;
+}
+
+double tt_ref_interp_alpha(const tsr_image *s, int interp, int border, double u, double v, int c) {
+  int alpha = s->channels == 2 || s->channels == 4;
+  if (!alpha || interp == 0 || c == s->channels - 1) return tt_ref_interp(s, interp, border, u, v, c);
+  double n = tt_ref_interp(s, interp, border, u, v, c + TT_PREMUL);
+  double d = tt_ref_interp(s, interp, border, u, v, s->channels - 1);
+  return n > 0 && d > 0 ? n / d : 0;
 }
 
 tsr_image *tt_load(const char *path) {

@@ -41,6 +41,15 @@ double tt_ref_fetch(const tsr_image *s, int border, long x, long y, int c);
 double tt_ref_bilinear(const tsr_image *s, int border, double u, double v, int c);
 /* Any tsr_interp at (u, v), in double, unclamped. */
 double tt_ref_interp(const tsr_image *s, int interp, int border, double u, double v, int c);
+/* Channel TT_PREMUL + c of an image with alpha (2 or 4 channels, the last):
+ * colour c times alpha, for references of premultiplied resampling (the
+ * reference functions are linear in what tt_ref_fetch returns). */
+#define TT_PREMUL 64
+/* tt_ref_interp as tessera resamples images with alpha: a colour is the
+ * interpolation of alpha x colour over that of alpha (0 where either is not
+ * positive); nearest, alpha itself and images without alpha as
+ * tt_ref_interp. Unclamped above. */
+double tt_ref_interp_alpha(const tsr_image *s, int interp, int border, double u, double v, int c);
 /* Reads an image (the test fails if it cannot). */
 tsr_image *tt_load(const char *path);
 /* A context on device with a memory budget (0: the device's), quiet. */
