@@ -76,6 +76,23 @@ START_TEST(long_paths_keep_the_reason) {
 }
 END_TEST
 
+/* A missing input is named once on the terminal: in its own line without
+ * -q (the summary then does not repeat it), in the summary with -q. */
+START_TEST(missing_input_named_once) {
+  char *dir = tt_tempdir(), args[8192], err[8192];
+  for (int q = 0; q <= 1; q++) {
+    snprintf(args, sizeof args, "split /nonexistent/missing_frame.jpg '%s/earth_2048x1024.jpg' -o '%s/o%d' --size 64x48 --device cpu%s",
+             TSR_TEST_DATA, dir, q, q ? " -q" : "");
+    ck_assert_int_ne(cli(args, err, sizeof err), 0);
+    int n = 0;
+    for (const char *p = err; (p = strstr(p, "missing_frame.jpg")); p++) n++;
+    ck_assert_msg(n == 1, "%s: named %d times: %s", q ? "-q" : "default", n, err);
+  }
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 /* Options every command takes may come before the command. */
 START_TEST(common_options_before_the_command) {
   char err[4096];
@@ -208,6 +225,12 @@ START_TEST(library_refuses_the_same) {
   o.width = o.height = 0;
   o.fps = NAN;
   ck_assert_int_eq(tsr_split(ctx, &o, in, 1, NULL), TSR_E_INVALID);
+  /* a refusal still hands back zeroed statistics, not the caller's garbage */
+  tsr_split_stats st, zero;
+  memset(&st, 0x5A, sizeof st);
+  memset(&zero, 0, sizeof zero);
+  ck_assert_int_eq(tsr_split(ctx, &o, in, 1, &st), TSR_E_INVALID);
+  ck_assert_msg(!memcmp(&st, &zero, sizeof st), "statistics not zeroed on an invalid option");
   tsr_context_destroy(ctx);
   tt_rmtree(dir);
   free(dir);
@@ -440,6 +463,7 @@ int main(void) {
   tcase_add_test(tc, library_refuses_the_same);
   tcase_add_test(tc, coverage_picture_is_screen_sized);
   tcase_add_test(tc, json_means_json_everywhere);
+  tcase_add_test(tc, missing_input_named_once);
   tcase_add_test(tc, messages_go_to_the_log_callback);
   tcase_add_test(tc, one_run_per_output_folder);
   tcase_add_test(tc, links_in_the_output_folder_are_refused);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -519,6 +520,63 @@ START_TEST(empty_stdin_is_an_error) {
 }
 END_TEST
 
+/* A bad stream on stdin is reported as soon as its header shows it, not
+ * after the reader has buffered what follows (it once took every decode
+ * error for "need more bytes" and grew towards 8 GiB): a malformed header,
+ * no header at all, and one announcing 25 GB, each followed by up to
+ * 400 MB. The reader stops within the first few MB and its peak RSS stays
+ * under 150 MB. */
+START_TEST(bad_stream_fails_early) {
+  static const struct {
+    const char *head, *says;
+  } cases[] = {{"P6\n12 x\n255\n", "bad or truncated PNM header"},
+               {"", "not a PPM/PGM/PAM frame"},
+               {"P6\n65535 65535\n65535\n", "would need more than 4 GiB"}};
+  signal(SIGPIPE, SIG_IGN);
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    char *dir = tt_tempdir(), out[4200], err[4200];
+    snprintf(out, sizeof out, "%s/o", dir);
+    snprintf(err, sizeof err, "%s/err", dir);
+    int fd[2];
+    ck_assert_int_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+      dup2(fd[0], 0);
+      close(fd[0]);
+      close(fd[1]);
+      int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(e, 2);
+      execl(TSR_CLI_PATH, "tessera", "split", "-", "-o", out, "-q", "--device", "cpu", (char *)NULL);
+      _exit(127);
+    }
+    close(fd[0]);
+    static char junk[1 << 16];
+    memset(junk, 'A', sizeof junk);
+    size_t sent = 0;
+    ssize_t w = write(fd[1], cases[k].head, strlen(cases[k].head));
+    ck_assert_int_eq((int)w, (int)strlen(cases[k].head));
+    while (sent < (size_t)400 << 20 && (w = write(fd[1], junk, sizeof junk)) > 0) sent += (size_t)w;
+    close(fd[1]);
+    int status;
+    struct rusage ru;
+    ck_assert_int_eq(wait4(pid, &status, 0, &ru), pid);
+    FILE *f = fopen(err, "r");
+    char msg[2048] = "";
+    size_t got = f ? fread(msg, 1, sizeof msg - 1, f) : 0;
+    msg[got] = 0;
+    if (f) fclose(f);
+    printf("pipeline: bad stream %zu: stopped after %zu MB sent, peak RSS %ld MB: %s", k, sent >> 20,
+           ru.ru_maxrss >> 10, msg);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0, "case %zu: exit status %d", k, status);
+    ck_assert_msg(strstr(msg, cases[k].says) != NULL, "case %zu: %s", k, msg);
+    ck_assert_msg(sent < (size_t)64 << 20, "case %zu: the reader took %zu MB before failing", k, sent >> 20);
+    ck_assert_msg(ru.ru_maxrss < 150 * 1024, "case %zu: peak RSS %ld MB", k, ru.ru_maxrss >> 10);
+    tt_rmtree(dir);
+    free(dir);
+  }
+}
+END_TEST
+
 /* --live: frames arrive faster than a slow split takes them; the newest are
  * kept, the dropped ones counted, memory bounded by the queue. */
 START_TEST(live_stream_drops_the_oldest) {
@@ -811,6 +869,7 @@ int main(void) {
   tcase_add_test(tc, runs_with_other_options_do_not_mix);
   tcase_add_loop_test(tc, stdin_frame_is_split_before_the_next_arrives, 0, g_backends);
   tcase_add_test(tc, empty_stdin_is_an_error);
+  tcase_add_test(tc, bad_stream_fails_early);
   tcase_add_test(tc, live_stream_drops_the_oldest);
   tcase_add_test(tc, sigterm_finishes_in_flight_and_resumes);
   tcase_add_loop_test(tc, video_input_splits_kept_frames, 0, g_backends);

@@ -365,6 +365,9 @@ START_TEST(bad_frames_are_skipped) {
   ck_assert_int_ne(st, TSR_OK);
   ck_assert_int_eq(s.frames_done, 2);
   ck_assert_int_eq(s.frames_failed, 2);
+  /* each frame counted once: written, already complete or failed */
+  ck_assert_int_eq(s.frames_done + s.frames_skipped + s.frames_failed, 4);
+  ck_assert_int_eq(s.frames_total, 4);
   ck_assert_msg(strstr(tsr_context_error(ctx), "b1.jpg") != NULL, "%s", tsr_context_error(ctx));
   tsr_context_destroy(ctx);
   char p[4400];

@@ -228,7 +228,12 @@ int cmd_split(int argc, char **argv) {
                 s.frames_done, s.frames_skipped, s.frames_failed, s.frames_dropped ? " (some dropped: --live)" : "",
                 views, s.wall_s, views ? s.wall_s * 1e3 / (double)views : 0.0, s.device);
     }
-    if (st) fprintf(stderr, "tessera: split: %s\n", tsr_context_error(ctx));
+    if (st) {
+      /* Without -q each skipped file already had its line: the summary does
+       * not name the first one again. */
+      const char *msg = tsr_context_error(ctx), *first = quiet ? NULL : strstr(msg, " (first: ");
+      fprintf(stderr, "tessera: split: %.*s\n", first ? (int)(first - msg) : (int)strlen(msg), msg);
+    }
     tsr_context_destroy(ctx);
     rc = cli_exit_code(st);
   }
