@@ -257,6 +257,31 @@ START_TEST(broken_runtime_survived) {
 }
 END_TEST
 
+/* A platform with more devices than the prober once had room for (its
+ * 16-entry arrays were overrun: phantom devices, a UBSan report): all 20
+ * listed, each once, and the last one selectable. */
+START_TEST(many_devices_listed) {
+  char cmd[4096], out[1 << 17];
+  snprintf(cmd, sizeof cmd, "env TESSERA_OPENCL_LIBRARY='%s' '%s' devices --json --device cl:0.19 2>/dev/null",
+           TSR_FAKE_CL_MANY, TSR_CLI_PATH);
+  ck_assert_int_eq(sh(cmd, out, sizeof out), 0);
+  cJSON *root = cJSON_Parse(out);
+  ck_assert_msg(root != NULL, "%s", out);
+  cJSON *devs = cJSON_GetObjectItem(root, "devices");
+  ck_assert_int_eq(cJSON_GetArraySize(devs), 21); /* 20 fake + the CPU backend */
+  for (int i = 0; i < 20; i++) {
+    char want[32];
+    snprintf(want, sizeof want, "fake %d", i);
+    int n = 0;
+    for (int k = 0; k < cJSON_GetArraySize(devs); k++)
+      n += !strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(devs, k), "name")->valuestring, want);
+    ck_assert_msg(n == 1, "%s listed %d times", want, n);
+  }
+  ck_assert_str_eq(cJSON_GetObjectItem(root, "selected")->valuestring, "cl:0.19");
+  cJSON_Delete(root);
+}
+END_TEST
+
 int main(void) {
   int nb;
   tt_backend_count("prober", &nb);
@@ -271,6 +296,7 @@ int main(void) {
   tcase_add_test(tc, opencl_library_absent);
   tcase_add_test(tc, cli_json);
   tcase_add_test(tc, broken_runtime_survived);
+  tcase_add_test(tc, many_devices_listed);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }
