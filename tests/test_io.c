@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include <jpeglib.h>
+#include <turbojpeg.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <stdlib.h>
@@ -288,10 +289,11 @@ START_TEST(png_palette_and_low_depth_expand) {
 END_TEST
 
 /* ---- small files that claim huge images ---------------------------------- */
-/* A 16x16 gray JPEG, progressive and arithmetic-coded, whose frame header
- * is then made to claim 65500x65500: a full progressive decode would need
- * 8.5 GB of coefficient buffers. */
-static uint8_t *bomb_jpeg(size_t *size) {
+/* A 16x16 JPEG (gray, or RGB 4:4:4 with rgb set), progressive and
+ * arithmetic-coded, whose frame header is then made to claim 65500x65500:
+ * a full progressive decode would need 8.5 GB (gray) or 25.7 GB (RGB) of
+ * coefficient buffers. */
+static uint8_t *bomb_jpeg(size_t *size, int rgb) {
   struct jpeg_compress_struct c;
   struct jpeg_error_mgr e;
   c.err = jpeg_std_error(&e);
@@ -300,15 +302,16 @@ static uint8_t *bomb_jpeg(size_t *size) {
   unsigned long n = 0;
   jpeg_mem_dest(&c, &buf, &n);
   c.image_width = c.image_height = 16;
-  c.input_components = 1;
-  c.in_color_space = JCS_GRAYSCALE;
+  c.input_components = rgb ? 3 : 1;
+  c.in_color_space = rgb ? JCS_RGB : JCS_GRAYSCALE;
   jpeg_set_defaults(&c);
+  for (int k = 0; k < c.num_components; k++) c.comp_info[k].h_samp_factor = c.comp_info[k].v_samp_factor = 1;
   c.arith_code = TRUE;
   jpeg_simple_progression(&c);
   jpeg_start_compress(&c, TRUE);
-  uint8_t row[16];
+  uint8_t row[48];
   for (int y = 0; y < 16; y++) {
-    for (int x = 0; x < 16; x++) row[x] = (uint8_t)(x * y);
+    for (int x = 0; x < 48; x++) row[x] = (uint8_t)(x * y);
     JSAMPROW r = row;
     jpeg_write_scanlines(&c, &r, 1);
   }
@@ -326,6 +329,7 @@ static uint8_t *bomb_jpeg(size_t *size) {
 
 /* Peak RSS of a child that runs f(arg), in MiB. */
 static long child_peak_mib(void (*f)(const void *), const void *arg, int *status) {
+  fflush(stdout); /* or the child prints the parent's buffered lines again */
   pid_t pid = fork();
   if (pid == 0) {
     f(arg);
@@ -337,14 +341,17 @@ static long child_peak_mib(void (*f)(const void *), const void *arg, int *status
   return ru.ru_maxrss / 1024;
 }
 
+/* arg: {rgb, full}: the band decode the split uses, or the whole image. */
 static void decode_band_bomb(const void *arg) {
-  (void)arg;
+  const int *mode = arg;
   size_t n;
-  uint8_t *b = bomb_jpeg(&n);
+  uint8_t *b = bomb_jpeg(&n, mode[0]);
   tsr_context *ctx = tt_context("cpu");
   tsr_image *img = NULL;
-  tsr_status st = tsr__jpeg_decode_band(ctx, b, n, "bomb.jpg", 1, 1000, 16, &img);
-  printf("io: bomb.jpg (%zu bytes): %s\n", n, tsr_context_error(ctx));
+  tsr_status st = mode[1] ? tsr_image_decode(ctx, b, n, "bomb.jpg", 0, &img)
+                          : tsr__jpeg_decode_band(ctx, b, n, "bomb.jpg", 1, 1000, 16, &img);
+  printf("io: bomb.jpg (%s, %s, %zu bytes): %s\n", mode[0] ? "RGB 4:4:4" : "gray", mode[1] ? "whole" : "band", n,
+         tsr_context_error(ctx));
   fflush(stdout);
   tsr_image_free(img);
   tsr_context_destroy(ctx);
@@ -390,14 +397,59 @@ static void decode_png_bomb(const void *arg) {
 
 START_TEST(small_files_cannot_cost_gigabytes) {
   int status;
-  long mib = child_peak_mib(decode_band_bomb, NULL, &status);
-  printf("io: decoding it peaked at %ld MiB\n", mib);
-  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0); /* refused */
-  ck_assert_int_lt(mib, 512);
+  long mib;
+  static const int modes[4][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}}; /* gray/RGB x band/whole */
+  for (int k = 0; k < 4; k++) {
+    mib = child_peak_mib(decode_band_bomb, modes[k], &status);
+    printf("io: decoding it peaked at %ld MiB (largest child so far)\n", mib);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "mode %d decoded", k); /* refused */
+    ck_assert_int_lt(mib, 512);
+  }
   mib = child_peak_mib(decode_png_bomb, NULL, &status);
   printf("io: decoding it peaked at %ld MiB\n", mib);
   ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   ck_assert_int_lt(mib, 512);
+}
+END_TEST
+
+/* A valid progressive JPEG (which now decodes through the libjpeg API,
+ * whose memory is capped) gives the same pixels as TurboJPEG's
+ * whole-image decode. */
+START_TEST(progressive_jpeg_decodes_the_same) {
+  struct jpeg_compress_struct c;
+  struct jpeg_error_mgr e;
+  c.err = jpeg_std_error(&e);
+  jpeg_create_compress(&c);
+  unsigned char *buf = NULL;
+  unsigned long n = 0;
+  jpeg_mem_dest(&c, &buf, &n);
+  c.image_width = 97;
+  c.image_height = 61;
+  c.input_components = 3;
+  c.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&c);
+  jpeg_simple_progression(&c);
+  jpeg_start_compress(&c, TRUE);
+  uint8_t row[97 * 3];
+  for (int y = 0; y < 61; y++) {
+    for (int x = 0; x < 97 * 3; x++) row[x] = (uint8_t)(x * 7 + y * 13 + (x * y) % 31);
+    JSAMPROW r = row;
+    jpeg_write_scanlines(&c, &r, 1);
+  }
+  jpeg_finish_compress(&c);
+  jpeg_destroy_compress(&c);
+  tsr_image *img = NULL;
+  ck_assert_int_eq(tsr_image_decode(ctx, buf, n, "p.jpg", 0, &img), TSR_OK);
+  ck_assert_int_eq(img->width, 97);
+  tjhandle tj = tjInitDecompress();
+  uint8_t *want = malloc((size_t)97 * 61 * 3);
+  ck_assert_int_eq(tjDecompress2(tj, buf, n, want, 97, 97 * 3, 61, TJPF_RGB, TJFLAG_ACCURATEDCT), 0);
+  for (int y = 0; y < 61; y++)
+    ck_assert_msg(!memcmp(img->data + (size_t)y * img->stride, want + (size_t)y * 97 * 3, 97 * 3), "row %d differs", y);
+  tjDestroy(tj);
+  free(want);
+  free(buf);
+  tsr_image_free(img);
 }
 END_TEST
 
@@ -446,6 +498,7 @@ int main(void) {
   tcase_add_test(tc, png_palette_and_low_depth_expand);
   tcase_add_test(tc, small_files_cannot_cost_gigabytes);
   tcase_add_test(tc, band_reuse_never_leaks);
+  tcase_add_test(tc, progressive_jpeg_decodes_the_same);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

@@ -29,8 +29,37 @@ static void collect_meta(const uint8_t *b, size_t n, tsr_image *img) {
   img->meta_size = out ? total : 0;
 }
 
+/* Whether the frame is progressive (SOF2, 6, 10, 14): its decoder buffers
+ * the whole image's coefficients, which TurboJPEG's whole-image call does
+ * not let us cap. Walks the marker segments up to the frame header. */
+static int progressive(const uint8_t *b, size_t n) {
+  size_t i = 2;
+  while (i + 4 <= n && b[i] == 0xFF) {
+    uint8_t m = b[i + 1];
+    if (m == 0xFF) { /* fill byte */
+      i++;
+      continue;
+    }
+    if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) return m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE;
+    i += 2 + (((size_t)b[i + 2] << 8) | b[i + 3]);
+  }
+  return 0;
+}
+
 tsr_status tsr__jpeg_decode(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int flags,
                             tsr_image **out) {
+  if (progressive(buf, size)) {
+    /* Through the libjpeg API, whose decoder memory is capped (a 200-byte
+     * progressive file can claim 8 GB of coefficient buffers). */
+    int w, h, ch;
+    tsr_status st = tsr__jpeg_info(ctx, buf, size, name, &w, &h, &ch);
+    tsr_image *img = NULL;
+    if (!st) st = tsr__jpeg_decode_band(ctx, buf, size, name, 1, 0, h, &img);
+    if (st) return st;
+    if (flags & TSR_READ_KEEP_METADATA) collect_meta(buf, size, img);
+    *out = img;
+    return TSR_OK;
+  }
   tjhandle tj = tjInitDecompress();
   if (!tj) return tsr__fail(ctx, TSR_E_NOMEM, "%s: cannot start the JPEG decoder", name);
   int w = 0, h = 0, subsamp = 0, cs = 0;
