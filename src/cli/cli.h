@@ -53,6 +53,8 @@ void cli_signals_release(void);
  * so each error class has its own code; a job cancelled by a signal gives
  * 128 + the signal (130 SIGINT, 143 SIGTERM). */
 int cli_exit_code(tsr_status st);
+/* The library's log lines, printed by the CLI (tsr_context_options.log). */
+void cli_log(void *user, tsr_log_level level, const char *line);
 /* --json: prints j on stdout and frees it; returns 0, or 1 when j is NULL
  * (out of memory). */
 struct cJSON;

@@ -66,6 +66,7 @@ int cmd_merge(int argc, char **argv) {
   co.device = common.device;
   co.mem_budget = common.mem_budget;
   co.threads = common.threads;
+  co.log = cli_log; /* the library reports, the CLI prints */
   tsr_context *ctx = NULL;
   tsr_status st = tsr_context_create(&co, &ctx);
   tsr_image *pano = NULL;

@@ -215,6 +215,7 @@ int cmd_split(int argc, char **argv) {
     tsr_context_options co = {.struct_size = sizeof(tsr_context_options), .device = common.device, .mem_budget = common.mem_budget, .threads = common.threads,
                               .quiet = quiet};
     tsr_context *ctx = NULL;
+    if (!quiet) co.log = cli_log; /* the library reports, the CLI prints */
     st = tsr_context_create(&co, &ctx);
     if (!st) {
       o.progress = !quiet && isatty(2);

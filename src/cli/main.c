@@ -125,6 +125,11 @@ void cli_signals_release(void) {
   g_ctx = NULL;
 }
 
+void cli_log(void *user, tsr_log_level level, const char *line) {
+  (void)user;
+  fprintf(stderr, "tessera: %s%s\n", level == TSR_LOG_WARN ? "warning: " : "", line);
+}
+
 int cli_print_json(cJSON *j) {
   char *txt = j ? cJSON_Print(j) : NULL;
   if (txt) printf("%s\n", txt);
