@@ -453,6 +453,43 @@ START_TEST(full_disk_names_the_reason_and_resumes) {
 }
 END_TEST
 
+/* A manifest line cut short (a disk filling mid-line, injected with
+ * TESSERA_FAULT_MANIFEST_AFTER) fails its frame with the reason, is taken
+ * back so the manifest has no torn line, counts the frame once, and the
+ * re-run completes the manifest: 24 unique lines for 3 frames of ring8. */
+START_TEST(manifest_short_write_named_and_taken_back) {
+  char *dir = tt_tempdir(), cmd[16384], err[8192];
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s/in' && for i in 1 2 3; do cp '%s/earth_2048x1024.jpg' '%s/in/'f$i.jpg; done",
+           dir, TSR_TEST_DATA, dir);
+  ck_assert_int_eq(system(cmd), 0);
+  char args[8192];
+  snprintf(args, sizeof args, "split '%s/in' -o '%s/o' --size 64x48 --device cpu --threads 1", dir, dir);
+  setenv("TESSERA_FAULT_MANIFEST_AFTER", "10", 1);
+  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  unsetenv("TESSERA_FAULT_MANIFEST_AFTER");
+  ck_assert_msg(strstr(err, "manifest.jsonl: only") && strstr(err, "disk full?"), "%s", err);
+  int written = -1, complete = -1, failed = -1;
+  const char *sum = strstr(err, "split: ");
+  ck_assert_msg(sum && sscanf(sum, "split: %d frames written, %d already complete, %d failed", &written, &complete,
+                              &failed) == 3, "%s", err);
+  ck_assert_int_eq(written + complete + failed, 3);
+  ck_assert_int_gt(failed, 0);
+  snprintf(cmd, sizeof cmd, "%s/o/manifest.jsonl", dir);
+  FILE *f = fopen(cmd, "rb");
+  ck_assert_ptr_nonnull(f);
+  int lines = 0, c, last = '\n';
+  while ((c = fgetc(f)) != EOF) lines += (last = c) == '\n';
+  fclose(f);
+  ck_assert_int_eq(lines, 10);
+  ck_assert_int_eq(last, '\n'); /* no torn line */
+  ck_assert_int_eq(cli(args, err, sizeof err), 0);
+  snprintf(cmd, sizeof cmd, "test $(sort -u '%s/o/manifest.jsonl' | wc -l) -eq 24", dir);
+  ck_assert_int_eq(system(cmd), 0);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cli");
   TCase *tc = tcase_create("options");
@@ -469,6 +506,7 @@ int main(void) {
   tcase_add_test(tc, links_in_the_output_folder_are_refused);
   tcase_add_test(tc, write_failures_name_their_reason);
   tcase_add_test(tc, full_disk_names_the_reason_and_resumes);
+  tcase_add_test(tc, manifest_short_write_named_and_taken_back);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }
