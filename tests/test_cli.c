@@ -361,6 +361,17 @@ START_TEST(links_in_the_output_folder_are_refused) {
   ck_assert_int_ne(cli(args, err, sizeof err), 0);
   ck_assert_msg(strstr(err, "y090_p+00 is a symbolic link") != NULL, "%s", err);
   ck_assert_int_eq(tt_dir_entries(p), 0);
+  /* the masks folder too (--mask-nadir), in a folder of its own */
+  char out2[4300];
+  snprintf(out2, sizeof out2, "%s/out2", dir);
+  mkdir(out2, 0755);
+  snprintf(q, sizeof q, "%s/masks", out2);
+  ck_assert_int_eq(symlink(p, q), 0);
+  snprintf(args, sizeof args, "split '%s/earth_2048x1024.jpg' -o '%s' --size 64x48 --device cpu --mask-nadir 30",
+           TSR_TEST_DATA, out2);
+  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "masks is a symbolic link") != NULL, "%s", err);
+  ck_assert_int_eq(tt_dir_entries(p), 0);
   tt_rmtree(dir);
   free(dir);
 }

@@ -770,6 +770,24 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char
   if ((st = tsr__outdir_lock(ctx, o->outdir, &lock_fd))) goto done;
   fp = fingerprint(&sp);
   if ((st = tsr__run_record(ctx, o->outdir, "split", fp, o->overwrite))) goto done;
+  /* Nothing is written through a link inside the output folder: a view
+   * folder, masks/ or masks/<view> pointing elsewhere is refused, before
+   * anything is created inside it. */
+  for (int v = 0; v < sp.rig->nviews && !st; v++) {
+    const char *sub[3] = {sp.rig->views[v].name, o->mask_nadir > 0 ? "masks" : NULL, NULL};
+    char mpath[4200];
+    snprintf(mpath, sizeof mpath, "masks/%s", sp.rig->views[v].name);
+    sub[2] = o->mask_nadir > 0 ? mpath : NULL;
+    for (int k = 0; k < 3 && !st; k++) {
+      if (!sub[k]) continue;
+      struct stat lb;
+      snprintf(path, sizeof path, "%s/%s", o->outdir, sub[k]);
+      if (lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode))
+        st = tsr__fail(ctx, TSR_E_IO, "%s is a symbolic link; tessera does not write through links in its output "
+                                      "folder", path);
+    }
+  }
+  if (st) goto done;
   for (int v = 0; v < sp.rig->nviews; v++) {
     snprintf(path, sizeof path, "%s/%s", o->outdir, sp.rig->views[v].name);
     int bad = tsr__mkdirs(path);
@@ -781,21 +799,6 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char
       st = tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", path, strerror(errno));
       goto done;
     }
-    /* Nothing is written through a link inside the output folder: a view
-     * folder (or masks/) pointing elsewhere is refused. */
-    const char *sub[3] = {sp.rig->views[v].name, "masks", NULL};
-    char mpath[4200];
-    snprintf(mpath, sizeof mpath, "masks/%s", sp.rig->views[v].name);
-    sub[2] = o->mask_nadir > 0 ? mpath : NULL;
-    for (int k = 0; k < 3 && !st; k++) {
-      if (!sub[k] || (k == 1 && o->mask_nadir <= 0)) continue;
-      struct stat lb;
-      snprintf(path, sizeof path, "%s/%s", o->outdir, sub[k]);
-      if (lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode))
-        st = tsr__fail(ctx, TSR_E_IO, "%s is a symbolic link; tessera does not write through links in its output "
-                                      "folder", path);
-    }
-    if (st) goto done;
   }
   if (o->mask_nadir > 0 && (st = make_masks(&sp))) goto done;
   if ((st = tsr__write_colmap(ctx, sp.rig, o->outdir))) goto done;
