@@ -68,6 +68,7 @@ struct split {
   tsr__warp_stream *stream;
   int stream_kind;
   int cpu_only; /* no device, --copy-only, or the device failed */
+  int bands_kept_max; /* the most decoded bands held for reuse at once (--stats) */
 };
 
 static void add_time(split *sp, double *field, double t) {
@@ -581,6 +582,9 @@ static void release(void *job, tsr__item *it) {
     if (k->nspare < SPARE_BANDS) {
       k->spare[k->nspare++] = it->img;
       it->img = NULL;
+      int held = 0;
+      for (int i = 0; i < sp->nkinds; i++) held += sp->kinds[i]->nspare;
+      if (held > sp->bands_kept_max) sp->bands_kept_max = held;
     }
     pthread_mutex_unlock(&sp->lock);
   }
@@ -691,6 +695,9 @@ static void write_stats(split *sp) {
   cJSON_AddNumberToObject(j, "retries", s->retries);
   cJSON_AddBoolToObject(j, "fell_back_to_cpu", s->fell_back);
   cJSON_AddNumberToObject(j, "plans", s->plans);
+  /* decoded JPEG bands kept for the next frame (never full frames of other
+   * codecs: memory would grow with them) */
+  cJSON_AddNumberToObject(j, "decode_bands_kept_max", sp->bands_kept_max);
   cJSON *d = cJSON_AddObjectToObject(j, "decode_plan");
   cJSON_AddNumberToObject(d, "source_width", s->src_width);
   cJSON_AddNumberToObject(d, "source_height", s->src_height);
