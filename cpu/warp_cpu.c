@@ -266,8 +266,8 @@ __attribute__((always_inline)) static inline const uint8_t *sep_taps(const view_
 /* Area footprints of at most 4 x 4 taps (views that minify up to about 3
  * times at their level), the common case, without the variable loops'
  * mispredicted branches: taps padded with zero weights to 2 pairs x 4
- * rows. Returns the address of the first tap and sets the pair weights
- * and row weights, or NULL where the footprint is larger or the padded
+ * rows. Prefetches the taps of the pixel 96 ahead, returns the address of
+ * the first tap and sets the pair weights and row weights, or NULL where the footprint is larger or the padded
  * reads would leave the image or a tap is outside it (the general path
  * takes those). */
 __attribute__((always_inline)) static inline const uint8_t *area4_taps(const view_job *j, const int32_t *pos, const uint16_t *ext, int x, int ch,
@@ -280,6 +280,7 @@ __attribute__((always_inline)) static inline const uint8_t *area4_taps(const vie
   if (nx > 4 || ny > 4 || x0 < 0 || y0 < 0 || x0 + nx > j->w || y0 + ny > j->h ||
       (size_t)(y0 + 3) * stride + (size_t)(x0 + 2) * (size_t)ch + 8 > stride * (size_t)j->h)
     return NULL;
+  if (x + 96 < j->width) prefetch_taps(j, pos + 2 * (x + 96), ch, 3);
   for (int k = 0; k < 4; k++) wy[k] = tsr_area_weight(Y, *EH, y0 + k);
   /* (From scalars: pair_weights on a just-written array stalled on store
    * forwarding.) */
@@ -312,7 +313,6 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse
       int w2[2];
       const uint8_t *p = area4_taps(j, pos, ext, x, ch, w2, wy, &EW, &EH);
       if (p) {
-        if (x + 96 < j->width) prefetch_taps(j, pos + 2 * (x + 96), ch, 3);
         const __m128i w0 = _mm_set1_epi32(w2[0]), w1 = _mm_set1_epi32(w2[1]);
         __m128i acc = _mm_setzero_si128();
         for (int r = 0; r < 4; r++, p += stride) {
@@ -362,7 +362,6 @@ __attribute__((target("avx2"), always_inline)) static inline void row_sep8_avx2(
       int w2[2];
       const uint8_t *p = area4_taps(j, pos, ext, x, ch, w2, wy, &EW, &EH);
       if (p) {
-        if (x + 96 < j->width) prefetch_taps(j, pos + 2 * (x + 96), ch, 3);
         const __m256i w0 = _mm256_set1_epi32(w2[0]), w1 = _mm256_set1_epi32(w2[1]);
         __m256i acc = _mm256_setzero_si256();
         for (int r = 0; r < 4; r += 2, p += 2 * stride) {

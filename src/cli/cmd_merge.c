@@ -23,6 +23,15 @@ static void usage(FILE *f) {
           "(another --size into the same folder needs --overwrite).\n");
 }
 
+/* --json: what a merge wrote. */
+static cJSON *merge_json(const char *out, int w, int h) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "output", out);
+  cJSON_AddNumberToObject(j, "width", w);
+  cJSON_AddNumberToObject(j, "height", h);
+  return j;
+}
+
 int cmd_merge(int argc, char **argv) {
   static const struct option longopts[] = {CLI_COMMON_LONGOPTS,
                                            {"output", required_argument, NULL, 'o'},
@@ -77,11 +86,8 @@ int cmd_merge(int argc, char **argv) {
     if (!st) st = tsr_image_write(ctx, pano, out, NULL);
     if (!st && !common.json) printf("merged the views of %s into %s (%dx%d)\n", chosen, out, w, h);
     if (!st && common.json) {
-      cJSON *j = cJSON_CreateObject();
+      cJSON *j = merge_json(out, w, h);
       cJSON_AddStringToObject(j, "frame", chosen);
-      cJSON_AddStringToObject(j, "output", out);
-      cJSON_AddNumberToObject(j, "width", w);
-      cJSON_AddNumberToObject(j, "height", h);
       cli_print_json(j);
     }
   } else {
@@ -91,10 +97,7 @@ int cmd_merge(int argc, char **argv) {
     cli_signals_release();
     if (!st && !common.json) printf("merged %d frames into %s/ (%dx%d), %d already there\n", done, out, w, h, skipped);
     if (!st && common.json) {
-      cJSON *j = cJSON_CreateObject();
-      cJSON_AddStringToObject(j, "output", out);
-      cJSON_AddNumberToObject(j, "width", w);
-      cJSON_AddNumberToObject(j, "height", h);
+      cJSON *j = merge_json(out, w, h);
       cJSON_AddNumberToObject(j, "frames_merged", done);
       cJSON_AddNumberToObject(j, "frames_already_there", skipped);
       cli_print_json(j);
