@@ -129,6 +129,32 @@ typedef struct {
 TSR_API tsr_status tsr_plan_batch(const tsr_mem_need *need, uint64_t budget, uint64_t max_alloc,
                           int max_items, tsr_plan *plan);
 
+/* Tiling: an operation too large for the budget in one piece declares its
+ * memory per pixel, row and column of a tile's region (the tile's core
+ * plus a margin on every side, clipped at the image) and the margin; the
+ * planner picks the grid. The grid depends only on the image size, the
+ * need and the budget (never on threads or order), so runs repeat. */
+typedef struct {
+  uint64_t fixed_bytes;
+  uint64_t pixel_bytes;         /* per pixel of a region */
+  uint64_t row_bytes;           /* per row of a region */
+  uint64_t column_bytes;        /* per column of a region */
+  uint64_t largest_pixel_bytes; /* per pixel, of the largest single buffer (checked against max_alloc) */
+  int margin;                   /* pixels a region extends past its core on every side */
+  int min_core;                 /* smallest core side worth a tile (0: 16) */
+} tsr_tile_need;
+typedef struct {
+  int nx, ny;             /* tiles across and down */
+  int core_w, core_h;     /* every tile's core but the last of a row or column, which may be smaller */
+  int region_w, region_h; /* the largest region */
+  uint64_t bytes;         /* the need of the largest region */
+} tsr_tile_plan;
+/* The grid of fewest computed pixels (regions summed; ties: fewer tiles)
+ * whose largest region fits budget and max_alloc (0: no limit). With
+ * core_w/core_h > 0 the cores are that size instead (e.g. --tile), and
+ * only the fit is checked. TSR_E_BUDGET when no grid fits. */
+TSR_API tsr_status tsr_plan_tiles(const tsr_tile_need *need, int width, int height, uint64_t budget, uint64_t max_alloc,
+                                  int core_w, int core_h, tsr_tile_plan *plan);
 /* Parses "1073741824", "512M", "2G", "1.5GiB" into bytes. */
 TSR_API tsr_status tsr_parse_bytes(const char *text, uint64_t *bytes);
 

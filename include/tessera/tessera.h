@@ -5,7 +5,8 @@
  *   tessera/warp.h   the generic warp and its view geometry
  *   tessera/rig.h    rigs of 360° views and their camera geometry
  *   tessera/split.h  360° frames to perspective views
- *   tessera/merge.h  views back into a panorama */
+ *   tessera/merge.h  views back into a panorama
+ *   tessera/stereo.h disparity of rectified pairs */
 #ifndef TESSERA_H
 #define TESSERA_H
 
@@ -15,5 +16,6 @@
 #include "tessera/rig.h"
 #include "tessera/split.h"
 #include "tessera/merge.h"
+#include "tessera/stereo.h"
 
 #endif

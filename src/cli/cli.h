@@ -69,5 +69,7 @@ int cmd_rig(int argc, char **argv);
 int cmd_split(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_stereo(int argc, char **argv);
+int cmd_stereo_eval(int argc, char **argv);
 
 #endif

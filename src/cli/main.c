@@ -152,6 +152,8 @@ static void usage(FILE *f) {
           "  rig list    the built-in rigs of 360° views; 'rig show NAME|FILE' one rig\n"
           "  split       360° equirectangular frames to perspective views (tessera split --help)\n"
           "  merge       a split's views back into an equirectangular panorama\n"
+          "  stereo      disparity of rectified pairs, tiled from the memory budget\n"
+          "  stereo-eval errors of a disparity map against ground truth\n"
           "  bench       the same workloads on every device, measured the same way (tessera bench --help)\n"
           "\n"
           "options for every command:\n"
@@ -212,6 +214,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "split")) return cmd_split(argc - 1, argv + 1);
   if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
   if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+  if (!strcmp(cmd, "stereo")) return cmd_stereo(argc - 1, argv + 1);
+  if (!strcmp(cmd, "stereo-eval")) return cmd_stereo_eval(argc - 1, argv + 1);
   fprintf(stderr, "tessera: unknown command '%s'\n", cmd);
   usage(stderr);
   return 1;

@@ -45,6 +45,80 @@ tsr_status tsr_plan_batch(const tsr_mem_need *need, uint64_t budget, uint64_t ma
   return TSR_OK;
 }
 
+static uint64_t region_need(const tsr_tile_need *n, int rw, int rh) {
+  return n->fixed_bytes + n->pixel_bytes * (uint64_t)rw * (uint64_t)rh + n->row_bytes * (uint64_t)rh +
+         n->column_bytes * (uint64_t)rw;
+}
+
+/* The largest region of cores of `core` pixels over `size`: a core with
+ * its margin on both sides, clipped to the image. */
+static int region_of(int size, int core, int margin) {
+  int n = (size + core - 1) / core;
+  if (n == 1) return size;
+  int64_t r = (int64_t)core + 2 * (int64_t)margin;
+  return r < size ? (int)r : size;
+}
+
+static int fits(const tsr_tile_need *n, int rw, int rh, uint64_t budget, uint64_t max_alloc) {
+  if (region_need(n, rw, rh) > budget) return 0;
+  return !max_alloc || n->largest_pixel_bytes * (uint64_t)rw * (uint64_t)rh <= max_alloc;
+}
+
+tsr_status tsr_plan_tiles(const tsr_tile_need *need, int width, int height, uint64_t budget, uint64_t max_alloc,
+                          int core_w, int core_h, tsr_tile_plan *plan) {
+  if (!need || !plan || width < 1 || height < 1 || need->margin < 0 || core_w < 0 || core_h < 0)
+    return TSR_E_INVALID;
+  memset(plan, 0, sizeof *plan);
+  if (core_w || core_h) {
+    int cw = core_w && core_w < width ? core_w : width, ch = core_h && core_h < height ? core_h : height;
+    int rw = region_of(width, cw, need->margin), rh = region_of(height, ch, need->margin);
+    if (!fits(need, rw, rh, budget, max_alloc)) return TSR_E_BUDGET;
+    *plan = (tsr_tile_plan){(width + cw - 1) / cw, (height + ch - 1) / ch, cw, ch, rw, rh, region_need(need, rw, rh)};
+    return TSR_OK;
+  }
+  int min_core = need->min_core > 0 ? need->min_core : 16;
+  uint64_t best_cost = UINT64_MAX;
+  for (int nx = 1; nx <= width; nx++) {
+    int cw = (width + nx - 1) / nx;
+    if ((width + cw - 1) / cw != nx) continue; /* the same grid as a smaller nx */
+    if (nx > 1 && cw < min_core) break;
+    int rw = region_of(width, cw, need->margin);
+    /* the fewest rows of tiles that fit: regions shrink as ny grows */
+    int lo = 1, hi = height, found = 0;
+    while (lo <= hi) {
+      int ny = lo + (hi - lo) / 2, ch = (height + ny - 1) / ny;
+      if (fits(need, rw, region_of(height, ch, need->margin), budget, max_alloc)) {
+        found = ny;
+        hi = ny - 1;
+      } else {
+        lo = ny + 1;
+      }
+    }
+    if (!found) continue;
+    int ch = (height + found - 1) / found, ny = (height + ch - 1) / ch;
+    if (ny > 1 && ch < min_core) continue;
+    int rh = region_of(height, ch, need->margin);
+    /* computed pixels: every region, the clipped ones at the edges too
+     * (a region is its column's width times its row's height) */
+    uint64_t sw = 0, sh = 0;
+    for (int i = 0; i < nx; i++) {
+      int a = i * cw - need->margin, b = (i + 1) * cw + need->margin;
+      sw += (uint64_t)((nx == 1 || b > width ? width : b) - (nx == 1 || a < 0 ? 0 : a));
+    }
+    for (int k = 0; k < ny; k++) {
+      int a = k * ch - need->margin, b = (k + 1) * ch + need->margin;
+      sh += (uint64_t)((ny == 1 || b > height ? height : b) - (ny == 1 || a < 0 ? 0 : a));
+    }
+    uint64_t cost = sw * sh;
+    if (cost < best_cost || (cost == best_cost && nx * ny < plan->nx * plan->ny)) {
+      best_cost = cost;
+      *plan = (tsr_tile_plan){nx, ny, cw, ch, rw, rh, region_need(need, rw, rh)};
+    }
+    if (nx == 1 && ny == 1) break;
+  }
+  return best_cost == UINT64_MAX ? TSR_E_BUDGET : TSR_OK;
+}
+
 tsr_status tsr_parse_bytes(const char *text, uint64_t *bytes) {
   if (!text || !bytes) return TSR_E_INVALID;
   errno = 0;

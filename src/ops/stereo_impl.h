@@ -1,0 +1,45 @@
+/* The stereo matcher's backends, called by src/ops/stereo.c: the CPU loops
+ * (cpu/stereo_cpu.c) and the OpenCL launches (src/ops/stereo_cl.c). Both
+ * compute one tile at a time with the per-pixel code of cl/stereo.h and
+ * leave the tile's disparities, after the left-right check and the median,
+ * in the tile's region; the caller keeps the core. */
+#ifndef TSR_STEREO_IMPL_H
+#define TSR_STEREO_IMPL_H
+
+#include "core/internal.h"
+#include "stereo.h"
+
+/* Scratch for tiles of at most max_w x max_h pixels (their regions) and
+ * the disparity range of d (CPU backend). Every buffer is sized once per
+ * run and reused tile after tile. */
+typedef struct {
+  int max_w, max_h, max_rw, nd, ndp;
+  uint64_t *censl, *censr; /* census of the region's left pixels, of the right columns it reads */
+  uint8_t *cost;           /* h x w x ndp */
+  uint16_t *sum;           /* h x w x ndp: the paths' sum */
+  uint16_t *rows;          /* the vertical sweeps' path values: 2 rows x 3 paths x w slots */
+  int32_t *rowmin;         /* their minimums over d */
+  uint16_t *hrows;         /* the horizontal paths' values: 3 slots per row */
+  uint16_t *padmask;       /* ndp: 0 below nd, the sentinel above */
+  int16_t *raw;            /* h x w: winner-take-all disparities after the left-right check */
+  int16_t *disp;           /* h x w: after the median */
+  int16_t *dispr;          /* h x max_rw: the right image's integer disparities (1/16 px) */
+  uint8_t *conf;           /* h x w */
+} tsr__stereo_work;
+
+/* Bytes the CPU backend's scratch takes for a region of w x h, rw right
+ * columns and ndp disparities (what the planner is told). */
+uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp);
+tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, int max_rw, int nd);
+void tsr__stereo_work_free(tsr__stereo_work *wk);
+/* Readies scratch allocated for a wider range for nd (<= the allocated) disparities. */
+void tsr__stereo_work_range(tsr__stereo_work *wk, int nd);
+
+/* One tile on the CPU: left and right are the whole 8-bit gray images
+ * (d->width x d->height, `stride` bytes per row). Leaves wk->disp (and
+ * wk->conf, wk->dispr) for the region d->x0, y0, w, h. simd: -1 as the CPU
+ * allows, 0 the scalar loops (the reference the vector ones equal). */
+void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const uint8_t *left, const uint8_t *right,
+                          int stride, int threads, int simd);
+
+#endif
