@@ -21,10 +21,9 @@
 #define TSR_DISP_SCALE 16
 #define TSR_DISP_INVALID (-32768)
 #define TSR_DISP_LIMIT 2040
-/* Census window: 9 x 7 pixels, 62 comparisons (the centre is skipped). */
+/* Census window: 9 x 7 pixels, 62 comparisons (the centre's bit is 0). */
 #define TSR_CENSUS_RX 4
 #define TSR_CENSUS_RY 3
-#define TSR_CENSUS_BITS 62
 /* Cost of a disparity whose right pixel lies outside the image: half the
  * largest Hamming distance, so the smoothness terms decide there. */
 #define TSR_COST_OUTSIDE 31
@@ -48,20 +47,22 @@ typedef struct {
   tsr_i32 rx0, rw;       /* the right image's columns the tile reads */
 } tsr_stereo_desc;
 
-/* Census of pixel (x, y) of an 8-bit gray image: bit k set where the k-th
- * neighbour of the 9 x 7 window (row by row, centre skipped) is darker than
- * the centre. Neighbours outside the image take the nearest edge pixel. */
+/* Census of pixel (x, y) of an 8-bit gray image: bit 9 r + i set where
+ * the pixel at (x + i - 4, y + r - 3) of the 9 x 7 window is darker than
+ * the centre (the centre's own bit is always 0). Neighbours outside the
+ * image take the nearest edge pixel. Row by row, 9 bits each: a row's
+ * bits come from one comparison of 9 bytes, which the CPU loops do in
+ * one vector instruction. */
 TSR_INLINE tsr_u64 tsr_census(TSR_GLOBAL const tsr_u8 *img, tsr_i32 width, tsr_i32 height, tsr_i32 stride,
                               tsr_i32 x, tsr_i32 y) {
   tsr_i32 c = img[(tsr_i64)y * stride + x];
   tsr_u64 bits = 0;
-  for (tsr_i32 dy = -TSR_CENSUS_RY; dy <= TSR_CENSUS_RY; dy++) {
-    tsr_i32 yy = tsr_clampi(y + dy, 0, height - 1);
+  for (tsr_i32 r = 0; r < 2 * TSR_CENSUS_RY + 1; r++) {
+    tsr_i32 yy = tsr_clampi(y + r - TSR_CENSUS_RY, 0, height - 1);
     TSR_GLOBAL const tsr_u8 *row = img + (tsr_i64)yy * stride;
-    for (tsr_i32 dx = -TSR_CENSUS_RX; dx <= TSR_CENSUS_RX; dx++) {
-      if (dx == 0 && dy == 0) continue;
-      tsr_i32 xx = tsr_clampi(x + dx, 0, width - 1);
-      bits = (bits << 1) | (tsr_u64)(row[xx] < c);
+    for (tsr_i32 i = 0; i < 2 * TSR_CENSUS_RX + 1; i++) {
+      tsr_i32 xx = tsr_clampi(x + i - TSR_CENSUS_RX, 0, width - 1);
+      bits |= (tsr_u64)(row[xx] < c) << (r * (2 * TSR_CENSUS_RX + 1) + i);
     }
   }
   return bits;

@@ -12,6 +12,7 @@
  * of the shared header's integer functions, so the thread count, the
  * vector path (AVX2: 16 disparities at once, the same integer sums) and
  * the tile order change nothing. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -194,22 +195,78 @@ static inline int gray_at(const tile_job *j, int x, int y) {
   return j->left[(size_t)(j->d->y0 + y) * (size_t)j->stride + (size_t)(j->d->x0 + x)];
 }
 
+/* Census of n pixels of row y from x: the SSE2 path compares a window
+ * row's 9 bytes with the centre in one instruction (bytes biased by 128
+ * so that the signed comparison orders them as unsigned); pixels whose
+ * 16-byte loads would leave the row take tsr_census. */
+static void census_row(const uint8_t *img, int W, int H, int stride, int y, int x, int n, uint64_t *out) {
+#ifdef TSR_HAVE_X86
+  const uint8_t *rows[2 * TSR_CENSUS_RY + 1];
+  for (int r = 0; r < 2 * TSR_CENSUS_RY + 1; r++) {
+    int yy = y + r - TSR_CENSUS_RY;
+    rows[r] = img + (size_t)(yy < 0 ? 0 : yy >= H ? H - 1 : yy) * (size_t)stride;
+  }
+  const __m128i bias = _mm_set1_epi8((char)0x80);
+#endif
+  for (int i = 0; i < n; i++, x++) {
+#ifdef TSR_HAVE_X86
+    if (x >= TSR_CENSUS_RX && x - TSR_CENSUS_RX + 16 <= W) {
+      __m128i c = _mm_set1_epi8((char)(rows[TSR_CENSUS_RY][x] ^ 0x80));
+      uint64_t bits = 0;
+      for (int r = 0; r < 2 * TSR_CENSUS_RY + 1; r++) {
+        __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(rows[r] + x - TSR_CENSUS_RX)), bias);
+        uint64_t m = (uint64_t)(_mm_movemask_epi8(_mm_cmpgt_epi8(c, v)) & 0x1FF);
+        bits |= m << (r * (2 * TSR_CENSUS_RX + 1));
+      }
+      out[i] = bits;
+      continue;
+    }
+#endif
+    out[i] = tsr_census(img, W, H, stride, x, y);
+  }
+}
+
+/* One row's costs; the right pixels of interior disparities are all in
+ * the census row, so the inner loop is a popcount per cell. */
+static inline void cost_row_body(const tsr_stereo_desc *d, int ndp, const uint64_t *cl, const uint64_t *cr, uint8_t *cost) {
+  for (int x = 0; x < d->w; x++) {
+    uint8_t *c = cost + (size_t)x * (size_t)ndp;
+    int gx = d->x0 + x;
+    int xr_hi = gx - d->dmin, xr_lo = gx - d->dmin - d->nd + 1;
+    if (xr_lo >= 0 && xr_hi < d->width) {
+      const uint64_t *r = cr + (xr_hi - d->rx0);
+      uint64_t l = cl[x];
+      for (int k = 0; k < d->nd; k++) c[k] = (uint8_t)__builtin_popcountll(l ^ r[-k]);
+    } else {
+      for (int k = 0; k < d->nd; k++) c[k] = tsr_stereo_cost(cl[x], cr, d->rx0, d->width, gx, d->dmin + k);
+    }
+    for (int k = d->nd; k < ndp; k++) c[k] = 0;
+  }
+}
+#ifdef TSR_HAVE_X86
+__attribute__((target("popcnt"))) static void cost_row_popcnt(const tsr_stereo_desc *d, int ndp, const uint64_t *cl,
+                                                              const uint64_t *cr, uint8_t *cost) {
+  cost_row_body(d, ndp, cl, cr, cost);
+}
+#endif
+static void cost_row_plain(const tsr_stereo_desc *d, int ndp, const uint64_t *cl, const uint64_t *cr, uint8_t *cost) {
+  cost_row_body(d, ndp, cl, cr, cost);
+}
+
 static void census_and_costs(const tile_job *j, int threads) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
   int ndp = wk->ndp;
+  void (*cost_row)(const tsr_stereo_desc *, int, const uint64_t *, const uint64_t *, uint8_t *) = cost_row_plain;
+#ifdef TSR_HAVE_X86
+  if (__builtin_cpu_supports("popcnt")) cost_row = cost_row_popcnt;
+#endif
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int y = 0; y < d->h; y++) {
     uint64_t *cl = wk->censl + (size_t)y * (size_t)d->w, *cr = wk->censr + (size_t)y * (size_t)d->rw;
-    for (int x = 0; x < d->w; x++) cl[x] = tsr_census(j->left, d->width, d->height, j->stride, d->x0 + x, d->y0 + y);
-    for (int x = 0; x < d->rw; x++)
-      cr[x] = tsr_census(j->right, d->width, d->height, j->stride, d->rx0 + x, d->y0 + y);
-    for (int x = 0; x < d->w; x++) {
-      uint8_t *c = wk->cost + ((size_t)y * (size_t)d->w + (size_t)x) * (size_t)ndp;
-      int gx = d->x0 + x;
-      for (int k = 0; k < d->nd; k++) c[k] = tsr_stereo_cost(cl[x], cr, d->rx0, d->width, gx, d->dmin + k);
-      for (int k = d->nd; k < ndp; k++) c[k] = 0;
-    }
+    census_row(j->left, d->width, d->height, j->stride, d->y0 + y, d->x0, d->w, cl);
+    census_row(j->right, d->width, d->height, j->stride, d->y0 + y, d->rx0, d->rw, cr);
+    cost_row(d, ndp, cl, cr, wk->cost + (size_t)y * (size_t)d->w * (size_t)ndp);
   }
 }
 
@@ -266,78 +323,249 @@ static void vertical_sweep(const tile_job *j, int dy, int threads) {
   }
 }
 
+/* The winner of one pixel's sums: the first index of the smallest sum,
+ * whether every sum more than one index away passes the uniqueness test,
+ * and the smallest of those (TSR_SGM_SENTINEL... 0xFFFF when none). */
+typedef struct {
+  int best, smin, s2, unique;
+} winner;
+
+static winner winner_scalar(const uint16_t *s, const tsr_stereo_desc *d, const uint16_t *padmask) {
+  (void)padmask;
+  winner w = {0, s[0], 0xFFFF, 1};
+  for (int k = 1; k < d->nd; k++)
+    if (s[k] < w.smin) {
+      w.smin = s[k];
+      w.best = k;
+    }
+  for (int k = 0; k < d->nd; k++) {
+    if (k >= w.best - 1 && k <= w.best + 1) continue;
+    if (s[k] < w.s2) w.s2 = s[k];
+    if (d->uniqueness && !tsr_unique_enough(w.smin, s[k], d->uniqueness)) w.unique = 0;
+  }
+  return w;
+}
+
+#ifdef TSR_HAVE_X86
+/* The same, 16 sums at a time: tsr_unique_enough(smin, s, u) is
+ * s >= ceil(smin (100 + u) / 100), one threshold for every s. */
+__attribute__((target("avx2"))) static winner winner_avx2(const uint16_t *s, const tsr_stereo_desc *d,
+                                                          const uint16_t *padmask) {
+  int ndp = d->ndp;
+  const __m256i sent = _mm256_set1_epi16(TSR_SGM_SENTINEL), ones = _mm256_set1_epi16(-1);
+  __m256i vmin = ones;
+  for (int k = 0; k < ndp; k += 16) {
+    __m256i pad = _mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(padmask + k)), sent);
+    vmin = _mm256_min_epu16(vmin, _mm256_or_si256(_mm256_load_si256((const __m256i *)(s + k)), pad));
+  }
+  __m128i m = _mm_min_epu16(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
+  winner w = {0, _mm_extract_epi16(_mm_minpos_epu16(m), 0), 0xFFFF, 1};
+  __m256i vs = _mm256_set1_epi16((short)w.smin);
+  for (int k = 0; k < ndp; k += 16) {
+    unsigned bits = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(s + k)), vs));
+    if (bits) {
+      w.best = k + __builtin_ctz(bits) / 2;
+      break;
+    }
+  }
+  int thr = d->uniqueness ? (w.smin * (100 + d->uniqueness) + 99) / 100 : 0; /* s < thr fails */
+  __m256i vthr1 = _mm256_set1_epi16((short)(thr > 0 ? thr - 1 : 0));
+  __m256i lo = _mm256_set1_epi16((short)(w.best - 2)), hi = _mm256_set1_epi16((short)(w.best + 2));
+  __m256i idx = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), sixteen = _mm256_set1_epi16(16);
+  __m256i v2 = ones, fail = _mm256_setzero_si256();
+  for (int k = 0; k < ndp; k += 16, idx = _mm256_add_epi16(idx, sixteen)) {
+    __m256i v = _mm256_load_si256((const __m256i *)(s + k));
+    /* excluded: the pads and best - 1 .. best + 1 */
+    __m256i ex = _mm256_or_si256(_mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(padmask + k)), sent),
+                                 _mm256_and_si256(_mm256_cmpgt_epi16(idx, lo), _mm256_cmpgt_epi16(hi, idx)));
+    v = _mm256_or_si256(v, ex);
+    v2 = _mm256_min_epu16(v2, v);
+    if (thr > 0) /* v <= thr - 1, on lanes not excluded (those are 0xFFFF) */
+      fail = _mm256_or_si256(fail, _mm256_cmpeq_epi16(_mm256_min_epu16(v, vthr1), v));
+  }
+  m = _mm_min_epu16(_mm256_castsi256_si128(v2), _mm256_extracti128_si256(v2, 1));
+  w.s2 = _mm_extract_epi16(_mm_minpos_epu16(m), 0);
+  w.unique = thr <= 0 || _mm256_testz_si256(fail, fail);
+  return w;
+}
+
+/* The right image's winners of one row: right pixel xr's candidates are
+ * the left pixels x = xr + dmin + k. Indexed backwards (t = T0(x) + k),
+ * a left pixel's candidates for all k are consecutive, so each left pixel
+ * updates 16 right pixels per instruction; scanning x upwards meets each
+ * right pixel's candidates in increasing k, and a strict "less" keeps the
+ * first, as the scalar loop does. */
+__attribute__((target("avx2"))) static void right_row_avx2(const uint16_t *sums, const tsr_stereo_desc *d,
+                                                           const uint16_t *padmask, uint16_t *minr, uint16_t *bestr,
+                                                           int16_t *dr) {
+  int ndp = d->ndp, rw = d->rw, t_end = d->rx0 + rw - 1;
+  const __m256i sent = _mm256_set1_epi16(TSR_SGM_SENTINEL);
+  for (int t = 0; t < rw + ndp; t++) {
+    minr[t] = 0xFFFF;
+    bestr[t] = 0xFFFF;
+  }
+  for (int x = 0; x < d->w; x++) {
+    const uint16_t *s = sums + (size_t)x * (size_t)ndp;
+    int t0 = t_end - (d->x0 + x - d->dmin);
+    if (t0 >= 0 && t0 + ndp <= rw + ndp) {
+      __m256i kv = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+      const __m256i sixteen = _mm256_set1_epi16(16);
+      for (int k = 0; k < ndp; k += 16, kv = _mm256_add_epi16(kv, sixteen)) {
+        __m256i v = _mm256_or_si256(_mm256_load_si256((const __m256i *)(s + k)),
+                                    _mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(padmask + k)), sent));
+        __m256i mv = _mm256_loadu_si256((const __m256i *)(minr + t0 + k));
+        __m256i mn = _mm256_min_epu16(v, mv);
+        __m256i lt = _mm256_andnot_si256(_mm256_cmpeq_epi16(v, mv), _mm256_cmpeq_epi16(mn, v));
+        _mm256_storeu_si256((__m256i *)(minr + t0 + k), mn);
+        __m256i bv = _mm256_loadu_si256((const __m256i *)(bestr + t0 + k));
+        _mm256_storeu_si256((__m256i *)(bestr + t0 + k), _mm256_blendv_epi8(bv, kv, lt));
+      }
+    } else {
+      for (int k = 0; k < d->nd; k++) {
+        int t = t0 + k;
+        if (t < 0 || t >= rw) continue;
+        if (s[k] < minr[t]) {
+          minr[t] = s[k];
+          bestr[t] = (uint16_t)k;
+        }
+      }
+    }
+  }
+  for (int xr = 0; xr < rw; xr++) {
+    int t = t_end - (d->rx0 + xr);
+    dr[xr] = (int16_t)(bestr[t] == 0xFFFF ? TSR_DISP_INVALID : (d->dmin + bestr[t]) * TSR_DISP_SCALE);
+  }
+}
+#endif
+
+static void right_row_scalar(const uint16_t *sums, const tsr_stereo_desc *d, int16_t *dr) {
+  for (int xr = 0; xr < d->rw; xr++) {
+    int gx = d->rx0 + xr, best = -1, smin = 0x10000;
+    for (int k = 0; k < d->nd; k++) {
+      int lx = gx + d->dmin + k - d->x0;
+      if (lx < 0 || lx >= d->w) continue;
+      int v = sums[(size_t)lx * (size_t)d->ndp + (size_t)k];
+      if (v < smin) {
+        smin = v;
+        best = k;
+      }
+    }
+    dr[xr] = (int16_t)(best < 0 ? TSR_DISP_INVALID : (d->dmin + best) * TSR_DISP_SCALE);
+  }
+}
+
 /* Winner, uniqueness, subpixel and confidence of each pixel of a row,
  * then the right image's disparities from the same sums and the
  * left-right check. */
 static void winners(const tile_job *j, int threads) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int y = 0; y < d->h; y++) {
-    int16_t *raw = wk->raw + (size_t)y * (size_t)d->w, *dr = wk->dispr + (size_t)y * (size_t)d->rw;
-    uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w;
-    /* the right image's integer disparities first: the check reads them */
-    for (int xr = 0; xr < d->rw; xr++) {
-      int gx = d->rx0 + xr, best = -1, smin = 0x10000;
-      for (int k = 0; k < d->nd; k++) {
-        int lx = gx + d->dmin + k - d->x0;
-        if (lx < 0 || lx >= d->w) continue;
-        int v = sum_at(j, lx, y)[k];
-        if (v < smin) {
-          smin = v;
-          best = k;
+  int vec = j->step != step_scalar;
+#pragma omp parallel num_threads(threads)
+  {
+    /* the vector right-winner scan's per-thread scratch (not planned: a
+     * few bytes per column) */
+    uint16_t *minr = vec ? malloc(((size_t)d->rw + (size_t)d->ndp + 16) * 4) : NULL;
+    uint16_t *bestr = minr ? minr + d->rw + d->ndp + 16 : NULL;
+#pragma omp for schedule(static)
+    for (int y = 0; y < d->h; y++) {
+      int16_t *raw = wk->raw + (size_t)y * (size_t)d->w, *dr = wk->dispr + (size_t)y * (size_t)d->rw;
+      uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w;
+      const uint16_t *rowsum = sum_at(j, 0, y);
+      /* the right image's integer disparities first: the check reads them */
+#ifdef TSR_HAVE_X86
+      if (minr) right_row_avx2(rowsum, d, wk->padmask, minr, bestr, dr);
+      else
+#endif
+        right_row_scalar(rowsum, d, dr);
+      for (int x = 0; x < d->w; x++) {
+        const uint16_t *s = sum_at(j, x, y);
+#ifdef TSR_HAVE_X86
+        winner w = vec ? winner_avx2(s, d, wk->padmask) : winner_scalar(s, d, wk->padmask);
+#else
+        winner w = winner_scalar(s, d, wk->padmask);
+#endif
+        int ok = w.unique;
+        conf[x] = (uint8_t)(w.s2 == 0xFFFF ? 255 : w.s2 > 0 ? (w.s2 - w.smin) * 255 / w.s2 : 0);
+        if (ok && d->lr_max >= 0) {
+          /* a right pixel outside the image or without candidates in the
+           * tile cannot be checked: the match stands */
+          int di = d->dmin + w.best, xr = d->x0 + x - di - d->rx0;
+          if (xr >= 0 && xr < d->rw && dr[xr] != TSR_DISP_INVALID) {
+            int diff = dr[xr] / TSR_DISP_SCALE - di;
+            if (diff > d->lr_max || -diff > d->lr_max) ok = 0;
+          }
         }
+        int sub = w.best > 0 && w.best < d->nd - 1 ? tsr_subpixel16(s[w.best - 1], w.smin, s[w.best + 1]) : 0;
+        raw[x] = (int16_t)(ok ? (d->dmin + w.best) * TSR_DISP_SCALE + sub : TSR_DISP_INVALID);
       }
-      dr[xr] = (int16_t)(best < 0 ? TSR_DISP_INVALID : (d->dmin + best) * TSR_DISP_SCALE);
     }
-    for (int x = 0; x < d->w; x++) {
-      const uint16_t *s = sum_at(j, x, y);
-      int best = 0, smin = s[0];
-      for (int k = 1; k < d->nd; k++)
-        if (s[k] < smin) {
-          smin = s[k];
-          best = k;
-        }
-      int s2 = 0xFFFF, ok = 1;
-      for (int k = 0; k < d->nd; k++) {
-        if (k >= best - 1 && k <= best + 1) continue;
-        if (s[k] < s2) s2 = s[k];
-        if (d->uniqueness && !tsr_unique_enough(smin, s[k], d->uniqueness)) ok = 0;
-      }
-      conf[x] = (uint8_t)(s2 == 0xFFFF ? 255 : s2 > 0 ? (s2 - smin) * 255 / s2 : 0);
-      if (ok && d->lr_max >= 0) {
-        /* a right pixel outside the image or without candidates in the
-         * tile cannot be checked: the match stands */
-        int di = d->dmin + best, xr = d->x0 + x - di - d->rx0;
-        if (xr >= 0 && xr < d->rw && dr[xr] != TSR_DISP_INVALID) {
-          int diff = dr[xr] / TSR_DISP_SCALE - di;
-          if (diff > d->lr_max || -diff > d->lr_max) ok = 0;
-        }
-      }
-      int sub = best > 0 && best < d->nd - 1 ? tsr_subpixel16(s[best - 1], smin, s[best + 1]) : 0;
-      raw[x] = (int16_t)(ok ? (d->dmin + best) * TSR_DISP_SCALE + sub : TSR_DISP_INVALID);
-    }
+    free(minr);
   }
 }
+
+static void median_px(const tsr__stereo_work *wk, const tsr_stereo_desc *d, int x, int y) {
+  int16_t c = wk->raw[(size_t)y * (size_t)d->w + (size_t)x];
+  if (c == TSR_DISP_INVALID) {
+    wk->disp[(size_t)y * (size_t)d->w + (size_t)x] = c;
+    return;
+  }
+  int32_t v[9];
+  int n = 0;
+  for (int yy = y - 1; yy <= y + 1; yy++)
+    for (int xx = x - 1; xx <= x + 1; xx++)
+      if (yy >= 0 && yy < d->h && xx >= 0 && xx < d->w) v[n++] = wk->raw[(size_t)yy * (size_t)d->w + (size_t)xx];
+  wk->disp[(size_t)y * (size_t)d->w + (size_t)x] = (int16_t)tsr_median_valid(v, n);
+}
+
+#ifdef TSR_HAVE_X86
+/* 16 interior pixels at once: the 9 values sorted by an odd-even
+ * transposition network (invalid values, the smallest, sort first), then
+ * for n valid values the one at rank 9 - n + (n - 1) / 2: the lower middle
+ * of the valid ones, as tsr_median_valid picks. */
+__attribute__((target("avx2"))) static void median16_avx2(const tsr__stereo_work *wk, const tsr_stereo_desc *d, int x,
+                                                          int y) {
+  const int16_t *r = wk->raw + (size_t)y * (size_t)d->w + (size_t)x;
+  const __m256i inv = _mm256_set1_epi16(TSR_DISP_INVALID);
+  __m256i v[9], nvalid = _mm256_set1_epi16(9);
+  for (int k = 0; k < 9; k++) {
+    v[k] = _mm256_loadu_si256((const __m256i *)(r + (ptrdiff_t)(k / 3 - 1) * d->w + (k % 3 - 1)));
+    nvalid = _mm256_add_epi16(nvalid, _mm256_cmpeq_epi16(v[k], inv)); /* -1 per invalid */
+  }
+  for (int round = 0; round < 9; round++)
+    for (int i = round & 1; i + 1 < 9; i += 2) {
+      __m256i a = _mm256_min_epi16(v[i], v[i + 1]);
+      v[i + 1] = _mm256_max_epi16(v[i], v[i + 1]);
+      v[i] = a;
+    }
+  /* rank = 9 - n + (n - 1) / 2 */
+  __m256i rank = _mm256_add_epi16(_mm256_sub_epi16(_mm256_set1_epi16(9), nvalid),
+                                  _mm256_srai_epi16(_mm256_sub_epi16(nvalid, _mm256_set1_epi16(1)), 1));
+  __m256i res = v[0];
+  for (int k = 1; k < 9; k++) res = _mm256_blendv_epi8(res, v[k], _mm256_cmpeq_epi16(rank, _mm256_set1_epi16((short)k)));
+  __m256i c = v[0]; /* placeholder, replaced below */
+  c = _mm256_loadu_si256((const __m256i *)r);
+  res = _mm256_blendv_epi8(res, inv, _mm256_cmpeq_epi16(c, inv));
+  _mm256_storeu_si256((__m256i *)(wk->disp + (size_t)y * (size_t)d->w + (size_t)x), res);
+}
+#endif
 
 static void median3(const tile_job *j, int threads) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
+  int vec = j->step != step_scalar;
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int y = 0; y < d->h; y++) {
-    for (int x = 0; x < d->w; x++) {
-      int16_t c = wk->raw[(size_t)y * (size_t)d->w + (size_t)x];
-      if (c == TSR_DISP_INVALID) {
-        wk->disp[(size_t)y * (size_t)d->w + (size_t)x] = c;
-        continue;
-      }
-      int32_t v[9];
-      int n = 0;
-      for (int yy = y - 1; yy <= y + 1; yy++)
-        for (int xx = x - 1; xx <= x + 1; xx++)
-          if (yy >= 0 && yy < d->h && xx >= 0 && xx < d->w) v[n++] = wk->raw[(size_t)yy * (size_t)d->w + (size_t)xx];
-      wk->disp[(size_t)y * (size_t)d->w + (size_t)x] = (int16_t)tsr_median_valid(v, n);
+    int x = 0;
+#ifdef TSR_HAVE_X86
+    if (vec && y > 0 && y + 1 < d->h) {
+      median_px(wk, d, 0, y);
+      for (x = 1; x + 16 + 1 <= d->w; x += 16) median16_avx2(wk, d, x, y);
     }
+#else
+    (void)vec;
+#endif
+    for (; x < d->w; x++) median_px(wk, d, x, y);
   }
 }
 
@@ -345,10 +573,19 @@ void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const 
                           int stride, int threads, int simd) {
   tile_job j = {wk, d, left, right, stride, pick_step(simd)};
   if (threads < 1) threads = 1;
+  double t[7];
+  t[0] = omp_get_wtime();
   census_and_costs(&j, threads);
+  t[1] = omp_get_wtime();
   horizontal_paths(&j, threads);
+  t[2] = omp_get_wtime();
   vertical_sweep(&j, 1, threads);
+  t[3] = omp_get_wtime();
   vertical_sweep(&j, -1, threads);
+  t[4] = omp_get_wtime();
   winners(&j, threads);
+  t[5] = omp_get_wtime();
   median3(&j, threads);
+  t[6] = omp_get_wtime();
+  if (getenv("TSR_T")) fprintf(stderr, "cost %.1f h %.1f down %.1f up %.1f wta %.1f med %.1f ms\n", (t[1]-t[0])*1e3, (t[2]-t[1])*1e3, (t[3]-t[2])*1e3, (t[4]-t[3])*1e3, (t[5]-t[4])*1e3, (t[6]-t[5])*1e3);
 }
