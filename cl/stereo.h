@@ -140,4 +140,109 @@ TSR_INLINE tsr_i32 tsr_median_valid(tsr_i32 *v, tsr_i32 n) {
   return m ? v[(m - 1) / 2] : TSR_DISP_INVALID;
 }
 
+/* One step of a path over every disparity: lc[k] = the path's value at
+ * this pixel, from the previous pixel's lp (lp[-1] and lp[nd] hold
+ * TSR_SGM_SENTINEL; has_prev 0 at the path's start, where the value is
+ * the cost), and s[k] = (add ? s[k] : 0) + lc[k]. Returns the minimum of
+ * lc over k. */
+TSR_INLINE tsr_i32 tsr_sgm_step(TSR_GLOBAL const tsr_u8 *c, TSR_GLOBAL const tsr_u16 *lp, tsr_i32 has_prev,
+                                tsr_i32 mprev, TSR_GLOBAL tsr_u16 *lc, TSR_GLOBAL tsr_u16 *s, tsr_i32 nd, tsr_i32 p1,
+                                tsr_i32 p2, tsr_i32 add) {
+  tsr_i32 m = TSR_SGM_SENTINEL;
+  for (tsr_i32 k = 0; k < nd; k++) {
+    tsr_i32 v = has_prev ? tsr_sgm_cell(c[k], lp[k - 1], lp[k], lp[k + 1], mprev, p1, p2) : (tsr_i32)c[k];
+    lc[k] = (tsr_u16)v;
+    s[k] = (tsr_u16)(add ? s[k] + v : v);
+    if (v < m) m = v;
+  }
+  return m;
+}
+
+/* The winner of one pixel's summed costs s[0..nd): the first index of the
+ * smallest sum, the smallest sum more than one index away from it (0xFFFF
+ * when none) and whether every such sum passes the uniqueness test. */
+typedef struct {
+  tsr_i32 best, smin, s2, unique;
+} tsr_stereo_win;
+
+TSR_INLINE tsr_stereo_win tsr_stereo_winner(TSR_GLOBAL const tsr_u16 *s, tsr_i32 nd, tsr_i32 uniqueness) {
+  tsr_stereo_win w;
+  w.best = 0;
+  w.smin = s[0];
+  w.s2 = 0xFFFF;
+  w.unique = 1;
+  for (tsr_i32 k = 1; k < nd; k++)
+    if (s[k] < w.smin) {
+      w.smin = s[k];
+      w.best = k;
+    }
+  for (tsr_i32 k = 0; k < nd; k++) {
+    if (k >= w.best - 1 && k <= w.best + 1) continue;
+    if (s[k] < w.s2) w.s2 = s[k];
+    if (uniqueness && !tsr_unique_enough(w.smin, s[k], uniqueness)) w.unique = 0;
+  }
+  return w;
+}
+
+/* Confidence 0..255: how far the best sum lies below the next
+ * non-adjacent one. */
+TSR_INLINE tsr_i32 tsr_stereo_conf(tsr_stereo_win w) {
+  return w.s2 == 0xFFFF ? 255 : w.s2 > 0 ? (w.s2 - w.smin) * 255 / w.s2 : 0;
+}
+
+/* The right image's integer disparity (1/16 px) at right column gx of a
+ * tile row: the first k of the smallest sum among the left pixels
+ * gx + dmin + k inside the region (rowsum: the row's sums, ndp per pixel,
+ * region column 0 at image column x0); TSR_DISP_INVALID when none is. */
+TSR_INLINE tsr_i32 tsr_stereo_right_winner(TSR_GLOBAL const tsr_u16 *rowsum, tsr_i32 ndp, tsr_i32 nd, tsr_i32 dmin,
+                                           tsr_i32 x0, tsr_i32 w, tsr_i32 gx) {
+  tsr_i32 best = -1, smin = 0x10000;
+  for (tsr_i32 k = 0; k < nd; k++) {
+    tsr_i32 lx = gx + dmin + k - x0;
+    if (lx < 0 || lx >= w) continue;
+    tsr_i32 v = rowsum[(tsr_i64)lx * ndp + k];
+    if (v < smin) {
+      smin = v;
+      best = k;
+    }
+  }
+  return best < 0 ? TSR_DISP_INVALID : (dmin + best) * TSR_DISP_SCALE;
+}
+
+/* A left pixel's disparity (1/16 px) from its winner: invalid when not
+ * unique, or when the right pixel it matches (at image column
+ * gx - disparity; dr: the right disparities of the row's columns from
+ * rx0, rw of them) disagrees by more than lr_max pixels (lr_max < 0: no
+ * check; a right pixel outside those columns, or without a disparity,
+ * cannot be checked and the match stands); else with the parabola's
+ * subpixel offset where both neighbours of the winner exist. */
+TSR_INLINE tsr_i32 tsr_stereo_finish(TSR_GLOBAL const tsr_u16 *s, tsr_stereo_win w, tsr_i32 nd, tsr_i32 dmin,
+                                     tsr_i32 lr_max, tsr_i32 gx, TSR_GLOBAL const tsr_i16 *dr, tsr_i32 rx0, tsr_i32 rw) {
+  if (!w.unique) return TSR_DISP_INVALID;
+  tsr_i32 di = dmin + w.best;
+  if (lr_max >= 0) {
+    tsr_i32 xr = gx - di - rx0;
+    if (xr >= 0 && xr < rw && dr[xr] != TSR_DISP_INVALID) {
+      tsr_i32 diff = dr[xr] / TSR_DISP_SCALE - di;
+      if (diff > lr_max || -diff > lr_max) return TSR_DISP_INVALID;
+    }
+  }
+  tsr_i32 sub = w.best > 0 && w.best < nd - 1 ? tsr_subpixel16(s[w.best - 1], w.smin, s[w.best + 1]) : 0;
+  return di * TSR_DISP_SCALE + sub;
+}
+
+/* The 3 x 3 median of pixel (x, y) of a w x h region of disparities
+ * (raw): invalid stays invalid; else the median of the valid values among
+ * the neighbours inside the region. */
+TSR_INLINE tsr_i32 tsr_stereo_median_at(TSR_GLOBAL const tsr_i16 *raw, tsr_i32 w, tsr_i32 h, tsr_i32 x, tsr_i32 y) {
+  tsr_i32 c = raw[(tsr_i64)y * w + x];
+  if (c == TSR_DISP_INVALID) return c;
+  tsr_i32 v[9];
+  tsr_i32 n = 0;
+  for (tsr_i32 yy = y - 1; yy <= y + 1; yy++)
+    for (tsr_i32 xx = x - 1; xx <= x + 1; xx++)
+      if (yy >= 0 && yy < h && xx >= 0 && xx < w) v[n++] = raw[(tsr_i64)yy * w + xx];
+  return tsr_median_valid(v, n);
+}
+
 #endif

@@ -118,14 +118,7 @@ static int step_scalar(const uint8_t *c, const uint16_t *lp, int mprev, uint16_t
                        const uint16_t *padmask, int p1, int p2, int add) {
   (void)ndp;
   (void)padmask;
-  int m = TSR_SGM_SENTINEL;
-  for (int d = 0; d < nd; d++) {
-    int v = lp ? tsr_sgm_cell(c[d], lp[d - 1], lp[d], lp[d + 1], mprev, p1, p2) : c[d];
-    lc[d] = (uint16_t)v;
-    s[d] = (uint16_t)(add ? s[d] + v : v);
-    if (v < m) m = v;
-  }
-  return m;
+  return tsr_sgm_step(c, lp, lp != NULL, mprev, lc, s, nd, p1, p2, add);
 }
 
 #ifdef TSR_HAVE_X86
@@ -323,27 +316,11 @@ static void vertical_sweep(const tile_job *j, int dy, int threads) {
   }
 }
 
-/* The winner of one pixel's sums: the first index of the smallest sum,
- * whether every sum more than one index away passes the uniqueness test,
- * and the smallest of those (TSR_SGM_SENTINEL... 0xFFFF when none). */
-typedef struct {
-  int best, smin, s2, unique;
-} winner;
+typedef tsr_stereo_win winner;
 
 static winner winner_scalar(const uint16_t *s, const tsr_stereo_desc *d, const uint16_t *padmask) {
   (void)padmask;
-  winner w = {0, s[0], 0xFFFF, 1};
-  for (int k = 1; k < d->nd; k++)
-    if (s[k] < w.smin) {
-      w.smin = s[k];
-      w.best = k;
-    }
-  for (int k = 0; k < d->nd; k++) {
-    if (k >= w.best - 1 && k <= w.best + 1) continue;
-    if (s[k] < w.s2) w.s2 = s[k];
-    if (d->uniqueness && !tsr_unique_enough(w.smin, s[k], d->uniqueness)) w.unique = 0;
-  }
-  return w;
+  return tsr_stereo_winner(s, d->nd, d->uniqueness);
 }
 
 #ifdef TSR_HAVE_X86
@@ -439,19 +416,8 @@ __attribute__((target("avx2"))) static void right_row_avx2(const uint16_t *sums,
 #endif
 
 static void right_row_scalar(const uint16_t *sums, const tsr_stereo_desc *d, int16_t *dr) {
-  for (int xr = 0; xr < d->rw; xr++) {
-    int gx = d->rx0 + xr, best = -1, smin = 0x10000;
-    for (int k = 0; k < d->nd; k++) {
-      int lx = gx + d->dmin + k - d->x0;
-      if (lx < 0 || lx >= d->w) continue;
-      int v = sums[(size_t)lx * (size_t)d->ndp + (size_t)k];
-      if (v < smin) {
-        smin = v;
-        best = k;
-      }
-    }
-    dr[xr] = (int16_t)(best < 0 ? TSR_DISP_INVALID : (d->dmin + best) * TSR_DISP_SCALE);
-  }
+  for (int xr = 0; xr < d->rw; xr++)
+    dr[xr] = (int16_t)tsr_stereo_right_winner(sums, d->ndp, d->nd, d->dmin, d->x0, d->w, d->rx0 + xr);
 }
 
 /* Winner, uniqueness, subpixel and confidence of each pixel of a row,
@@ -485,19 +451,8 @@ static void winners(const tile_job *j, int threads) {
 #else
         winner w = winner_scalar(s, d, wk->padmask);
 #endif
-        int ok = w.unique;
-        conf[x] = (uint8_t)(w.s2 == 0xFFFF ? 255 : w.s2 > 0 ? (w.s2 - w.smin) * 255 / w.s2 : 0);
-        if (ok && d->lr_max >= 0) {
-          /* a right pixel outside the image or without candidates in the
-           * tile cannot be checked: the match stands */
-          int di = d->dmin + w.best, xr = d->x0 + x - di - d->rx0;
-          if (xr >= 0 && xr < d->rw && dr[xr] != TSR_DISP_INVALID) {
-            int diff = dr[xr] / TSR_DISP_SCALE - di;
-            if (diff > d->lr_max || -diff > d->lr_max) ok = 0;
-          }
-        }
-        int sub = w.best > 0 && w.best < d->nd - 1 ? tsr_subpixel16(s[w.best - 1], w.smin, s[w.best + 1]) : 0;
-        raw[x] = (int16_t)(ok ? (d->dmin + w.best) * TSR_DISP_SCALE + sub : TSR_DISP_INVALID);
+        conf[x] = (uint8_t)tsr_stereo_conf(w);
+        raw[x] = (int16_t)tsr_stereo_finish(s, w, d->nd, d->dmin, d->lr_max, d->x0 + x, dr, d->rx0, d->rw);
       }
     }
     free(minr);
@@ -505,17 +460,7 @@ static void winners(const tile_job *j, int threads) {
 }
 
 static void median_px(const tsr__stereo_work *wk, const tsr_stereo_desc *d, int x, int y) {
-  int16_t c = wk->raw[(size_t)y * (size_t)d->w + (size_t)x];
-  if (c == TSR_DISP_INVALID) {
-    wk->disp[(size_t)y * (size_t)d->w + (size_t)x] = c;
-    return;
-  }
-  int32_t v[9];
-  int n = 0;
-  for (int yy = y - 1; yy <= y + 1; yy++)
-    for (int xx = x - 1; xx <= x + 1; xx++)
-      if (yy >= 0 && yy < d->h && xx >= 0 && xx < d->w) v[n++] = wk->raw[(size_t)yy * (size_t)d->w + (size_t)xx];
-  wk->disp[(size_t)y * (size_t)d->w + (size_t)x] = (int16_t)tsr_median_valid(v, n);
+  wk->disp[(size_t)y * (size_t)d->w + (size_t)x] = (int16_t)tsr_stereo_median_at(wk->raw, d->w, d->h, x, y);
 }
 
 #ifdef TSR_HAVE_X86
@@ -543,8 +488,7 @@ __attribute__((target("avx2"))) static void median16_avx2(const tsr__stereo_work
                                   _mm256_srai_epi16(_mm256_sub_epi16(nvalid, _mm256_set1_epi16(1)), 1));
   __m256i res = v[0];
   for (int k = 1; k < 9; k++) res = _mm256_blendv_epi8(res, v[k], _mm256_cmpeq_epi16(rank, _mm256_set1_epi16((short)k)));
-  __m256i c = v[0]; /* placeholder, replaced below */
-  c = _mm256_loadu_si256((const __m256i *)r);
+  __m256i c = _mm256_loadu_si256((const __m256i *)r);
   res = _mm256_blendv_epi8(res, inv, _mm256_cmpeq_epi16(c, inv));
   _mm256_storeu_si256((__m256i *)(wk->disp + (size_t)y * (size_t)d->w + (size_t)x), res);
 }
