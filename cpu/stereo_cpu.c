@@ -62,7 +62,7 @@ void tsr__stereo_work_free(tsr__stereo_work *wk) {
   memset(wk, 0, sizeof *wk);
 }
 
-tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, int max_rw, int nd) {
+tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, int max_rw, int nd, int outputs_only) {
   memset(wk, 0, sizeof *wk);
   int ndp = (nd + 15) / 16 * 16;
   size_t px = (size_t)max_w * (size_t)max_h, sl = slot_len(ndp);
@@ -71,6 +71,15 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->max_rw = max_rw;
   wk->nd = nd;
   wk->ndp = ndp;
+  wk->raw = zalloc(px * 2);
+  wk->disp = zalloc(px * 2);
+  wk->dispr = zalloc((size_t)max_rw * (size_t)max_h * 2);
+  wk->conf = zalloc(px);
+  if (!wk->raw || !wk->disp || !wk->dispr || !wk->conf) {
+    tsr__stereo_work_free(wk);
+    return TSR_E_NOMEM;
+  }
+  if (outputs_only) return TSR_OK;
   wk->censl = zalloc(px * 8);
   wk->censr = zalloc((size_t)max_rw * (size_t)max_h * 8);
   wk->cost = zalloc(px * (size_t)ndp);
@@ -79,12 +88,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->rowmin = zalloc(2 * 3 * (size_t)max_w * 4);
   wk->hrows = zalloc((3 * (size_t)max_h + 1) * sl * 2);
   wk->padmask = zalloc((size_t)ndp * 2);
-  wk->raw = zalloc(px * 2);
-  wk->disp = zalloc(px * 2);
-  wk->dispr = zalloc((size_t)max_rw * (size_t)max_h * 2);
-  wk->conf = zalloc(px);
-  if (!wk->censl || !wk->censr || !wk->cost || !wk->sum || !wk->rows || !wk->rowmin || !wk->hrows || !wk->padmask ||
-      !wk->raw || !wk->disp || !wk->dispr || !wk->conf) {
+  if (!wk->censl || !wk->censr || !wk->cost || !wk->sum || !wk->rows || !wk->rowmin || !wk->hrows || !wk->padmask) {
     tsr__stereo_work_free(wk);
     return TSR_E_NOMEM;
   }
@@ -97,7 +101,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
 }
 
 void tsr__stereo_work_range(tsr__stereo_work *wk, int nd) {
-  if (nd == wk->nd) return;
+  if (nd == wk->nd || !wk->rows) return;
   /* every slot's pads and the values past nd must hold the sentinel again */
   int ndp = (nd + 15) / 16 * 16;
   wk->nd = nd;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ops/stereo_impl.h"
+#include "runtime/cl.h"
 
 #define DEFAULT_MARGIN 32
 #define GUIDE_FACTOR 4
@@ -94,17 +95,17 @@ static tsr_status resolve(tsr_context *ctx, const tsr_stereo_options *o, params 
   return TSR_OK;
 }
 
-/* What one tile's region takes (the CPU backend's scratch; the OpenCL
- * path keeps the same buffers on the device), per pixel, row and column,
- * for a disparity range of nd. */
-static tsr_tile_need tile_need(int nd, int margin) {
+/* What one tile's region takes, per pixel, row and column, for a range
+ * of nd: the CPU backend's scratch, or a device's buffers. Both are
+ * bilinear in the region's size (w, h), with w + nd - 1 right columns. */
+static tsr_tile_need tile_need(int nd, int margin, int device) {
   int ndp = (nd + 15) / 16 * 16;
+  uint64_t (*bytes)(int, int, int, int) = device ? tsr__stereo_cl_bytes : tsr__stereo_work_bytes;
   tsr_tile_need n;
   memset(&n, 0, sizeof n);
-  /* a region of w x h reads w + nd - 1 right columns */
-  uint64_t a = tsr__stereo_work_bytes(2, 2, 2 + nd - 1, ndp), b = tsr__stereo_work_bytes(3, 2, 3 + nd - 1, ndp);
-  uint64_t c = tsr__stereo_work_bytes(2, 3, 2 + nd - 1, ndp), e = tsr__stereo_work_bytes(3, 3, 3 + nd - 1, ndp);
-  /* the need is bilinear in (w, h): a + (w-2) col + (h-2) row + (w-2)(h-2) px */
+  uint64_t a = bytes(2, 2, 2 + nd - 1, ndp), b = bytes(3, 2, 3 + nd - 1, ndp);
+  uint64_t c = bytes(2, 3, 2 + nd - 1, ndp), e = bytes(3, 3, 3 + nd - 1, ndp);
+  /* a + (w-2) col + (h-2) row + (w-2)(h-2) px */
   n.pixel_bytes = e - b - c + a;
   n.column_bytes = b - a - 2 * n.pixel_bytes;
   n.row_bytes = c - a - 2 * n.pixel_bytes;
@@ -123,6 +124,8 @@ typedef struct {
   uint8_t *conf;
   tsr_tile_plan plan;
   tsr__stereo_work wk;
+  int device;         /* planned for the context's OpenCL device */
+  tsr__stereo_cl *cl; /* NULL on the CPU backend, or once the device failed */
   tsr_stereo_stats *stats;
 } matcher;
 
@@ -280,10 +283,17 @@ static tsr_status run_tiles(matcher *m) {
   m->stats->max_tile_ndisp = 0;
   int max_w = m->plan.region_w, max_h = m->plan.region_h;
   int max_rw = max_w + p->nd - 1 < m->l->width ? max_w + p->nd - 1 : m->l->width;
-  if ((st = tsr__stereo_work_alloc(&m->wk, max_w, max_h, max_rw, p->nd))) {
+  if (m->device && tsr__stereo_cl_open(m->ctx, m->l, m->r, max_w, max_h, max_rw, p->nd, &m->cl)) {
+    tsr__warn(m->ctx, "stereo: %s; the CPU backend matches this pair", tsr_context_error(m->ctx));
+    tsr__device_failed(m->ctx);
+    m->cl = NULL;
+  }
+  if ((st = tsr__stereo_work_alloc(&m->wk, max_w, max_h, max_rw, p->nd, m->cl != NULL))) {
+    tsr__stereo_cl_close(m->cl);
     free(q);
     return tsr__fail(m->ctx, st, "out of memory for a stereo tile of %dx%d with %d disparities", max_w, max_h, p->nd);
   }
+  snprintf(m->stats->device, sizeof m->stats->device, "%s", m->cl ? m->ctx->dev->id : "cpu");
   int threads = tsr_context_threads(m->ctx);
   for (int ty = 0; ty < m->plan.ny && !st; ty++)
     for (int tx = 0; tx < m->plan.nx && !st; tx++) {
@@ -301,12 +311,30 @@ static tsr_status run_tiles(matcher *m) {
       }
       if (nd < m->stats->min_tile_ndisp) m->stats->min_tile_ndisp = nd;
       if (nd > m->stats->max_tile_ndisp) m->stats->max_tile_ndisp = nd;
-      /* the scratch was sized for the full range: a narrower one fits */
-      tsr__stereo_work_range(&m->wk, nd);
-      tsr__stereo_tile_cpu(&m->wk, &d, m->l->data, m->r->data, (int)m->l->stride, threads, -1);
+      if (m->cl && tsr__stereo_cl_tile(m->cl, &d, &m->wk, p->median)) {
+        /* the same tile and the rest on the CPU, on the same grid */
+        tsr__warn(m->ctx, "stereo: the device failed (%s); the CPU backend finishes the pair", tsr_context_error(m->ctx));
+        tsr__device_failed(m->ctx);
+        tsr__stereo_cl_close(m->cl);
+        m->cl = NULL;
+        tsr__stereo_work_free(&m->wk);
+        if ((st = tsr__stereo_work_alloc(&m->wk, max_w, max_h, max_rw, p->nd, 0))) {
+          st = tsr__fail(m->ctx, st, "out of memory for a stereo tile of %dx%d with %d disparities", max_w, max_h,
+                         p->nd);
+          break;
+        }
+        snprintf(m->stats->device, sizeof m->stats->device, "cpu");
+      }
+      if (!m->cl) {
+        /* the scratch was sized for the full range: a narrower one fits */
+        tsr__stereo_work_range(&m->wk, nd);
+        tsr__stereo_tile_cpu(&m->wk, &d, m->l->data, m->r->data, (int)m->l->stride, threads, -1);
+      }
       m->stats->cells += (uint64_t)d.w * (uint64_t)d.h * (uint64_t)nd;
       keep_core(m, &d, core);
     }
+  tsr__stereo_cl_close(m->cl);
+  m->cl = NULL;
   tsr__stereo_work_free(&m->wk);
   free(q);
   return st;
@@ -359,20 +387,25 @@ tsr_status tsr_stereo_match(tsr_context *ctx, const tsr_image *left, const tsr_i
     m.conf = confidence;
     m.stats = stats;
     int W = l->width, H = l->height;
-    /* the budget covers this call's whole-image buffers too */
-    uint64_t image_bytes = (uint64_t)W * (uint64_t)H * (2 + (gl ? 1 : 0) + (gr ? 1 : 0));
-    uint64_t budget = tsr_context_budget(ctx);
+    /* the budget covers this call's whole-image buffers too (on a
+     * device: the two images it holds) */
+    int device = tsr__use_device(ctx) && !getenv("TESSERA_STEREO_CPU");
+    uint64_t image_bytes = device ? 2 * (uint64_t)l->stride * (uint64_t)H
+                                  : (uint64_t)W * (uint64_t)H * (2 + (gl ? 1 : 0) + (gr ? 1 : 0));
+    uint64_t budget = device ? tsr__cl_available(ctx) : tsr_context_budget(ctx);
     budget = budget > image_bytes ? budget - image_bytes : 0;
-    tsr_tile_need need = tile_need(p.nd, p.margin);
+    tsr_tile_need need = tile_need(p.nd, p.margin, device);
     int cw = p.tile_w ? p.tile_w - 2 * p.margin : 0, ch = p.tile_h ? p.tile_h - 2 * p.margin : 0;
-    st = tsr_plan_tiles(&need, W, H, budget, 0, cw, ch, &m.plan);
+    st = tsr_plan_tiles(&need, W, H, budget, device ? ctx->dev->max_alloc : 0, cw, ch, &m.plan);
     if (st) {
       st = tsr__fail(ctx, TSR_E_BUDGET,
-                     "a %dx%d pair with %d disparities does not fit %.0f MiB in tiles of at least 16x16 pixels "
-                     "(each tile needs about %.0f bytes per pixel); raise --mem-budget",
-                     W, H, p.nd, (double)budget / 1048576.0, (double)need.pixel_bytes);
+                     "a %dx%d pair with %d disparities does not fit %.0f MiB %s (each tile needs about %.0f bytes "
+                     "per pixel); raise --mem-budget",
+                     W, H, p.nd, (double)budget / 1048576.0,
+                     cw ? "in the tiles asked for" : "in tiles of at least 16x16 pixels", (double)need.pixel_bytes);
       goto done;
     }
+    m.device = device;
     stats->tiles_x = m.plan.nx;
     stats->tiles_y = m.plan.ny;
     stats->core_w = m.plan.core_w;
@@ -381,7 +414,6 @@ tsr_status tsr_stereo_match(tsr_context *ctx, const tsr_image *left, const tsr_i
     stats->region_h = m.plan.region_h;
     stats->margin = p.margin;
     stats->tile_bytes = m.plan.bytes;
-    snprintf(stats->device, sizeof stats->device, "cpu");
     for (size_t i = 0; i < (size_t)W * (size_t)H; i++) disp[i] = TSR_DISP_INVALID;
     if (disp_right)
       for (size_t i = 0; i < (size_t)W * (size_t)H; i++) disp_right[i] = TSR_DISP_INVALID;

@@ -30,7 +30,9 @@ typedef struct {
 /* Bytes the CPU backend's scratch takes for a region of w x h, rw right
  * columns and ndp disparities (what the planner is told). */
 uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp);
-tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, int max_rw, int nd);
+/* outputs_only: just the region's results (raw, disp, dispr, conf), for
+ * a device that computes them. */
+tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, int max_rw, int nd, int outputs_only);
 void tsr__stereo_work_free(tsr__stereo_work *wk);
 /* Readies scratch allocated for a wider range for nd (<= the allocated) disparities. */
 void tsr__stereo_work_range(tsr__stereo_work *wk, int nd);
@@ -41,5 +43,17 @@ void tsr__stereo_work_range(tsr__stereo_work *wk, int nd);
  * allows, 0 the scalar loops (the reference the vector ones equal). */
 void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const uint8_t *left, const uint8_t *right,
                           int stride, int threads, int simd);
+
+/* OpenCL (src/ops/stereo_cl.c): the pair's gray images uploaded, buffers
+ * for the largest region. */
+typedef struct tsr__stereo_cl tsr__stereo_cl;
+/* Device bytes of one region's buffers (the images aside). */
+uint64_t tsr__stereo_cl_bytes(int w, int h, int rw, int ndp);
+tsr_status tsr__stereo_cl_open(tsr_context *ctx, const tsr_image *l, const tsr_image *r, int max_w, int max_h,
+                               int max_rw, int nd, tsr__stereo_cl **s);
+/* One tile: leaves wk->disp (median) or wk->raw, wk->conf and wk->dispr
+ * as the CPU loops would. */
+tsr_status tsr__stereo_cl_tile(tsr__stereo_cl *s, const tsr_stereo_desc *d, tsr__stereo_work *wk, int median);
+void tsr__stereo_cl_close(tsr__stereo_cl *s);
 
 #endif

@@ -1,0 +1,95 @@
+/* The stereo matcher's kernels: thin wrappers around cl/stereo.h, one
+ * tile at a time (src/ops/stereo_cl.c launches them in this order):
+ * census of the region's left pixels and of the right columns it reads,
+ * costs, one launch per path direction (one work-item per line of that
+ * direction, walking it; the first direction sets the sums, the others
+ * add), the right image's winners, the left winners with the checks, the
+ * median. The values are those of the CPU loops. */
+#include "stereo.h"
+
+__kernel void tsr_stereo_census(__global const uchar *img, int width, int height, int stride, int x0, int y0, int w,
+                                int h, __global ulong *out) {
+  int x = get_global_id(0), y = get_global_id(1);
+  if (x >= w || y >= h) return;
+  out[(long)y * w + x] = tsr_census(img, width, height, stride, x0 + x, y0 + y);
+}
+
+__kernel void tsr_stereo_costs(__global const ulong *censl, __global const ulong *censr,
+                               __global const tsr_stereo_desc *d, __global uchar *cost) {
+  int x = get_global_id(0), y = get_global_id(1);
+  if (x >= d->w || y >= d->h) return;
+  __global const ulong *crow = censr + (long)y * d->rw;
+  __global uchar *c = cost + ((long)y * d->w + x) * d->ndp;
+  ulong l = censl[(long)y * d->w + x];
+  for (int k = 0; k < d->nd; k++) c[k] = tsr_stereo_cost(l, crow, d->rx0, d->width, d->x0 + x, d->dmin + k);
+  for (int k = d->nd; k < d->ndp; k++) c[k] = 0;
+}
+
+/* Line `i` of direction (dx, dy): its first pixel is one whose
+ * predecessor (x - dx, y - dy) lies outside the region. scratch holds two
+ * slots of ndp + 2 values per line, a sentinel before and after the nd
+ * values. */
+__kernel void tsr_stereo_path(__global const uchar *cost, __global ushort *sum, __global const uchar *img, int stride,
+                              __global const tsr_stereo_desc *d, int dx, int dy, int add, __global ushort *scratch) {
+  int i = get_global_id(0), w = d->w, h = d->h;
+  int nlines = dy == 0 ? h : dx == 0 ? w : w + h - 1;
+  if (i >= nlines) return;
+  int x, y;
+  if (dy == 0) {
+    x = dx > 0 ? 0 : w - 1;
+    y = i;
+  } else if (i < w) {
+    x = i;
+    y = dy > 0 ? 0 : h - 1;
+  } else {
+    int j = i - w + 1;
+    x = dx > 0 ? 0 : w - 1;
+    y = dy > 0 ? j : h - 1 - j;
+  }
+  int ndp = d->ndp, nd = d->nd, slot = ndp + 2;
+  __global ushort *a = scratch + (long)i * 2 * slot, *b = a + slot;
+  a[0] = b[0] = TSR_SGM_SENTINEL;
+  for (int k = nd + 1; k < slot; k++) a[k] = b[k] = TSR_SGM_SENTINEL;
+  __global ushort *prev = a + 1, *cur = b + 1;
+  int m = 0, has_prev = 0, px = 0, py = 0;
+  while (x >= 0 && x < w && y >= 0 && y < h) {
+    long o = ((long)y * w + x) * ndp;
+    int p2 = d->p2;
+    if (has_prev)
+      p2 = tsr_sgm_p2(d->p1, d->p2, img[(long)(d->y0 + y) * stride + d->x0 + x],
+                      img[(long)(d->y0 + py) * stride + d->x0 + px]);
+    m = tsr_sgm_step(cost + o, prev, has_prev, m, cur, sum + o, nd, d->p1, p2, add);
+    __global ushort *t = prev;
+    prev = cur;
+    cur = t;
+    has_prev = 1;
+    px = x;
+    py = y;
+    x += dx;
+    y += dy;
+  }
+}
+
+__kernel void tsr_stereo_right(__global const ushort *sum, __global const tsr_stereo_desc *d, __global short *dispr) {
+  int xr = get_global_id(0), y = get_global_id(1);
+  if (xr >= d->rw || y >= d->h) return;
+  dispr[(long)y * d->rw + xr] = (short)tsr_stereo_right_winner(sum + (long)y * d->w * d->ndp, d->ndp, d->nd, d->dmin,
+                                                                d->x0, d->w, d->rx0 + xr);
+}
+
+__kernel void tsr_stereo_winners(__global const ushort *sum, __global const tsr_stereo_desc *d,
+                                 __global const short *dispr, __global short *raw, __global uchar *conf) {
+  int x = get_global_id(0), y = get_global_id(1);
+  if (x >= d->w || y >= d->h) return;
+  __global const ushort *s = sum + ((long)y * d->w + x) * d->ndp;
+  tsr_stereo_win win = tsr_stereo_winner(s, d->nd, d->uniqueness);
+  conf[(long)y * d->w + x] = (uchar)tsr_stereo_conf(win);
+  raw[(long)y * d->w + x] = (short)tsr_stereo_finish(s, win, d->nd, d->dmin, d->lr_max, d->x0 + x,
+                                                     dispr + (long)y * d->rw, d->rx0, d->rw);
+}
+
+__kernel void tsr_stereo_median(__global const short *raw, __global const tsr_stereo_desc *d, __global short *out) {
+  int x = get_global_id(0), y = get_global_id(1);
+  if (x >= d->w || y >= d->h) return;
+  out[(long)y * d->w + x] = (short)tsr_stereo_median_at(raw, d->w, d->h, x, y);
+}
