@@ -1,0 +1,592 @@
+/* The stereo matcher: the same disparities on every backend, thread count
+ * and vector path; tiles that agree with the untiled run; accuracy on
+ * synthetic scenes of known disparity (wide and negative ranges too) and
+ * on Middlebury's Motorcycle; the tile planner; the files; bad input in
+ * batches. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "ops/stereo_impl.h"
+#include "testutil.h"
+
+#define MB TSR_TEST_DATA "/motorcycle_q"
+
+/* ---- synthetic scenes -------------------------------------------------------------- */
+/* A background plane at disparity db (rising by one pixel every `slant`
+ * rows when slant > 0) and a rectangle [ax, bx) x [ay, by) in front at df,
+ * both covered with a seeded texture; gt (when not NULL) is the left
+ * view's disparity, NAN where the left pixel is occluded in the right view
+ * or its match falls outside the right image. */
+typedef struct {
+  int w, h, db, df, slant, ax, bx, ay, by;
+  unsigned seed;
+} scene;
+
+static uint8_t tex(unsigned seed, int u, int v) {
+  /* a hash per pixel, smoothed over a 2 x 2 block so that it has some
+   * spatial structure */
+  unsigned s = 0;
+  for (int k = 0; k < 4; k++) {
+    unsigned x = (unsigned)(u + (k & 1)) * 73856093u ^ (unsigned)(v + (k >> 1)) * 19349663u ^ seed * 83492791u;
+    x ^= x >> 13;
+    x *= 0x5bd1e995u;
+    x ^= x >> 15;
+    s += x & 255;
+  }
+  return (uint8_t)(s / 4);
+}
+
+static int bg_disp(const scene *s, int y) { return s->db + (s->slant > 0 ? y / s->slant : 0); }
+
+static int in_fg(const scene *s, int x, int y) { return x >= s->ax && x < s->bx && y >= s->ay && y < s->by; }
+
+static void make_scene(const scene *s, tsr_image **l, tsr_image **r, float *gt) {
+  ck_assert_int_eq(tsr_image_create(s->w, s->h, 1, 8, l), TSR_OK);
+  ck_assert_int_eq(tsr_image_create(s->w, s->h, 1, 8, r), TSR_OK);
+  for (int y = 0; y < s->h; y++) {
+    int dbg = bg_disp(s, y);
+    for (int x = 0; x < s->w; x++) {
+      /* the left view: texture coordinates are left-image columns */
+      (*l)->data[(size_t)y * (*l)->stride + (size_t)x] = in_fg(s, x, y) ? tex(s->seed + 1, x, y) : tex(s->seed, x, y);
+      /* the right view at xr shows the left column xr + d of whichever
+       * surface is in front there */
+      int xf = x + s->df;
+      (*r)->data[(size_t)y * (*r)->stride + (size_t)x] =
+          in_fg(s, xf, y) ? tex(s->seed + 1, xf, y) : tex(s->seed, x + dbg, y);
+      if (gt) {
+        int d = in_fg(s, x, y) ? s->df : dbg;
+        int occluded = !in_fg(s, x, y) && in_fg(s, x - dbg + s->df, y);
+        gt[(size_t)y * (size_t)s->w + (size_t)x] = occluded || x - d < 0 || x - d >= s->w ? NAN : (float)d;
+      }
+    }
+  }
+}
+
+static float *to_float(const int16_t *d, size_t n) {
+  float *f = malloc(n * sizeof *f);
+  for (size_t i = 0; i < n; i++) f[i] = d[i] == TSR_STEREO_INVALID ? INFINITY : (float)d[i] / TSR_STEREO_SCALE;
+  return f;
+}
+
+static tsr_status match(const char *device, uint64_t budget, int threads, const tsr_image *l, const tsr_image *r,
+                        const tsr_stereo_options *o, int16_t *disp, int16_t *right, uint8_t *conf,
+                        tsr_stereo_stats *st) {
+  tsr_context_options co;
+  tsr_context_options_init(&co);
+  co.device = device;
+  co.mem_budget = budget;
+  co.threads = threads;
+  co.quiet = 1;
+  tsr_context *ctx = NULL;
+  ck_assert_int_eq(tsr_context_create(&co, &ctx), TSR_OK);
+  tsr_status s = tsr_stereo_match(ctx, l, r, o, disp, right, conf, st);
+  if (s) fprintf(stderr, "stereo: %s\n", tsr_context_error(ctx));
+  tsr_context_destroy(ctx);
+  return s;
+}
+
+/* bad-1 (percent, invalid counted bad) over pixels of known disparity */
+static double bad1(const int16_t *disp, const float *gt, int w, int h) {
+  float *f = to_float(disp, (size_t)w * (size_t)h);
+  tsr_stereo_eval ev;
+  tsr_stereo_evaluate(f, gt, NULL, w, h, 0, &ev);
+  free(f);
+  ck_assert_uint_gt(ev.known, 0);
+  return ev.bad1;
+}
+
+static void check_scene(const char *device, const scene *s, int min_disp, int num_disp, int paths, double max_bad1) {
+  tsr_image *l, *r;
+  size_t n = (size_t)s->w * (size_t)s->h;
+  float *gt = malloc(n * sizeof *gt);
+  make_scene(s, &l, &r, gt);
+  tsr_stereo_options o;
+  tsr_stereo_options_init(&o);
+  o.min_disp = min_disp;
+  o.num_disp = num_disp;
+  o.paths = paths;
+  int16_t *d = malloc(n * 2);
+  tsr_stereo_stats st;
+  ck_assert_int_eq(match(device, 0, 0, l, r, &o, d, NULL, NULL, &st), TSR_OK);
+  double b = bad1(d, gt, s->w, s->h);
+  printf("  %s: scene %dx%d, background %d, object %d, range %d..%d, %d paths: bad-1 %.2f%% (at most %.1f%%)\n",
+         st.device, s->w, s->h, s->db, s->df, min_disp, min_disp + num_disp - 1, paths, b, max_bad1);
+  ck_assert_double_le(b, max_bad1);
+  free(d);
+  free(gt);
+  tsr_image_free(l);
+  tsr_image_free(r);
+}
+
+/* ---- accuracy ------------------------------------------------------------------------ */
+START_TEST(synthetic_planes_meet_bad1) {
+  const char *dev = tt_backend(_i);
+  scene s = {320, 200, 12, 28, 40, 110, 210, 50, 150, 7};
+  check_scene(dev, &s, 0, 48, 8, 2.0);
+  check_scene(dev, &s, 0, 48, 4, 3.0);
+}
+END_TEST
+
+START_TEST(wide_and_negative_ranges) {
+  const char *dev = tt_backend(_i);
+  /* past 256: a scene at 300..330 searched over 384 disparities */
+  scene wide = {640, 96, 300, 330, 0, 420, 520, 20, 76, 11};
+  check_scene(dev, &wide, 0, 384, 8, 2.0);
+  /* negative: the background at -20, the object at +10 */
+  scene neg = {256, 128, -20, 10, 0, 90, 170, 30, 100, 5};
+  check_scene(dev, &neg, -32, 48, 8, 2.0);
+}
+END_TEST
+
+START_TEST(motorcycle_bad2) {
+  /* Middlebury's Motorcycle at quarter size; OpenCV's StereoSGBM in its
+   * best mode scores bad-2 18.3 % by the same rules (bench/) */
+  tsr_image *l = tt_load(MB "/im0.png"), *r = tt_load(MB "/im1.png");
+  tsr_context *ctx = tt_context("cpu");
+  float *gt = NULL;
+  int gw, gh;
+  ck_assert_int_eq(tsr_pfm_read(ctx, MB "/disp0GT.pfm", &gt, &gw, &gh), TSR_OK);
+  ck_assert_int_eq(gw, l->width);
+  tsr_stereo_options o;
+  tsr_stereo_options_init(&o);
+  o.num_disp = 64;
+  int16_t *d = malloc((size_t)gw * (size_t)gh * 2);
+  ck_assert_int_eq(tsr_stereo_match(ctx, l, r, &o, d, NULL, NULL, NULL), TSR_OK);
+  float *f = to_float(d, (size_t)gw * (size_t)gh);
+  tsr_stereo_eval ev;
+  tsr_stereo_evaluate(f, gt, NULL, gw, gh, 0, &ev);
+  printf("  motorcycle (quarter): bad-2 %.2f%%, invalid %.2f%%\n", ev.bad2, ev.invalid_pct);
+  ck_assert_double_le(ev.bad2, 15.0);
+  ck_assert_double_le(ev.invalid_pct, 12.0);
+  free(f);
+  free(d);
+  free(gt);
+  tsr_context_destroy(ctx);
+  tsr_image_free(l);
+  tsr_image_free(r);
+}
+END_TEST
+
+/* ---- the same values everywhere ------------------------------------------------------ */
+START_TEST(backends_are_bit_identical) {
+  /* the CPU backend and the OpenCL device on one grid of 9 tiles */
+  tsr_image *l = tt_load(MB "/im0.png"), *r = tt_load(MB "/im1.png");
+  size_t n = (size_t)l->width * (size_t)l->height;
+  tsr_stereo_options o;
+  tsr_stereo_options_init(&o);
+  o.num_disp = 64;
+  o.tile_w = 320;
+  o.tile_h = 300;
+  int16_t *d[2], *rd[2];
+  uint8_t *c[2];
+  tsr_stereo_stats st[2];
+  for (int b = 0; b < 2; b++) {
+    d[b] = malloc(n * 2);
+    rd[b] = malloc(n * 2);
+    c[b] = malloc(n);
+    ck_assert_int_eq(match(tt_backend(b), 0, 0, l, r, &o, d[b], rd[b], c[b], &st[b]), TSR_OK);
+    printf("  %s: %dx%d tiles\n", st[b].device, st[b].tiles_x, st[b].tiles_y);
+  }
+  ck_assert_str_eq(st[0].device, "cpu");
+  ck_assert_str_ne(st[1].device, "cpu"); /* really on the device */
+  ck_assert_int_eq(st[0].tiles_x * st[0].tiles_y, 9);
+  ck_assert_int_eq(st[1].tiles_x * st[1].tiles_y, 9);
+  ck_assert_mem_eq(d[0], d[1], n * 2);
+  ck_assert_mem_eq(rd[0], rd[1], n * 2);
+  ck_assert_mem_eq(c[0], c[1], n);
+  for (int b = 0; b < 2; b++) {
+    free(d[b]);
+    free(rd[b]);
+    free(c[b]);
+  }
+  tsr_image_free(l);
+  tsr_image_free(r);
+}
+END_TEST
+
+START_TEST(threads_do_not_change_output) {
+  scene s = {300, 160, 9, 21, 0, 100, 200, 40, 120, 3};
+  tsr_image *l, *r;
+  make_scene(&s, &l, &r, NULL);
+  size_t n = (size_t)s.w * (size_t)s.h;
+  tsr_stereo_options o;
+  tsr_stereo_options_init(&o);
+  o.num_disp = 37; /* not a multiple of 16: the vector loops' padding */
+  o.min_disp = -3;
+  int16_t *a = malloc(n * 2), *b = malloc(n * 2);
+  ck_assert_int_eq(match("cpu", 0, 1, l, r, &o, a, NULL, NULL, NULL), TSR_OK);
+  ck_assert_int_eq(match("cpu", 0, 2, l, r, &o, b, NULL, NULL, NULL), TSR_OK);
+  ck_assert_mem_eq(a, b, n * 2);
+  free(a);
+  free(b);
+  tsr_image_free(l);
+  tsr_image_free(r);
+}
+END_TEST
+
+/* The vector loops (AVX2 where the CPU has it) against the scalar ones,
+ * which call the shared header: every output of a tile. */
+START_TEST(vector_loops_equal_scalar) {
+  scene s = {203, 97, 5, 17, 30, 60, 140, 20, 80, 9};
+  tsr_image *l, *r;
+  make_scene(&s, &l, &r, NULL);
+  static const int ranges[3][2] = {{0, 37}, {-9, 64}, {2, 16}};
+  for (int ri = 0; ri < 3; ri++)
+    for (int paths = 4; paths <= 8; paths += 4)
+      for (int uq = 0; uq <= 15; uq += 15) {
+        tsr_stereo_desc d;
+        memset(&d, 0, sizeof d);
+        d.width = s.w;
+        d.height = s.h;
+        d.x0 = 11;
+        d.y0 = 7;
+        d.w = 150;
+        d.h = 80;
+        d.dmin = ranges[ri][0];
+        d.nd = ranges[ri][1];
+        d.ndp = (d.nd + 15) / 16 * 16;
+        d.p1 = 10;
+        d.p2 = 120;
+        d.uniqueness = uq;
+        d.lr_max = 1;
+        d.paths = paths;
+        d.rx0 = d.x0 - (d.dmin + d.nd - 1) < 0 ? 0 : d.x0 - (d.dmin + d.nd - 1);
+        int rx1 = d.x0 + d.w - d.dmin > s.w ? s.w : d.x0 + d.w - d.dmin;
+        d.rw = rx1 - d.rx0;
+        tsr__stereo_work w[2];
+        for (int k = 0; k < 2; k++) {
+          ck_assert_int_eq(tsr__stereo_work_alloc(&w[k], d.w, d.h, d.rw, d.nd, 0), TSR_OK);
+          tsr__stereo_tile_cpu(&w[k], &d, l->data, r->data, (int)l->stride, 2, k ? -1 : 0);
+        }
+        size_t px = (size_t)d.w * (size_t)d.h;
+        ck_assert_mem_eq(w[0].raw, w[1].raw, px * 2);
+        ck_assert_mem_eq(w[0].disp, w[1].disp, px * 2);
+        ck_assert_mem_eq(w[0].conf, w[1].conf, px);
+        ck_assert_mem_eq(w[0].dispr, w[1].dispr, (size_t)d.rw * (size_t)d.h * 2);
+        int valid = 0;
+        for (size_t i = 0; i < px; i++) valid += w[0].disp[i] != TSR_DISP_INVALID;
+        ck_assert_int_gt(valid, (int)(px / 2)); /* a real result, not all invalid */
+        for (int k = 0; k < 2; k++) tsr__stereo_work_free(&w[k]);
+      }
+  tsr_image_free(l);
+  tsr_image_free(r);
+}
+END_TEST
+
+/* ---- tiles -------------------------------------------------------------------------- */
+START_TEST(tiles_agree_with_the_untiled_run) {
+  tsr_image *l = tt_load(MB "/im0.png"), *r = tt_load(MB "/im1.png");
+  size_t n = (size_t)l->width * (size_t)l->height;
+  tsr_stereo_options o;
+  tsr_stereo_options_init(&o);
+  o.num_disp = 64;
+  int16_t *whole = malloc(n * 2), *tiled = malloc(n * 2);
+  tsr_stereo_stats s1, s2;
+  ck_assert_int_eq(match("cpu", 0, 0, l, r, &o, whole, NULL, NULL, &s1), TSR_OK);
+  ck_assert_int_eq(s1.tiles_x * s1.tiles_y, 1);
+  /* a budget that needs a grid */
+  ck_assert_int_eq(match("cpu", (uint64_t)12 << 20, 0, l, r, &o, tiled, NULL, NULL, &s2), TSR_OK);
+  ck_assert_int_ge(s2.tiles_x * s2.tiles_y, 4);
+  ck_assert_uint_le(s2.tile_bytes, (uint64_t)12 << 20);
+  size_t agree = 0;
+  for (size_t i = 0; i < n; i++) {
+    int a = whole[i], b = tiled[i];
+    if (a == TSR_STEREO_INVALID || b == TSR_STEREO_INVALID) agree += a == b;
+    else agree += abs(a - b) <= TSR_STEREO_SCALE;
+  }
+  double pct = 100.0 * (double)agree / (double)n;
+  printf("  %dx%d tiles of %dx%d: %.3f%% of pixels within 1 px of the untiled run\n", s2.tiles_x, s2.tiles_y,
+         s2.core_w, s2.core_h, pct);
+  ck_assert_double_ge(pct, 99.5);
+  free(whole);
+  free(tiled);
+  tsr_image_free(l);
+  tsr_image_free(r);
+}
+END_TEST
+
+START_TEST(planner_tiles) {
+  tsr_tile_need need;
+  memset(&need, 0, sizeof need);
+  need.pixel_bytes = 2400;
+  need.row_bytes = 8000;
+  need.column_bytes = 19200;
+  need.fixed_bytes = 4096;
+  need.largest_pixel_bytes = 1600;
+  need.margin = 32;
+  tsr_tile_plan p;
+  /* 6000 x 4000 with 800 disparities in 1 GiB */
+  uint64_t budget = (uint64_t)1 << 30;
+  ck_assert_int_eq(tsr_plan_tiles(&need, 6000, 4000, budget, 0, 0, 0, &p), TSR_OK);
+  ck_assert_uint_le(p.bytes, budget);
+  ck_assert_int_ge(p.nx * p.core_w, 6000);
+  ck_assert_int_ge(p.ny * p.core_h, 4000);
+  ck_assert_int_lt((p.nx - 1) * p.core_w, 6000);
+  ck_assert_int_lt((p.ny - 1) * p.core_h, 4000);
+  /* the same inputs give the same grid */
+  tsr_tile_plan q;
+  ck_assert_int_eq(tsr_plan_tiles(&need, 6000, 4000, budget, 0, 0, 0, &q), TSR_OK);
+  ck_assert_mem_eq(&p, &q, sizeof p);
+  /* a grid whose region would be larger than max_alloc allows is not taken */
+  ck_assert_int_eq(tsr_plan_tiles(&need, 6000, 4000, budget, (uint64_t)256 << 20, 0, 0, &q), TSR_OK);
+  ck_assert_uint_le((uint64_t)q.region_w * (uint64_t)q.region_h * need.largest_pixel_bytes, (uint64_t)256 << 20);
+  /* everything fits: one tile */
+  ck_assert_int_eq(tsr_plan_tiles(&need, 100, 80, budget, 0, 0, 0, &q), TSR_OK);
+  ck_assert_int_eq(q.nx * q.ny, 1);
+  ck_assert_int_eq(q.region_w, 100);
+  /* cores given: that grid, checked for fit */
+  ck_assert_int_eq(tsr_plan_tiles(&need, 1000, 700, budget, 0, 300, 200, &q), TSR_OK);
+  ck_assert_int_eq(q.nx, 4);
+  ck_assert_int_eq(q.ny, 4);
+  ck_assert_int_eq(q.region_w, 364);
+  ck_assert_int_eq(tsr_plan_tiles(&need, 6000, 4000, 64 << 20, 0, 3000, 3000, &q), TSR_E_BUDGET);
+  /* nothing fits */
+  ck_assert_int_eq(tsr_plan_tiles(&need, 6000, 4000, 1 << 20, 0, 0, 0, &q), TSR_E_BUDGET);
+}
+END_TEST
+
+START_TEST(guide_narrows_the_ranges) {
+  /* a wide range, locally narrow: two planes far apart, each tile sees one */
+  scene s = {640, 480, 20, 180, 0, 320, 640, 0, 480, 13};
+  tsr_image *l, *r;
+  size_t n = (size_t)s.w * (size_t)s.h;
+  float *gt = malloc(n * sizeof *gt);
+  make_scene(&s, &l, &r, gt);
+  tsr_stereo_options o;
+  tsr_stereo_options_init(&o);
+  o.num_disp = 256;
+  o.tile_w = 256;
+  o.tile_h = 256;
+  int16_t *a = malloc(n * 2), *b = malloc(n * 2);
+  tsr_stereo_stats sa, sb;
+  ck_assert_int_eq(match("cpu", 0, 0, l, r, &o, a, NULL, NULL, &sa), TSR_OK);
+  o.guide = 1;
+  ck_assert_int_eq(match("cpu", 0, 0, l, r, &o, b, NULL, NULL, &sb), TSR_OK);
+  double ba = bad1(a, gt, s.w, s.h), bb = bad1(b, gt, s.w, s.h);
+  printf("  guide: %d of %d tiles narrowed (%d..%d disparities), cells %.1fM -> %.1fM, bad-1 %.2f%% -> %.2f%%\n",
+         sb.guided_tiles, sb.tiles_x * sb.tiles_y, sb.min_tile_ndisp, sb.max_tile_ndisp, (double)sa.cells / 1e6,
+         (double)sb.cells / 1e6, ba, bb);
+  ck_assert_int_gt(sb.guided_tiles, 0);
+  ck_assert_uint_lt(sb.cells * 2, sa.cells);
+  ck_assert_double_le(bb, ba + 0.5);
+  free(a);
+  free(b);
+  free(gt);
+  tsr_image_free(l);
+  tsr_image_free(r);
+}
+END_TEST
+
+/* ---- files and evaluation ------------------------------------------------------------ */
+START_TEST(pfm_and_png_conventions) {
+  char *dir = tt_tempdir(), p[4200];
+  tsr_context *ctx = tt_context("cpu");
+  int16_t d[6] = {16 * 5, TSR_STEREO_INVALID, 8, 16 * 300 + 4, 0, -16};
+  snprintf(p, sizeof p, "%s/d.pfm", dir);
+  ck_assert_int_eq(tsr_disp_write_pfm(ctx, p, d, 3, 2), TSR_OK);
+  float *f;
+  int w, h;
+  ck_assert_int_eq(tsr_pfm_read(ctx, p, &f, &w, &h), TSR_OK);
+  ck_assert_int_eq(w, 3);
+  ck_assert_int_eq(h, 2);
+  ck_assert(f[0] == 5.0f && isinf(f[1]) && f[2] == 0.5f && f[3] == 300.25f && f[4] == 0.0f && f[5] == -1.0f);
+  free(f);
+  /* rows are stored bottom to top, little-endian, scale -1 */
+  FILE *fp = fopen(p, "rb");
+  char hdr[16] = {0};
+  ck_assert_uint_eq(fread(hdr, 1, 10, fp), 10);
+  ck_assert_str_eq(hdr, "Pf\n3 2\n-1\n");
+  float first;
+  ck_assert_uint_eq(fread(&first, 4, 1, fp), 1);
+  ck_assert(first == 300.25f); /* the bottom row first */
+  fclose(fp);
+  snprintf(p, sizeof p, "%s/d.png", dir);
+  ck_assert_int_eq(tsr_disp_write_png16(ctx, p, d, 3, 2), TSR_OK);
+  tsr_image *img = tt_load(p);
+  ck_assert_int_eq(img->depth, 16);
+  const uint16_t *r0 = (const uint16_t *)img->data, *r1 = (const uint16_t *)(img->data + img->stride);
+  ck_assert_uint_eq(r0[0], 5 * 256);
+  ck_assert_uint_eq(r0[1], 0);
+  ck_assert_uint_eq(r0[2], 128);
+  ck_assert_uint_eq(r1[0], 65535); /* 300.25 x 256 does not fit: clamped */
+  ck_assert_uint_eq(r1[1], 0);     /* 0 and negative: KITTI cannot hold them */
+  ck_assert_uint_eq(r1[2], 0);
+  tsr_image_free(img);
+  /* a truncated PFM is refused by name */
+  snprintf(p, sizeof p, "%s/bad.pfm", dir);
+  tt_write_file(p, "Pf\n4 4\n-1\n\x01\x02", 13);
+  ck_assert_int_eq(tsr_pfm_read(ctx, p, &f, &w, &h), TSR_E_CORRUPT);
+  ck_assert_ptr_nonnull(strstr(tsr_context_error(ctx), "bad.pfm"));
+  tsr_context_destroy(ctx);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+START_TEST(evaluation_rules) {
+  /* 8 pixels: unknown ground truth (inf, NaN) skipped, one masked out,
+   * an invalid disparity bad at every threshold */
+  float gt[8] = {10, 10, 10, 10, INFINITY, NAN, 10, 10};
+  float d[8] = {10.2f, 10.7f, 11.5f, 13.0f, 99, 99, INFINITY, 50};
+  uint8_t mask[8] = {255, 255, 255, 255, 255, 255, 255, 0};
+  tsr_stereo_eval ev;
+  tsr_stereo_evaluate(d, gt, mask, 8, 1, 0, &ev);
+  ck_assert_uint_eq(ev.known, 5);
+  ck_assert_uint_eq(ev.invalid, 1);
+  ck_assert_double_eq_tol(ev.bad05, 100.0 * 4 / 5, 1e-9); /* 0.7, 1.5, 3.0, invalid */
+  ck_assert_double_eq_tol(ev.bad1, 100.0 * 3 / 5, 1e-9);
+  ck_assert_double_eq_tol(ev.bad2, 100.0 * 2 / 5, 1e-9);
+  ck_assert_double_eq_tol(ev.bad4, 100.0 * 1 / 5, 1e-9);
+  ck_assert_double_eq_tol(ev.avgerr, (0.2 + 0.7 + 1.5 + 3.0) / 4, 1e-6);
+  ck_assert_double_eq_tol(ev.invalid_pct, 20.0, 1e-9);
+  /* KITTI: 0 means unknown */
+  float gk[2] = {0, 5}, dk[2] = {3, 5};
+  tsr_stereo_evaluate(dk, gk, NULL, 2, 1, 1, &ev);
+  ck_assert_uint_eq(ev.known, 1);
+  ck_assert_double_eq_tol(ev.bad05, 0.0, 1e-9);
+}
+END_TEST
+
+/* ---- batches and bad input ----------------------------------------------------------- */
+static int cli(const char *args, char *err, size_t n) {
+  char *dir = tt_tempdir(), cmd[16384], path[4200];
+  snprintf(path, sizeof path, "%s/err", dir);
+  snprintf(cmd, sizeof cmd, "'%s' %s 2>'%s' >/dev/null", TSR_CLI_PATH, args, path);
+  int st = system(cmd);
+  FILE *f = fopen(path, "r");
+  size_t got = f ? fread(err, 1, n - 1, f) : 0;
+  err[got] = 0;
+  if (f) fclose(f);
+  tt_rmtree(dir);
+  free(dir);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void write_scene_dir(const char *dir, const scene *s, const char *calib) {
+  char p[4200];
+  mkdir(dir, 0755);
+  tsr_image *l, *r;
+  make_scene(s, &l, &r, NULL);
+  tsr_context *ctx = tt_context("cpu");
+  snprintf(p, sizeof p, "%s/im0.png", dir);
+  ck_assert_int_eq(tsr_image_write(ctx, l, p, NULL), TSR_OK);
+  snprintf(p, sizeof p, "%s/im1.png", dir);
+  ck_assert_int_eq(tsr_image_write(ctx, r, p, NULL), TSR_OK);
+  snprintf(p, sizeof p, "%s/calib.txt", dir);
+  tt_write_file(p, calib, strlen(calib));
+  tsr_context_destroy(ctx);
+  tsr_image_free(l);
+  tsr_image_free(r);
+}
+
+START_TEST(batch_reports_bad_pairs_and_finishes_the_rest) {
+  char *dir = tt_tempdir(), good[4200], good2[4200], size[4200], calib[4200], unread[4200], out[4200],
+                           err[8192], p[4300];
+  char *args2 = malloc(30000);
+  const size_t args2_len = 30000;
+  scene s = {160, 96, 6, 14, 0, 50, 110, 20, 70, 21};
+  snprintf(good, sizeof good, "%s/good", dir);
+  snprintf(good2, sizeof good2, "%s/good2", dir);
+  snprintf(size, sizeof size, "%s/sizes", dir);
+  snprintf(calib, sizeof calib, "%s/calib", dir);
+  snprintf(unread, sizeof unread, "%s/unread", dir);
+  snprintf(out, sizeof out, "%s/out", dir);
+  write_scene_dir(good, &s, "cam0=[1 0 0; 0 1 0; 0 0 1]\nwidth=160\nheight=96\nndisp=32\nvmin=5\nvmax=15\n");
+  write_scene_dir(good2, &s, "ndisp=32\n");
+  write_scene_dir(size, &s, "ndisp=32\n");
+  scene small = s;
+  small.w = 150;
+  {
+    tsr_image *l, *r;
+    make_scene(&small, &l, &r, NULL);
+    tsr_context *ctx = tt_context("cpu");
+    snprintf(p, sizeof p, "%s/im1.png", size);
+    ck_assert_int_eq(tsr_image_write(ctx, r, p, NULL), TSR_OK);
+    tsr_context_destroy(ctx);
+    tsr_image_free(l);
+    tsr_image_free(r);
+  }
+  write_scene_dir(calib, &s, "width=160\nheight=96\nndisp=banana\n");
+  write_scene_dir(unread, &s, "ndisp=32\n");
+  snprintf(p, sizeof p, "%s/im0.png", unread);
+  tt_write_file(p, "not a png", 9);
+  snprintf(args2, args2_len, "stereo '%s' '%s' '%s' '%s' '%s' -o '%s' --device cpu --extras vis", good, size, calib,
+           unread, good2, out);
+  int rc = cli(args2, err, sizeof err);
+  ck_assert_int_ne(rc, 0);
+  /* one line each, naming the file and the reason */
+  ck_assert_msg(strstr(err, "sizes/im0.png is 160x96 but") && strstr(err, "sizes/im1.png is 150x96"), "%s", err);
+  ck_assert_msg(strstr(err, "calib/calib.txt:3: ndisp must be a positive integer"), "%s", err);
+  ck_assert_msg(strstr(err, "unread/im0.png"), "%s", err);
+  snprintf(p, sizeof p, "%s/good/disp0.pfm", out);
+  ck_assert(tt_file_exists(p));
+  snprintf(p, sizeof p, "%s/good/disp0_vis.png", out);
+  ck_assert(tt_file_exists(p));
+  snprintf(p, sizeof p, "%s/good2/disp0.pfm", out);
+  ck_assert(tt_file_exists(p)); /* after the failures */
+  snprintf(p, sizeof p, "%s/sizes", out);
+  ck_assert(!tt_file_exists(p));
+  /* a re-run resumes: the good pairs are there, the bad ones fail again */
+  rc = cli(args2, err, sizeof err);
+  ck_assert_int_ne(rc, 0);
+  /* other options into the same folder are refused */
+  snprintf(args2, args2_len, "stereo '%s' -o '%s' --device cpu --paths 4", good, out);
+  rc = cli(args2, err, sizeof err);
+  ck_assert_int_ne(rc, 0);
+  ck_assert_msg(strstr(err, "paths"), "%s", err);
+  free(args2);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+START_TEST(pair_errors_name_the_file) {
+  char *dir = tt_tempdir(), a[4200], b[4200], args[9000], err[8192];
+  scene s = {64, 48, 4, 8, 0, 20, 40, 10, 30, 1};
+  snprintf(a, sizeof a, "%s/s", dir);
+  write_scene_dir(a, &s, "ndisp=16\n");
+  snprintf(b, sizeof b, "%s/nope.png", dir);
+  snprintf(args, sizeof args, "stereo '%s/im0.png' '%s' -o '%s/d.pfm' --device cpu", a, b, dir);
+  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "nope.png"), "%s", err);
+  snprintf(args, sizeof args, "stereo '%s/im0.png' '%s/im1.png' -o '%s/d.pfm' --device cpu --ndisp 5000", a, a, dir);
+  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "--ndisp"), "%s", err);
+  snprintf(args, sizeof args, "stereo '%s/im0.png' '%s/im1.png' -o '%s/d.pfm' --device cpu --tile 40x40 --overlap 64", a,
+           a, dir);
+  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "no core"), "%s", err);
+  snprintf(args, sizeof args, "stereo '%s/im0.png' '%s/im1.png' -o '%s/d.pfm' --device cpu --tile kitti --ndisp 16", a,
+           a, dir);
+  ck_assert_int_eq(cli(args, err, sizeof err), 0);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
+int main(void) {
+  int nb = 1;
+  tt_backend_count("stereo", &nb);
+  Suite *s = suite_create("stereo");
+  TCase *tc = tcase_create("stereo");
+  tcase_set_timeout(tc, 300);
+  tcase_add_loop_test(tc, synthetic_planes_meet_bad1, 0, nb);
+  tcase_add_loop_test(tc, wide_and_negative_ranges, 0, nb);
+  tcase_add_test(tc, motorcycle_bad2);
+  if (nb == 2) tcase_add_test(tc, backends_are_bit_identical);
+  tcase_add_test(tc, threads_do_not_change_output);
+  tcase_add_test(tc, vector_loops_equal_scalar);
+  tcase_add_test(tc, tiles_agree_with_the_untiled_run);
+  tcase_add_test(tc, planner_tiles);
+  tcase_add_test(tc, guide_narrows_the_ranges);
+  tcase_add_test(tc, pfm_and_png_conventions);
+  tcase_add_test(tc, evaluation_rules);
+  tcase_add_test(tc, batch_reports_bad_pairs_and_finishes_the_rest);
+  tcase_add_test(tc, pair_errors_name_the_file);
+  suite_add_tcase(s, tc);
+  return tt_run(s);
+}
