@@ -58,7 +58,7 @@ __kernel void tsr_stereo_path(__global const uchar *cost, __global ushort *sum, 
     if (has_prev)
       p2 = tsr_sgm_p2(d->p1, d->p2, img[(long)(d->y0 + y) * stride + d->x0 + x],
                       img[(long)(d->y0 + py) * stride + d->x0 + px]);
-    m = tsr_sgm_step(cost + o, prev, has_prev, m, cur, sum + o, nd, d->p1, p2, add);
+    m = tsr_sgm_step(cost + o, prev, has_prev, m, cur, add ? sum + o : 0, sum + o, nd, d->p1, p2);
     __global ushort *t = prev;
     prev = cur;
     cur = t;

@@ -1,17 +1,23 @@
 /* The CPU backend's stereo matcher: OpenMP loops around cl/stereo.h, one
- * tile at a time.
+ * tile at a time, in two sweeps over the rows so that the 16-bit sums
+ * cross memory once each way.
  *
- * The passes: census of the tile's left region and of the right columns
- * it reads; the cost volume (h x w x ndp bytes); the aggregation, whose
- * paths are summed into a 16-bit volume: the horizontal paths row by row
- * (rows in parallel), then a top-down and a bottom-up sweep for the
- * vertical and diagonal paths (each row split between the threads, a
- * barrier between rows, since a row's paths read the previous row's);
- * then per row the winner, the right image's disparities from the same
- * volume and the left-right check; last the median. Every value is that
- * of the shared header's integer functions, so the thread count, the
- * vector path (AVX2: 16 disparities at once, the same integer sums) and
- * the tile order change nothing. */
+ * First the census of the tile's left region and of the right columns it
+ * reads. The forward sweep (top down) computes each row's costs from the
+ * census, the paths that come from above (down; with 8 paths also the
+ * two diagonals) and the left-to-right path, and stores their sum. The
+ * backward sweep (bottom up) recomputes the row's costs, adds the paths
+ * from below and right to left to the stored sum in a row buffer, and
+ * picks the row's winners at once (the right image's disparities from the
+ * same sums, the left-right check). Last, the median.
+ *
+ * Threads: the paths from above or below of one row are independent per
+ * pixel, so the row is cut into one span per thread, with a barrier per
+ * row; the horizontal path, one chain along the row, runs on thread 0 one
+ * row behind, and the winners on the last thread two rows behind, their
+ * spans shortened to balance. Every value is that of the shared header's
+ * integer functions, so the thread count and the vector path (AVX2, 16
+ * disparities at once, the same integer sums) change nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +29,18 @@
 
 #include "ops/stereo_impl.h"
 
-#define SLOT_PAD 16 /* u16 before each pixel's values: the sentinel at [-1] */
+#define SLOT_PAD 16 /* u16 before each pixel's path values: the sentinel at [-1] */
 
 static inline size_t slot_len(int ndp) { return (size_t)ndp + SLOT_PAD; }
 
 uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp) {
-  uint64_t px = (uint64_t)w * (uint64_t)h, sl = slot_len(ndp) * 2;
-  return px * 8 + (uint64_t)rw * (uint64_t)h * 8 /* census */
-         + px * (uint64_t)ndp * 3                /* costs, sums */
-         + (2 * 3 * (uint64_t)w + 1) * sl + 2 * 3 * (uint64_t)w * 4 /* vertical sweeps */
-         + (3 * (uint64_t)h + 1) * sl                                 /* horizontal paths */
-         + (uint64_t)ndp * 2 + px * 5 + (uint64_t)rw * (uint64_t)h * 2 + 4096;
+  uint64_t px = (uint64_t)w * (uint64_t)h, sl = slot_len(ndp) * 2, W = (uint64_t)w, R = (uint64_t)rw;
+  return px * 8 + R * (uint64_t)h * 8               /* census */
+         + px * (uint64_t)ndp * 2                   /* the forward sums */
+         + W * (uint64_t)ndp * (2 * 1 + 3 * 2)      /* cost rows, backward row sums */
+         + (2 * 3 * W + 1) * sl + 2 * 3 * W * 4     /* paths from above/below */
+         + 3 * sl + (R + (uint64_t)ndp + 16) * 4    /* horizontal path, right winners' scratch */
+         + (uint64_t)ndp * 2 + px * 5 + R * (uint64_t)h * 2 + 4096; /* outputs */
 }
 
 static void *zalloc(size_t n) {
@@ -49,17 +56,25 @@ static void fill_sentinel(uint16_t *p, size_t n) {
 void tsr__stereo_work_free(tsr__stereo_work *wk) {
   free(wk->censl);
   free(wk->censr);
-  free(wk->cost);
   free(wk->sum);
+  free(wk->crow);
+  free(wk->trow);
   free(wk->rows);
   free(wk->rowmin);
   free(wk->hrows);
+  free(wk->rscratch);
   free(wk->padmask);
   free(wk->raw);
   free(wk->disp);
   free(wk->dispr);
   free(wk->conf);
   memset(wk, 0, sizeof *wk);
+}
+
+static void reset_slots(tsr__stereo_work *wk) {
+  fill_sentinel(wk->rows, (2 * 3 * (size_t)wk->max_w + 1) * slot_len(wk->ndp));
+  fill_sentinel(wk->hrows, 3 * slot_len(wk->ndp));
+  for (int d = 0; d < wk->ndp; d++) wk->padmask[d] = d < wk->nd ? 0 : TSR_SGM_SENTINEL;
 }
 
 tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, int max_rw, int nd, int outputs_only) {
@@ -69,6 +84,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->max_w = max_w;
   wk->max_h = max_h;
   wk->max_rw = max_rw;
+  wk->cap_nd = nd;
   wk->nd = nd;
   wk->ndp = ndp;
   wk->raw = zalloc(px * 2);
@@ -82,82 +98,95 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   if (outputs_only) return TSR_OK;
   wk->censl = zalloc(px * 8);
   wk->censr = zalloc((size_t)max_rw * (size_t)max_h * 8);
-  wk->cost = zalloc(px * (size_t)ndp);
   wk->sum = zalloc(px * (size_t)ndp * 2);
+  wk->crow = zalloc(2 * (size_t)max_w * (size_t)ndp);
+  wk->trow = zalloc(3 * (size_t)max_w * (size_t)ndp * 2);
   wk->rows = zalloc((2 * 3 * (size_t)max_w + 1) * sl * 2);
   wk->rowmin = zalloc(2 * 3 * (size_t)max_w * 4);
-  wk->hrows = zalloc((3 * (size_t)max_h + 1) * sl * 2);
+  wk->hrows = zalloc(3 * sl * 2);
+  wk->rscratch = zalloc(((size_t)max_rw + (size_t)ndp + 16) * 4);
   wk->padmask = zalloc((size_t)ndp * 2);
-  if (!wk->censl || !wk->censr || !wk->cost || !wk->sum || !wk->rows || !wk->rowmin || !wk->hrows || !wk->padmask) {
+  if (!wk->censl || !wk->censr || !wk->sum || !wk->crow || !wk->trow || !wk->rows || !wk->rowmin || !wk->hrows ||
+      !wk->rscratch || !wk->padmask) {
     tsr__stereo_work_free(wk);
     return TSR_E_NOMEM;
   }
-  /* Pads never written hold the sentinel; the values past nd too (the
-   * vector loops keep them so). */
-  fill_sentinel(wk->rows, (2 * 3 * (size_t)max_w + 1) * sl);
-  fill_sentinel(wk->hrows, (3 * (size_t)max_h + 1) * sl);
-  for (int d = 0; d < ndp; d++) wk->padmask[d] = d < nd ? 0 : TSR_SGM_SENTINEL;
+  reset_slots(wk);
   return TSR_OK;
 }
 
 void tsr__stereo_work_range(tsr__stereo_work *wk, int nd) {
-  if (nd == wk->nd || !wk->rows) return;
+  if (!wk->rows) return;
   /* every slot's pads and the values past nd must hold the sentinel again */
-  int ndp = (nd + 15) / 16 * 16;
   wk->nd = nd;
-  wk->ndp = ndp;
-  fill_sentinel(wk->rows, (2 * 3 * (size_t)wk->max_w + 1) * slot_len(ndp));
-  fill_sentinel(wk->hrows, (3 * (size_t)wk->max_h + 1) * slot_len(ndp));
-  for (int d = 0; d < ndp; d++) wk->padmask[d] = d < nd ? 0 : TSR_SGM_SENTINEL;
+  wk->ndp = (nd + 15) / 16 * 16;
+  reset_slots(wk);
 }
 
 /* ---- one step of a path, over every disparity ---------------------------- */
 /* lc[d] = the path's value at this pixel (lp: the previous pixel's, NULL
- * at the path's start); s[d] = (add ? s[d] : 0) + lc[d]. Returns the
+ * at the path's start); sout[d] = (sin ? sin[d] : 0) + lc[d]. Returns the
  * minimum over d of lc. */
-typedef int (*step_fn)(const uint8_t *c, const uint16_t *lp, int mprev, uint16_t *lc, uint16_t *s, int nd, int ndp,
-                       const uint16_t *padmask, int p1, int p2, int add);
+typedef int (*step_fn)(const uint8_t *c, const uint16_t *lp, int mprev, uint16_t *lc, const uint16_t *sin,
+                       uint16_t *sout, int nd, int ndp, const uint16_t *padmask, int p1, int p2);
 
-static int step_scalar(const uint8_t *c, const uint16_t *lp, int mprev, uint16_t *lc, uint16_t *s, int nd, int ndp,
-                       const uint16_t *padmask, int p1, int p2, int add) {
+static int step_scalar(const uint8_t *c, const uint16_t *lp, int mprev, uint16_t *lc, const uint16_t *sin,
+                       uint16_t *sout, int nd, int ndp, const uint16_t *padmask, int p1, int p2) {
   (void)ndp;
   (void)padmask;
-  return tsr_sgm_step(c, lp, lp != NULL, mprev, lc, s, nd, p1, p2, add);
+  return tsr_sgm_step(c, lp, lp != NULL, mprev, lc, sin, sout, nd, p1, p2);
 }
 
 #ifdef TSR_HAVE_X86
+/* The values at d - 1 and d + 1 of vector k are built from vectors k - 1,
+ * k and k + 1 (aligned loads only): the previous pixel's values were just
+ * stored, and a misaligned load across two of those stores would wait for
+ * them to reach the cache (a horizontal path is one long chain of such
+ * steps). */
+__attribute__((target("avx2"), always_inline)) static inline __m256i shift_in_prev(__m256i cur, __m256i prev) {
+  /* [prev[15], cur[0..14]] */
+  return _mm256_alignr_epi8(cur, _mm256_permute2x128_si256(prev, cur, 0x21), 14);
+}
+__attribute__((target("avx2"), always_inline)) static inline __m256i shift_in_next(__m256i cur, __m256i next) {
+  /* [cur[1..15], next[0]] */
+  return _mm256_alignr_epi8(_mm256_permute2x128_si256(cur, next, 0x21), cur, 2);
+}
+
 __attribute__((target("avx2"))) static int step_avx2(const uint8_t *c, const uint16_t *lp, int mprev, uint16_t *lc,
-                                                     uint16_t *s, int nd, int ndp, const uint16_t *padmask, int p1,
-                                                     int p2, int add) {
+                                                     const uint16_t *sin, uint16_t *sout, int nd, int ndp,
+                                                     const uint16_t *padmask, int p1, int p2) {
   (void)nd;
-  __m256i vmin = _mm256_set1_epi16(TSR_SGM_SENTINEL);
+  const __m256i sent = _mm256_set1_epi16(TSR_SGM_SENTINEL);
+  __m256i vmin = sent;
   if (!lp) {
     for (int d = 0; d < ndp; d += 16) {
       __m256i v = _mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)(c + d)));
       v = _mm256_max_epu16(v, _mm256_load_si256((const __m256i *)(padmask + d)));
       _mm256_store_si256((__m256i *)(lc + d), v);
-      __m256i sv = add ? _mm256_add_epi16(_mm256_load_si256((const __m256i *)(s + d)), v) : v;
-      _mm256_store_si256((__m256i *)(s + d), sv);
+      __m256i sv = sin ? _mm256_add_epi16(_mm256_load_si256((const __m256i *)(sin + d)), v) : v;
+      _mm256_store_si256((__m256i *)(sout + d), sv);
       vmin = _mm256_min_epu16(vmin, v);
     }
   } else {
-    /* min(lm, lp) + P1, l0, mprev + P2: every term below 2^16 (values
-     * and the sentinel are below 2^15, P2 below 4096), so plain adds. */
+    /* min(lm, lq) + P1, l0, mprev + P2: every term below 2^16 (values and
+     * the sentinel are below 2^15, P2 below 4096), so plain adds */
     __m256i vp1 = _mm256_set1_epi16((short)p1), vmp2 = _mm256_set1_epi16((short)(mprev + p2));
     __m256i vm = _mm256_set1_epi16((short)mprev);
+    __m256i prev = sent, l0 = _mm256_load_si256((const __m256i *)lp);
     for (int d = 0; d < ndp; d += 16) {
-      __m256i l0 = _mm256_load_si256((const __m256i *)(lp + d));
-      __m256i lm = _mm256_loadu_si256((const __m256i *)(lp + d - 1));
-      __m256i lq = _mm256_loadu_si256((const __m256i *)(lp + d + 1));
+      __m256i next = d + 16 < ndp ? _mm256_load_si256((const __m256i *)(lp + d + 16)) : sent;
+      __m256i lm = shift_in_prev(l0, prev), lq = shift_in_next(l0, next);
       __m256i v = _mm256_add_epi16(_mm256_min_epu16(lm, lq), vp1);
       v = _mm256_min_epu16(_mm256_min_epu16(v, l0), vmp2);
       __m256i cv = _mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)(c + d)));
       v = _mm256_sub_epi16(_mm256_add_epi16(cv, v), vm);
       v = _mm256_max_epu16(v, _mm256_load_si256((const __m256i *)(padmask + d)));
       _mm256_store_si256((__m256i *)(lc + d), v);
-      __m256i sv = add ? _mm256_add_epi16(_mm256_load_si256((const __m256i *)(s + d)), v) : v;
-      _mm256_store_si256((__m256i *)(s + d), sv);
+      __m256i sv = sin ? _mm256_add_epi16(_mm256_load_si256((const __m256i *)(sin + d)), v) : v;
+      _mm256_store_si256((__m256i *)(sout + d), sv);
       vmin = _mm256_min_epu16(vmin, v);
+      prev = l0;
+      l0 = next;
     }
   }
   __m128i m = _mm_min_epu16(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
@@ -173,21 +202,15 @@ static step_fn pick_step(int simd) {
   return step_scalar;
 }
 
-/* ---- the passes ------------------------------------------------------------ */
 typedef struct {
   tsr__stereo_work *wk;
   const tsr_stereo_desc *d;
   const uint8_t *left, *right;
   int stride;
   step_fn step;
+  int vec; /* the vector winners */
 } tile_job;
 
-static inline const uint8_t *cost_at(const tile_job *j, int x, int y) {
-  return j->wk->cost + ((size_t)y * (size_t)j->d->w + (size_t)x) * (size_t)j->wk->ndp;
-}
-static inline uint16_t *sum_at(const tile_job *j, int x, int y) {
-  return j->wk->sum + ((size_t)y * (size_t)j->d->w + (size_t)x) * (size_t)j->wk->ndp;
-}
 static inline int gray_at(const tile_job *j, int x, int y) {
   return j->left[(size_t)(j->d->y0 + y) * (size_t)j->stride + (size_t)(j->d->x0 + x)];
 }
@@ -223,10 +246,12 @@ static void census_row(const uint8_t *img, int W, int H, int stride, int y, int 
   }
 }
 
-/* One row's costs; the right pixels of interior disparities are all in
- * the census row, so the inner loop is a popcount per cell. */
-static inline void cost_row_body(const tsr_stereo_desc *d, int ndp, const uint64_t *cl, const uint64_t *cr, uint8_t *cost) {
-  for (int x = 0; x < d->w; x++) {
+/* Costs of pixels [xa, xb) of row y into cost (ndp per pixel); the right
+ * pixels of interior disparities all lie in the census row, so the inner
+ * loop is one popcount per cell. */
+static inline void cost_span_body(const tsr_stereo_desc *d, int ndp, const uint64_t *cl, const uint64_t *cr, uint8_t *cost,
+                                  int xa, int xb) {
+  for (int x = xa; x < xb; x++) {
     uint8_t *c = cost + (size_t)x * (size_t)ndp;
     int gx = d->x0 + x;
     int xr_hi = gx - d->dmin, xr_lo = gx - d->dmin - d->nd + 1;
@@ -241,82 +266,96 @@ static inline void cost_row_body(const tsr_stereo_desc *d, int ndp, const uint64
   }
 }
 #ifdef TSR_HAVE_X86
-__attribute__((target("popcnt"))) static void cost_row_popcnt(const tsr_stereo_desc *d, int ndp, const uint64_t *cl,
-                                                              const uint64_t *cr, uint8_t *cost) {
-  cost_row_body(d, ndp, cl, cr, cost);
-}
-#endif
-static void cost_row_plain(const tsr_stereo_desc *d, int ndp, const uint64_t *cl, const uint64_t *cr, uint8_t *cost) {
-  cost_row_body(d, ndp, cl, cr, cost);
+__attribute__((target("popcnt"))) static void cost_span_popcnt(const tsr_stereo_desc *d, int ndp, const uint64_t *cl,
+                                                               const uint64_t *cr, uint8_t *cost, int xa, int xb) {
+  cost_span_body(d, ndp, cl, cr, cost, xa, xb);
 }
 
-static void census_and_costs(const tile_job *j, int threads) {
-  const tsr_stereo_desc *d = j->d;
-  tsr__stereo_work *wk = j->wk;
-  int ndp = wk->ndp;
-  void (*cost_row)(const tsr_stereo_desc *, int, const uint64_t *, const uint64_t *, uint8_t *) = cost_row_plain;
-#ifdef TSR_HAVE_X86
-  if (__builtin_cpu_supports("popcnt")) cost_row = cost_row_popcnt;
-#endif
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int y = 0; y < d->h; y++) {
-    uint64_t *cl = wk->censl + (size_t)y * (size_t)d->w, *cr = wk->censr + (size_t)y * (size_t)d->rw;
-    census_row(j->left, d->width, d->height, j->stride, d->y0 + y, d->x0, d->w, cl);
-    census_row(j->right, d->width, d->height, j->stride, d->y0 + y, d->rx0, d->rw, cr);
-    cost_row(d, ndp, cl, cr, wk->cost + (size_t)y * (size_t)d->w * (size_t)ndp);
-  }
-}
-
-static void horizontal_paths(const tile_job *j, int threads) {
-  const tsr_stereo_desc *d = j->d;
-  tsr__stereo_work *wk = j->wk;
-  size_t sl = slot_len(wk->ndp);
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int y = 0; y < d->h; y++) {
-    uint16_t *a = wk->hrows + 3 * (size_t)y * sl + SLOT_PAD, *b = a + sl;
-    for (int dir = 0; dir < 2; dir++) {
-      int x = dir ? d->w - 1 : 0, step = dir ? -1 : 1, m = 0;
-      uint16_t *prev = NULL, *cur = a;
-      for (int n = 0; n < d->w; n++, x += step) {
-        int p2 = prev ? tsr_sgm_p2(d->p1, d->p2, gray_at(j, x, y), gray_at(j, x - step, y)) : d->p2;
-        m = j->step(cost_at(j, x, y), prev, m, cur, sum_at(j, x, y), d->nd, wk->ndp, wk->padmask, d->p1, p2, dir);
-        prev = cur;
-        cur = cur == a ? b : a;
-      }
+/* AVX-512 with its 64-bit popcount: 8 disparities per instruction (their
+ * right pixels loaded in one go and reversed), the counts narrowed to
+ * bytes. The same numbers as the scalar loop. */
+__attribute__((target("avx512f,avx512vpopcntdq"))) static void cost_span_avx512(const tsr_stereo_desc *d, int ndp,
+                                                                                 const uint64_t *cl, const uint64_t *cr,
+                                                                                 uint8_t *cost, int xa, int xb) {
+  const __m512i rev = _mm512_set_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int x = xa; x < xb; x++) {
+    uint8_t *c = cost + (size_t)x * (size_t)ndp;
+    int gx = d->x0 + x;
+    int xr_hi = gx - d->dmin, xr_lo = gx - d->dmin - d->nd + 1;
+    if (xr_lo < 0 || xr_hi >= d->width) {
+      cost_span_body(d, ndp, cl, cr, cost, x, x + 1);
+      continue;
     }
+    const uint64_t *r = cr + (xr_hi - d->rx0);
+    __m512i l = _mm512_set1_epi64((long long)cl[x]);
+    int k = 0;
+    for (; k + 8 <= d->nd; k += 8) {
+      /* r[-k-7] .. r[-k], reversed: lane i holds r[-k-i] */
+      __m512i v = _mm512_permutexvar_epi64(rev, _mm512_loadu_si512((const void *)(r - k - 7)));
+      _mm_storel_epi64((__m128i *)(c + k), _mm512_cvtepi64_epi8(_mm512_popcnt_epi64(_mm512_xor_si512(v, l))));
+    }
+    for (; k < d->nd; k++) c[k] = (uint8_t)__builtin_popcountll(cl[x] ^ r[-k]);
+    for (k = d->nd; k < ndp; k++) c[k] = 0;
+  }
+}
+#endif
+static void cost_span_plain(const tsr_stereo_desc *d, int ndp, const uint64_t *cl, const uint64_t *cr, uint8_t *cost,
+                            int xa, int xb) {
+  cost_span_body(d, ndp, cl, cr, cost, xa, xb);
+}
+typedef void (*cost_fn)(const tsr_stereo_desc *, int, const uint64_t *, const uint64_t *, uint8_t *, int, int);
+
+static void census(const tile_job *j, int threads) {
+  const tsr_stereo_desc *d = j->d;
+  tsr__stereo_work *wk = j->wk;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int y = 0; y < d->h; y++) {
+    census_row(j->left, d->width, d->height, j->stride, d->y0 + y, d->x0, d->w, wk->censl + (size_t)y * (size_t)d->w);
+    census_row(j->right, d->width, d->height, j->stride, d->y0 + y, d->rx0, d->rw, wk->censr + (size_t)y * (size_t)d->rw);
   }
 }
 
-/* The vertical and diagonal paths of one sweep direction (dy = 1: top
- * down, -1: bottom up): each row reads the previous row's values. */
-static void vertical_sweep(const tile_job *j, int dy, int threads) {
+/* The paths from above (dy = 1) or below (dy = -1) of pixels [xa, xb) of
+ * row y, n rows into the sweep: into sout = (sin ? sin : 0) + their sum. */
+static void vertical_span(const tile_job *j, int dy, int n, int y, const uint8_t *cost, const uint16_t *sin,
+                          uint16_t *sout, int xa, int xb) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
-  size_t sl = slot_len(wk->ndp);
-  int npaths = d->paths == 8 ? 3 : 1;
+  size_t sl = slot_len(wk->ndp), ndp = (size_t)wk->ndp;
+  int npaths = d->paths == 8 ? 3 : 1, set = n & 1;
   static const int dxs[3] = {0, 1, -1}; /* the previous pixel is (x - dx, y - dy) */
-#pragma omp parallel num_threads(threads)
-  {
-    int nt = omp_get_num_threads(), t = omp_get_thread_num();
-    int xa = (int)((int64_t)d->w * t / nt), xb = (int)((int64_t)d->w * (t + 1) / nt);
-    for (int n = 0; n < d->h; n++) {
-      int y = dy > 0 ? n : d->h - 1 - n, set = n & 1;
-      for (int p = 0; p < npaths; p++) {
-        uint16_t *cur = wk->rows + ((size_t)set * 3 + (size_t)p) * (size_t)d->w * sl + SLOT_PAD;
-        uint16_t *old = wk->rows + ((size_t)(set ^ 1) * 3 + (size_t)p) * (size_t)d->w * sl + SLOT_PAD;
-        int32_t *mcur = wk->rowmin + ((size_t)set * 3 + (size_t)p) * (size_t)d->w;
-        int32_t *mold = wk->rowmin + ((size_t)(set ^ 1) * 3 + (size_t)p) * (size_t)d->w;
-        for (int x = xa; x < xb; x++) {
-          int px = x - dxs[p];
-          int has_prev = n > 0 && px >= 0 && px < d->w;
-          const uint16_t *lp = has_prev ? old + (size_t)px * sl : NULL;
-          int p2 = has_prev ? tsr_sgm_p2(d->p1, d->p2, gray_at(j, x, y), gray_at(j, px, y - dy)) : d->p2;
-          mcur[x] = j->step(cost_at(j, x, y), lp, has_prev ? mold[px] : 0, cur + (size_t)x * sl, sum_at(j, x, y),
-                            d->nd, wk->ndp, wk->padmask, d->p1, p2, 1);
-        }
-      }
-#pragma omp barrier
+  for (int p = 0; p < npaths; p++) {
+    uint16_t *cur = wk->rows + ((size_t)set * 3 + (size_t)p) * (size_t)d->w * sl + SLOT_PAD;
+    uint16_t *old = wk->rows + ((size_t)(set ^ 1) * 3 + (size_t)p) * (size_t)d->w * sl + SLOT_PAD;
+    int32_t *mcur = wk->rowmin + ((size_t)set * 3 + (size_t)p) * (size_t)d->w;
+    int32_t *mold = wk->rowmin + ((size_t)(set ^ 1) * 3 + (size_t)p) * (size_t)d->w;
+    for (int x = xa; x < xb; x++) {
+      int px = x - dxs[p];
+      int has_prev = n > 0 && px >= 0 && px < d->w;
+      const uint16_t *lp = has_prev ? old + (size_t)px * sl : NULL;
+      int p2 = has_prev ? tsr_sgm_p2(d->p1, d->p2, gray_at(j, x, y), gray_at(j, px, y - dy)) : d->p2;
+      const uint16_t *in = p == 0 ? (sin ? sin + (size_t)x * ndp : NULL) : sout + (size_t)x * ndp;
+      mcur[x] = j->step(cost + (size_t)x * ndp, lp, has_prev ? mold[px] : 0, cur + (size_t)x * sl, in,
+                        sout + (size_t)x * ndp, d->nd, wk->ndp, wk->padmask, d->p1, p2);
     }
+  }
+}
+
+/* The horizontal path of row y (dx = 1: left to right, -1: right to
+ * left), added to sums. */
+static void horizontal_row(const tile_job *j, int dx, int y, const uint8_t *cost, uint16_t *sums) {
+  const tsr_stereo_desc *d = j->d;
+  tsr__stereo_work *wk = j->wk;
+  size_t sl = slot_len(wk->ndp), ndp = (size_t)wk->ndp;
+  uint16_t *a = wk->hrows + SLOT_PAD, *b = a + sl;
+  int x = dx > 0 ? 0 : d->w - 1, m = 0;
+  uint16_t *prev = NULL, *cur = a;
+  for (int n = 0; n < d->w; n++, x += dx) {
+    int p2 = prev ? tsr_sgm_p2(d->p1, d->p2, gray_at(j, x, y), gray_at(j, x - dx, y)) : d->p2;
+    uint16_t *s = sums + (size_t)x * ndp;
+    m = j->step(cost + (size_t)x * ndp, prev, m, cur, s, s, d->nd, wk->ndp, wk->padmask, d->p1, p2);
+    prev = cur;
+    cur = cur == a ? b : a;
   }
 }
 
@@ -424,42 +463,30 @@ static void right_row_scalar(const uint16_t *sums, const tsr_stereo_desc *d, int
     dr[xr] = (int16_t)tsr_stereo_right_winner(sums, d->ndp, d->nd, d->dmin, d->x0, d->w, d->rx0 + xr);
 }
 
-/* Winner, uniqueness, subpixel and confidence of each pixel of a row,
- * then the right image's disparities from the same sums and the
- * left-right check. */
-static void winners(const tile_job *j, int threads) {
+/* Winner, uniqueness, subpixel and confidence of each pixel of row y
+ * (its summed costs in sums), after the right image's disparities from
+ * the same sums, which the left-right check reads. */
+static void winners_row(const tile_job *j, int y, const uint16_t *sums) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
-  int vec = j->step != step_scalar;
-#pragma omp parallel num_threads(threads)
-  {
-    /* the vector right-winner scan's per-thread scratch (not planned: a
-     * few bytes per column) */
-    uint16_t *minr = vec ? malloc(((size_t)d->rw + (size_t)d->ndp + 16) * 4) : NULL;
-    uint16_t *bestr = minr ? minr + d->rw + d->ndp + 16 : NULL;
-#pragma omp for schedule(static)
-    for (int y = 0; y < d->h; y++) {
-      int16_t *raw = wk->raw + (size_t)y * (size_t)d->w, *dr = wk->dispr + (size_t)y * (size_t)d->rw;
-      uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w;
-      const uint16_t *rowsum = sum_at(j, 0, y);
-      /* the right image's integer disparities first: the check reads them */
+  int16_t *raw = wk->raw + (size_t)y * (size_t)d->w, *dr = wk->dispr + (size_t)y * (size_t)d->rw;
+  uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w;
 #ifdef TSR_HAVE_X86
-      if (minr) right_row_avx2(rowsum, d, wk->padmask, minr, bestr, dr);
-      else
+  if (j->vec) {
+    uint16_t *minr = wk->rscratch, *bestr = minr + d->rw + d->ndp + 16;
+    right_row_avx2(sums, d, wk->padmask, minr, bestr, dr);
+  } else
 #endif
-        right_row_scalar(rowsum, d, dr);
-      for (int x = 0; x < d->w; x++) {
-        const uint16_t *s = sum_at(j, x, y);
+    right_row_scalar(sums, d, dr);
+  for (int x = 0; x < d->w; x++) {
+    const uint16_t *s = sums + (size_t)x * (size_t)d->ndp;
 #ifdef TSR_HAVE_X86
-        winner w = vec ? winner_avx2(s, d, wk->padmask) : winner_scalar(s, d, wk->padmask);
+    winner w = j->vec ? winner_avx2(s, d, wk->padmask) : winner_scalar(s, d, wk->padmask);
 #else
-        winner w = winner_scalar(s, d, wk->padmask);
+    winner w = winner_scalar(s, d, wk->padmask);
 #endif
-        conf[x] = (uint8_t)tsr_stereo_conf(w);
-        raw[x] = (int16_t)tsr_stereo_finish(s, w, d->nd, d->dmin, d->lr_max, d->x0 + x, dr, d->rx0, d->rw);
-      }
-    }
-    free(minr);
+    conf[x] = (uint8_t)tsr_stereo_conf(w);
+    raw[x] = (int16_t)tsr_stereo_finish(s, w, d->nd, d->dmin, d->lr_max, d->x0 + x, dr, d->rx0, d->rw);
   }
 }
 
@@ -517,23 +544,78 @@ static void median3(const tile_job *j, int threads) {
   }
 }
 
+/* Thread t's span of a row of w pixels: thread 0 also runs the horizontal
+ * path (f0 units per pixel), the last thread the winners (f1), a pixel of
+ * the span costs v; spans are cut so that every thread has the same load. */
+static void span(int w, int nt, int t, double v, double f0, double f1, int *xa, int *xb) {
+  double fixed[2] = {f0 * w, f1 * w}, total = (f0 + f1) * w + v * w, load = total / nt;
+  double a[64], sum = 0;
+  int n = nt < 64 ? nt : 64;
+  for (int i = 0; i < n; i++) {
+    double f = (i == 0 ? fixed[0] : 0) + (i == n - 1 ? fixed[1] : 0);
+    a[i] = load > f ? (load - f) / v : 0;
+    sum += a[i];
+  }
+  double pos = 0;
+  for (int i = 0; i < t && i < n; i++) pos += a[i];
+  *xa = sum > 0 ? (int)((double)w * pos / sum + 0.5) : 0;
+  *xb = t >= n - 1 ? w : sum > 0 ? (int)((double)w * (pos + a[t]) / sum + 0.5) : 0;
+  if (t >= n) *xa = *xb = w;
+}
+
 void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const uint8_t *left, const uint8_t *right,
                           int stride, int threads, int simd) {
-  tile_job j = {wk, d, left, right, stride, pick_step(simd)};
+  tile_job j = {wk, d, left, right, stride, pick_step(simd), 0};
+  j.vec = j.step != step_scalar;
+  cost_fn cost_span = cost_span_plain;
+#ifdef TSR_HAVE_X86
+  if (__builtin_cpu_supports("popcnt")) cost_span = cost_span_popcnt;
+  if (simd != 0 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq") &&
+      !getenv("TESSERA_NO_AVX512"))
+    cost_span = cost_span_avx512;
+#endif
   if (threads < 1) threads = 1;
-  double t[7];
-  t[0] = omp_get_wtime();
-  census_and_costs(&j, threads);
-  t[1] = omp_get_wtime();
-  horizontal_paths(&j, threads);
-  t[2] = omp_get_wtime();
-  vertical_sweep(&j, 1, threads);
-  t[3] = omp_get_wtime();
-  vertical_sweep(&j, -1, threads);
-  t[4] = omp_get_wtime();
-  winners(&j, threads);
-  t[5] = omp_get_wtime();
+  double T0 = omp_get_wtime();
+  census(&j, threads);
+  double T1 = omp_get_wtime(), T2 = 0;
+  size_t rowsum = (size_t)d->w * (size_t)wk->ndp;
+  double v = (d->paths == 8 ? 3.0 : 1.0) + 0.5; /* the paths from above or below, and the costs */
+#pragma omp parallel num_threads(threads)
+  {
+    int nt = omp_get_num_threads(), t = omp_get_thread_num(), xa, xb;
+    /* forward: row i's costs and paths from above; thread 0: row i - 1's
+     * left-to-right path */
+    span(d->w, nt, t, v, 2.5, 0.0, &xa, &xb);
+    for (int i = 0; i <= d->h; i++) {
+      if (i < d->h) {
+        uint8_t *c = wk->crow + (size_t)(i & 1) * rowsum;
+        cost_span(d, wk->ndp, wk->censl + (size_t)i * (size_t)d->w, wk->censr + (size_t)i * (size_t)d->rw, c, xa, xb);
+        vertical_span(&j, 1, i, i, c, NULL, wk->sum + (size_t)i * rowsum, xa, xb);
+      }
+      if (t == 0 && i > 0)
+        horizontal_row(&j, 1, i - 1, wk->crow + (size_t)((i - 1) & 1) * rowsum, wk->sum + (size_t)(i - 1) * rowsum);
+#pragma omp barrier
+    }
+    /* backward: row y's costs and paths from below, added to its forward
+     * sums in a row buffer; thread 0: the right-to-left path of the row
+     * before; the last thread: the winners of the row before that */
+    if (t == 0) T2 = omp_get_wtime();
+    span(d->w, nt, t, v, 1.0, 2.0, &xa, &xb);
+    for (int i = 0; i <= d->h + 1; i++) {
+      int y = d->h - 1 - i;
+      if (i < d->h) {
+        uint8_t *c = wk->crow + (size_t)(i & 1) * rowsum;
+        cost_span(d, wk->ndp, wk->censl + (size_t)y * (size_t)d->w, wk->censr + (size_t)y * (size_t)d->rw, c, xa, xb);
+        vertical_span(&j, -1, i, y, c, wk->sum + (size_t)y * rowsum, wk->trow + (size_t)(i % 3) * rowsum, xa, xb);
+      }
+      if (t == 0 && i >= 1 && i - 1 < d->h)
+        horizontal_row(&j, -1, y + 1, wk->crow + (size_t)((i - 1) & 1) * rowsum,
+                       wk->trow + (size_t)((i - 1) % 3) * rowsum);
+      if (t == nt - 1 && i >= 2) winners_row(&j, y + 2, wk->trow + (size_t)((i - 2) % 3) * rowsum);
+#pragma omp barrier
+    }
+  }
+  double T3 = omp_get_wtime();
   median3(&j, threads);
-  t[6] = omp_get_wtime();
-  if (getenv("TSR_T")) fprintf(stderr, "cost %.1f h %.1f down %.1f up %.1f wta %.1f med %.1f ms\n", (t[1]-t[0])*1e3, (t[2]-t[1])*1e3, (t[3]-t[2])*1e3, (t[4]-t[3])*1e3, (t[5]-t[4])*1e3, (t[6]-t[5])*1e3);
+  if (getenv("TSR_T")) fprintf(stderr, "census %.1f fwd %.1f bwd %.1f med %.1f\n", (T1-T0)*1e3, (T2-T1)*1e3, (T3-T2)*1e3, (omp_get_wtime()-T3)*1e3);
 }

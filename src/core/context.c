@@ -50,8 +50,32 @@ void tsr__context_init(tsr_context *ctx, const tsr_device_info *dev, int threads
 }
 
 void tsr__context_fini(tsr_context *ctx) {
+  if (ctx->scratch && ctx->scratch_free) ctx->scratch_free(ctx->scratch);
+  ctx->scratch = NULL;
   pthread_mutex_destroy(&ctx->lock);
   pthread_mutex_destroy(&ctx->open_lock);
+}
+
+void *tsr__scratch_take(tsr_context *ctx, void (*free_fn)(void *)) {
+  pthread_mutex_lock(&ctx->lock);
+  void *p = NULL;
+  if (ctx->scratch && ctx->scratch_free == free_fn) {
+    p = ctx->scratch;
+    ctx->scratch = NULL;
+    ctx->scratch_free = NULL;
+  }
+  pthread_mutex_unlock(&ctx->lock);
+  return p;
+}
+
+void tsr__scratch_keep(tsr_context *ctx, void *p, void (*free_fn)(void *)) {
+  pthread_mutex_lock(&ctx->lock);
+  void *old = ctx->scratch;
+  void (*old_free)(void *) = ctx->scratch_free;
+  ctx->scratch = p;
+  ctx->scratch_free = free_fn;
+  pthread_mutex_unlock(&ctx->lock);
+  if (old && old_free) old_free(old);
 }
 
 void tsr_context_options_init(tsr_context_options *opts) {

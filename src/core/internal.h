@@ -36,6 +36,11 @@ struct tsr_context {
   void *log_user;
   tsr_log_level log_level;
   int cancelled;       /* atomic; set by tsr_context_cancel, read by long jobs */
+  /* One op's scratch kept between its calls on this context (its large
+   * buffers are faulted in once, not per call), with the function that
+   * frees it, which also says whose it is. Guarded by `lock`. */
+  void *scratch;
+  void (*scratch_free)(void *);
 };
 
 /* Sets up a context's fields and locks for a device (no OpenCL is
@@ -52,6 +57,12 @@ void tsr__context_fini(tsr_context *ctx);
 int tsr__use_device(const tsr_context *ctx);
 /* Counts one job the device failed. */
 void tsr__device_failed(tsr_context *ctx);
+/* The scratch kept on ctx if free_fn's owner kept it (the slot is then
+ * empty: the caller holds it), else NULL. */
+void *tsr__scratch_take(tsr_context *ctx, void (*free_fn)(void *));
+/* Keeps p (freed by free_fn) for the next call; whatever the slot held
+ * is freed. */
+void tsr__scratch_keep(tsr_context *ctx, void *p, void (*free_fn)(void *));
 /* Whether tsr_context_cancel was called on ctx. */
 int tsr__cancelled(const tsr_context *ctx);
 

@@ -123,7 +123,7 @@ typedef struct {
   int16_t *disp, *dright;
   uint8_t *conf;
   tsr_tile_plan plan;
-  tsr__stereo_work wk;
+  tsr__stereo_work *wk;
   int device;         /* planned for the context's OpenCL device */
   tsr__stereo_cl *cl; /* NULL on the CPU backend, or once the device failed */
   tsr_stereo_stats *stats;
@@ -164,7 +164,7 @@ static void tile_desc(const matcher *m, int tx, int ty, int dmin, int nd, tsr_st
 /* The core of a finished tile into the outputs. */
 static void keep_core(matcher *m, const tsr_stereo_desc *d, const int core[4]) {
   int W = d->width;
-  const tsr__stereo_work *wk = &m->wk;
+  const tsr__stereo_work *wk = m->wk;
   const int16_t *src = m->p->median ? wk->disp : wk->raw;
   for (int y = core[1]; y < core[3]; y++) {
     size_t ro = (size_t)(y - d->y0) * (size_t)d->w + (size_t)(core[0] - d->x0);
@@ -273,6 +273,38 @@ static tsr_status guide_pass(matcher *m, int16_t **q, int *qw, int *qh) {
   return st;
 }
 
+/* The CPU scratch (or, with outputs_only, the region's outputs) for
+ * regions up to w x h reading rw right columns, nd disparities: what
+ * the context kept from its last match when it is large enough. */
+static void work_destroy(void *p) {
+  tsr__stereo_work_free(p);
+  free(p);
+}
+
+static tsr_status work_get(tsr_context *ctx, int w, int h, int rw, int nd, int outputs_only, tsr__stereo_work **out) {
+  tsr__stereo_work *wk = tsr__scratch_take(ctx, work_destroy);
+  if (wk && wk->max_w >= w && wk->max_h >= h && wk->max_rw >= rw && wk->cap_nd >= nd &&
+      (outputs_only || wk->rows)) {
+    tsr__stereo_work_range(wk, nd);
+    *out = wk;
+    return TSR_OK;
+  }
+  if (wk) work_destroy(wk); /* too small: freed before the larger one is made */
+  wk = calloc(1, sizeof *wk);
+  tsr_status st = wk ? tsr__stereo_work_alloc(wk, w, h, rw, nd, outputs_only) : TSR_E_NOMEM;
+  if (st) {
+    free(wk);
+    return tsr__fail(ctx, st, "out of memory for a stereo tile of %dx%d with %d disparities", w, h, nd);
+  }
+  *out = wk;
+  return TSR_OK;
+}
+
+/* Keeps the scratch on the context for the next match. */
+static void work_put(tsr_context *ctx, tsr__stereo_work *wk) {
+  if (wk) tsr__scratch_keep(ctx, wk, work_destroy);
+}
+
 static tsr_status run_tiles(matcher *m) {
   const params *p = m->p;
   int16_t *q = NULL;
@@ -288,10 +320,10 @@ static tsr_status run_tiles(matcher *m) {
     tsr__device_failed(m->ctx);
     m->cl = NULL;
   }
-  if ((st = tsr__stereo_work_alloc(&m->wk, max_w, max_h, max_rw, p->nd, m->cl != NULL))) {
+  if ((st = work_get(m->ctx, max_w, max_h, max_rw, p->nd, m->cl != NULL, &m->wk))) {
     tsr__stereo_cl_close(m->cl);
     free(q);
-    return tsr__fail(m->ctx, st, "out of memory for a stereo tile of %dx%d with %d disparities", max_w, max_h, p->nd);
+    return st;
   }
   snprintf(m->stats->device, sizeof m->stats->device, "%s", m->cl ? m->ctx->dev->id : "cpu");
   int threads = tsr_context_threads(m->ctx);
@@ -311,31 +343,29 @@ static tsr_status run_tiles(matcher *m) {
       }
       if (nd < m->stats->min_tile_ndisp) m->stats->min_tile_ndisp = nd;
       if (nd > m->stats->max_tile_ndisp) m->stats->max_tile_ndisp = nd;
-      if (m->cl && tsr__stereo_cl_tile(m->cl, &d, &m->wk, p->median)) {
+      if (m->cl && tsr__stereo_cl_tile(m->cl, &d, m->wk, p->median)) {
         /* the same tile and the rest on the CPU, on the same grid */
         tsr__warn(m->ctx, "stereo: the device failed (%s); the CPU backend finishes the pair", tsr_context_error(m->ctx));
         tsr__device_failed(m->ctx);
         tsr__stereo_cl_close(m->cl);
         m->cl = NULL;
-        tsr__stereo_work_free(&m->wk);
-        if ((st = tsr__stereo_work_alloc(&m->wk, max_w, max_h, max_rw, p->nd, 0))) {
-          st = tsr__fail(m->ctx, st, "out of memory for a stereo tile of %dx%d with %d disparities", max_w, max_h,
-                         p->nd);
-          break;
-        }
+        work_destroy(m->wk);
+        m->wk = NULL;
+        if ((st = work_get(m->ctx, max_w, max_h, max_rw, p->nd, 0, &m->wk))) break;
         snprintf(m->stats->device, sizeof m->stats->device, "cpu");
       }
       if (!m->cl) {
         /* the scratch was sized for the full range: a narrower one fits */
-        tsr__stereo_work_range(&m->wk, nd);
-        tsr__stereo_tile_cpu(&m->wk, &d, m->l->data, m->r->data, (int)m->l->stride, threads, -1);
+        tsr__stereo_work_range(m->wk, nd);
+        tsr__stereo_tile_cpu(m->wk, &d, m->l->data, m->r->data, (int)m->l->stride, threads, -1);
       }
       m->stats->cells += (uint64_t)d.w * (uint64_t)d.h * (uint64_t)nd;
       keep_core(m, &d, core);
     }
   tsr__stereo_cl_close(m->cl);
   m->cl = NULL;
-  tsr__stereo_work_free(&m->wk);
+  work_put(m->ctx, m->wk);
+  m->wk = NULL;
   free(q);
   return st;
 }

@@ -13,13 +13,16 @@
  * the disparity range of d (CPU backend). Every buffer is sized once per
  * run and reused tile after tile. */
 typedef struct {
-  int max_w, max_h, max_rw, nd, ndp;
+  int max_w, max_h, max_rw, cap_nd; /* what it was allocated for */
+  int nd, ndp;                       /* the range it is readied for */
   uint64_t *censl, *censr; /* census of the region's left pixels, of the right columns it reads */
-  uint8_t *cost;           /* h x w x ndp */
-  uint16_t *sum;           /* h x w x ndp: the paths' sum */
-  uint16_t *rows;          /* the vertical sweeps' path values: 2 rows x 3 paths x w slots */
+  uint16_t *sum;           /* h x w x ndp: the forward sweep's sums */
+  uint8_t *crow;           /* 2 rows of costs, w x ndp each */
+  uint16_t *trow;          /* 3 rows of the backward sweep's sums */
+  uint16_t *rows;          /* the paths from above or below: 2 rows x 3 paths x w slots */
   int32_t *rowmin;         /* their minimums over d */
-  uint16_t *hrows;         /* the horizontal paths' values: 3 slots per row */
+  uint16_t *hrows;         /* the horizontal path's values: 2 slots (and a pad) */
+  uint16_t *rscratch;      /* the right winners' scan: 2 x (max_rw + ndp + 16) */
   uint16_t *padmask;       /* ndp: 0 below nd, the sentinel above */
   int16_t *raw;            /* h x w: winner-take-all disparities after the left-right check */
   int16_t *disp;           /* h x w: after the median */
@@ -34,7 +37,8 @@ uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp);
  * a device that computes them. */
 tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, int max_rw, int nd, int outputs_only);
 void tsr__stereo_work_free(tsr__stereo_work *wk);
-/* Readies scratch allocated for a wider range for nd (<= the allocated) disparities. */
+/* Readies scratch for nd (<= cap_nd) disparities, whatever it was used
+ * for before. */
 void tsr__stereo_work_range(tsr__stereo_work *wk, int nd);
 
 /* One tile on the CPU: left and right are the whole 8-bit gray images
