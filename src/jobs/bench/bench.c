@@ -558,6 +558,97 @@ static void wl_split(runner *r, tsr_context *ctx, tsr__bench_workload *w) {
   for (int v = 0; v < r->nviews; v++) tsr_image_free(mine[v]);
 }
 
+/* ---- stereo -------------------------------------------------------------------- */
+/* A synthetic rectified pair (quick 640x360, full 1280x720, 128
+ * disparities, as OpenCV's often-quoted StereoSGBM figure): a textured
+ * background plane at 20..60 px (slanted) and a textured box at 100 px. */
+static tsr_status stereo_pair(runner *r, tsr_image **l, tsr_image **rr) {
+  int w = r->quick ? 640 : 1280, h = r->quick ? 360 : 720;
+  tsr_status st = tsr_image_create(w, h, 1, 8, l);
+  if (!st) st = tsr_image_create(w, h, 1, 8, rr);
+  if (st) return st;
+  for (int y = 0; y < h; y++) {
+    int db = 20 + 40 * y / h;
+    for (int x = 0; x < w; x++) {
+      int fg_l = x >= w / 2 && x < w * 3 / 4 && y >= h / 4 && y < h * 3 / 4;
+      int xf = x + 100, fg_r = xf >= w / 2 && xf < w * 3 / 4 && y >= h / 4 && y < h * 3 / 4;
+      unsigned a = (unsigned)x * 2654435761u ^ (unsigned)y * 40503u ^ (fg_l ? 0x5bd1e995u : 0);
+      unsigned b = fg_r ? (unsigned)xf * 2654435761u ^ (unsigned)y * 40503u ^ 0x5bd1e995u
+                        : (unsigned)(x + db) * 2654435761u ^ (unsigned)y * 40503u;
+      (*l)->data[(size_t)y * (*l)->stride + (size_t)x] = (uint8_t)((a ^ (a >> 15)) * 2246822519u >> 24);
+      (*rr)->data[(size_t)y * (*rr)->stride + (size_t)x] = (uint8_t)((b ^ (b >> 15)) * 2246822519u >> 24);
+    }
+  }
+  return TSR_OK;
+}
+
+typedef struct {
+  tsr_context *ctx;
+  const tsr_image *l, *r;
+  const tsr_stereo_options *o;
+  int16_t *disp;
+  tsr_stereo_stats st;
+} stereo_arg;
+
+static double stereo_run(void *arg, int iters) {
+  stereo_arg *a = arg;
+  double t = tsr__now();
+  for (int i = 0; i < iters; i++)
+    if (tsr_stereo_match(a->ctx, a->l, a->r, a->o, a->disp, NULL, NULL, &a->st)) return -1;
+  return tsr__now() - t;
+}
+
+static void wl_stereo(runner *r, tsr_context *ctx, tsr__bench_workload *w) {
+  int cpu = tsr_context_device(ctx)->backend == TSR_BACKEND_CPU;
+  tsr_image *l = NULL, *rr = NULL;
+  if (stereo_pair(r, &l, &rr)) {
+    set_error(w, ctx, "stereo");
+    return;
+  }
+  size_t n = (size_t)l->width * (size_t)l->height;
+  int16_t *disp = malloc(n * 2), *ref = malloc(n * 2);
+  tsr_stereo_options o;
+  tsr_stereo_options_init(&o);
+  o.num_disp = 128;
+  snprintf(w->size, sizeof w->size, "%dx%d, %d disparities, 8 paths", l->width, l->height, o.num_disp);
+  snprintf(w->timing, sizeof w->timing, "wall");
+  stereo_arg a = {ctx, l, rr, &o, disp, {0}};
+  double s[TSR_BENCH_MAX_SAMPLES];
+  if (!disp || !ref || measure(r, w, stereo_run, &a, s)) {
+    set_error(w, ctx, "stereo");
+  } else {
+    w->device_bytes = a.st.tile_bytes;
+    rate_fig(r, w, "mdisp", "pixels x disparities", "M/s", (double)n * o.num_disp / 1e6, s);
+    rate_fig(r, w, "pairs", "pairs", "pairs/s", 1.0, s);
+    if (!cpu) {
+      /* the CPU backend on the device's grid: the same integers */
+      tsr_stereo_options co = o;
+      if (a.st.tiles_x > 1) co.tile_w = a.st.core_w + 2 * a.st.margin;
+      if (a.st.tiles_y > 1) co.tile_h = a.st.core_h + 2 * a.st.margin;
+      co.overlap = 2 * a.st.margin;
+      tsr_context_options po = {.struct_size = sizeof(tsr_context_options), .device = "cpu", .quiet = 1};
+      tsr_context *cctx = NULL;
+      double worst = -1;
+      if (!tsr_context_create(&po, &cctx) && !tsr_stereo_match(cctx, l, rr, &co, ref, NULL, NULL, NULL)) {
+        worst = 0;
+        for (size_t i = 0; i < n; i++) {
+          double dd = disp[i] == ref[i] ? 0
+                      : disp[i] == TSR_STEREO_INVALID || ref[i] == TSR_STEREO_INVALID
+                          ? 1e9
+                          : fabs((double)(disp[i] - ref[i])) / TSR_STEREO_SCALE;
+          if (dd > worst) worst = dd;
+        }
+      }
+      tsr_context_destroy(cctx);
+      if (worst >= 0) tsr__bench_set_parity(w, worst, 0);
+    }
+  }
+  free(disp);
+  free(ref);
+  tsr_image_free(l);
+  tsr_image_free(rr);
+}
+
 /* ---- set-up ----------------------------------------------------------------- */
 static int has_workload(const char *list, const char *name) {
   if (!list) return 1;
@@ -651,7 +742,7 @@ tsr_status tsr__bench_run(const tsr__bench_options *o, const tsr_device_info *co
   rep->dev = calloc((size_t)ndev, sizeof *rep->dev);
   if (!rep->dev) return TSR_E_NOMEM;
 
-  const char *wl[] = {"copy", "transfer", "warp", "split-8k"};
+  const char *wl[] = {"copy", "transfer", "warp", "split-8k", "stereo"};
   int need_frame = has_workload(o->workloads, "warp") || has_workload(o->workloads, "split-8k");
   tsr_status st = TSR_OK;
   tsr_context *pctx = NULL;
@@ -677,7 +768,7 @@ tsr_status tsr__bench_run(const tsr__bench_options *o, const tsr_device_info *co
     tsr_context *ctx = NULL;
     tsr_context_options co = {.struct_size = sizeof(tsr_context_options), .device = devs[i]->id, .threads = o->threads, .mem_budget = o->mem_budget, .quiet = 1};
     tsr_status cst = tsr_context_create(&co, &ctx);
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 5; k++) {
       if (!has_workload(o->workloads, wl[k])) continue;
       tsr__bench_workload *w = &bd->wl[bd->nwl++];
       init_workload(w, wl[k]);
@@ -693,7 +784,8 @@ tsr_status tsr__bench_run(const tsr__bench_options *o, const tsr_device_info *co
       if (k == 0) wl_copy(&r, ctx, w);
       else if (k == 1) wl_transfer(&r, ctx, w);
       else if (k == 2) wl_warp(&r, ctx, w, bd);
-      else wl_split(&r, ctx, w);
+      else if (k == 3) wl_split(&r, ctx, w);
+      else wl_stereo(&r, ctx, w);
       if (r.tty) fprintf(stderr, "\r\033[K"); /* the tick line */
       if (o->progress)
         fprintf(stderr, "bench: %s: %s %s in %.1f s\n", devs[i]->id, wl[k],

@@ -77,7 +77,7 @@ typedef struct {
 } tsr__bench_report;
 
 /* Workload names, in run order. */
-#define TSR_BENCH_WORKLOADS "copy,transfer,warp,split-8k"
+#define TSR_BENCH_WORKLOADS "copy,transfer,warp,split-8k,stereo"
 
 typedef struct {
   const char *suite;     /* "quick" or "full" */
