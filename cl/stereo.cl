@@ -7,6 +7,24 @@
  * median. The values are those of the CPU loops. */
 #include "stereo.h"
 
+/* One step of a path over every disparity (the CPU loops do the same
+ * with 16-bit costs, in cpu/stereo_cpu.c): lc[k] = the path's value at
+ * this pixel, from the previous pixel's lp (lp[-1] and lp[nd] hold
+ * TSR_SGM_SENTINEL; has_prev 0 at the path's start, where the value is
+ * the cost), and sout[k] = (sin ? sin[k] : 0) + lc[k] (sin may be sout).
+ * Returns the minimum of lc over k. */
+static int sgm_step(__global const uchar *c, __global const ushort *lp, int has_prev, int mprev, __global ushort *lc,
+                    __global const ushort *sin, __global ushort *sout, int nd, int p1, int p2) {
+  int m = TSR_SGM_SENTINEL;
+  for (int k = 0; k < nd; k++) {
+    int v = has_prev ? tsr_sgm_cell(c[k], lp[k - 1], lp[k], lp[k + 1], mprev, p1, p2) : (int)c[k];
+    lc[k] = (ushort)v;
+    sout[k] = (ushort)(sin ? sin[k] + v : v);
+    if (v < m) m = v;
+  }
+  return m;
+}
+
 __kernel void tsr_stereo_census(__global const uchar *img, int width, int height, int stride, int x0, int y0, int w,
                                 int h, __global ulong *out) {
   int x = get_global_id(0), y = get_global_id(1);
@@ -58,7 +76,7 @@ __kernel void tsr_stereo_path(__global const uchar *cost, __global ushort *sum, 
     if (has_prev)
       p2 = tsr_sgm_p2(d->p1, d->p2, img[(long)(d->y0 + y) * stride + d->x0 + x],
                       img[(long)(d->y0 + py) * stride + d->x0 + px]);
-    m = tsr_sgm_step(cost + o, prev, has_prev, m, cur, add ? sum + o : 0, sum + o, nd, d->p1, p2);
+    m = sgm_step(cost + o, prev, has_prev, m, cur, add ? sum + o : 0, sum + o, nd, d->p1, p2);
     __global ushort *t = prev;
     prev = cur;
     cur = t;

@@ -140,24 +140,6 @@ TSR_INLINE tsr_i32 tsr_median_valid(tsr_i32 *v, tsr_i32 n) {
   return m ? v[(m - 1) / 2] : TSR_DISP_INVALID;
 }
 
-/* One step of a path over every disparity: lc[k] = the path's value at
- * this pixel, from the previous pixel's lp (lp[-1] and lp[nd] hold
- * TSR_SGM_SENTINEL; has_prev 0 at the path's start, where the value is
- * the cost), and sout[k] = (sin ? sin[k] : 0) + lc[k] (sin may be sout).
- * Returns the minimum of lc over k. */
-TSR_INLINE tsr_i32 tsr_sgm_step(TSR_GLOBAL const tsr_u8 *c, TSR_GLOBAL const tsr_u16 *lp, tsr_i32 has_prev,
-                                tsr_i32 mprev, TSR_GLOBAL tsr_u16 *lc, TSR_GLOBAL const tsr_u16 *sin,
-                                TSR_GLOBAL tsr_u16 *sout, tsr_i32 nd, tsr_i32 p1, tsr_i32 p2) {
-  tsr_i32 m = TSR_SGM_SENTINEL;
-  for (tsr_i32 k = 0; k < nd; k++) {
-    tsr_i32 v = has_prev ? tsr_sgm_cell(c[k], lp[k - 1], lp[k], lp[k + 1], mprev, p1, p2) : (tsr_i32)c[k];
-    lc[k] = (tsr_u16)v;
-    sout[k] = (tsr_u16)(sin ? sin[k] + v : v);
-    if (v < m) m = v;
-  }
-  return m;
-}
-
 /* The winner of one pixel's summed costs s[0..nd): the first index of the
  * smallest sum, the smallest sum more than one index away from it (0xFFFF
  * when none) and whether every such sum passes the uniqueness test. */

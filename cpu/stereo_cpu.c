@@ -37,7 +37,7 @@ uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp) {
   uint64_t px = (uint64_t)w * (uint64_t)h, sl = slot_len(ndp) * 2, W = (uint64_t)w, R = (uint64_t)rw;
   return px * 8 + R * (uint64_t)h * 8               /* census */
          + px * (uint64_t)ndp * 2                   /* the forward sums */
-         + W * (uint64_t)ndp * (2 * 1 + 3 * 2)      /* cost rows, backward row sums */
+         + W * (uint64_t)ndp * (2 * 2 + 3 * 2)      /* cost rows, backward row sums */
          + (2 * 3 * W + 1) * sl + 2 * 3 * W * 4     /* paths from above/below */
          + 3 * sl + (R + (uint64_t)ndp + 16) * 4    /* horizontal path, right winners' scratch */
          + (uint64_t)ndp * 2 + px * 5 + R * (uint64_t)h * 2 + 4096; /* outputs */
@@ -99,7 +99,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->censl = zalloc(px * 8);
   wk->censr = zalloc((size_t)max_rw * (size_t)max_h * 8);
   wk->sum = zalloc(px * (size_t)ndp * 2);
-  wk->crow = zalloc(2 * (size_t)max_w * (size_t)ndp);
+  wk->crow = zalloc(2 * (size_t)max_w * (size_t)ndp * 2);
   wk->trow = zalloc(3 * (size_t)max_w * (size_t)ndp * 2);
   wk->rows = zalloc((2 * 3 * (size_t)max_w + 1) * sl * 2);
   wk->rowmin = zalloc(2 * 3 * (size_t)max_w * 4);
@@ -127,66 +127,60 @@ void tsr__stereo_work_range(tsr__stereo_work *wk, int nd) {
 /* lc[d] = the path's value at this pixel (lp: the previous pixel's, NULL
  * at the path's start); sout[d] = (sin ? sin[d] : 0) + lc[d]. Returns the
  * minimum over d of lc. */
-typedef int (*step_fn)(const uint8_t *c, const uint16_t *lp, int mprev, uint16_t *lc, const uint16_t *sin,
+typedef int (*step_fn)(const uint16_t *c, const uint16_t *lp, int mprev, uint16_t *lc, const uint16_t *sin,
                        uint16_t *sout, int nd, int ndp, const uint16_t *padmask, int p1, int p2);
 
-static int step_scalar(const uint8_t *c, const uint16_t *lp, int mprev, uint16_t *lc, const uint16_t *sin,
+static int step_scalar(const uint16_t *c, const uint16_t *lp, int mprev, uint16_t *lc, const uint16_t *sin,
                        uint16_t *sout, int nd, int ndp, const uint16_t *padmask, int p1, int p2) {
   (void)ndp;
   (void)padmask;
-  return tsr_sgm_step(c, lp, lp != NULL, mprev, lc, sin, sout, nd, p1, p2);
+  int m = TSR_SGM_SENTINEL;
+  for (int k = 0; k < nd; k++) {
+    int v = lp ? tsr_sgm_cell(c[k], lp[k - 1], lp[k], lp[k + 1], mprev, p1, p2) : c[k];
+    lc[k] = (uint16_t)v;
+    sout[k] = (uint16_t)(sin ? sin[k] + v : v);
+    if (v < m) m = v;
+  }
+  return m;
 }
 
 #ifdef TSR_HAVE_X86
-/* The values at d - 1 and d + 1 of vector k are built from vectors k - 1,
- * k and k + 1 (aligned loads only): the previous pixel's values were just
- * stored, and a misaligned load across two of those stores would wait for
- * them to reach the cache (a horizontal path is one long chain of such
- * steps). */
-__attribute__((target("avx2"), always_inline)) static inline __m256i shift_in_prev(__m256i cur, __m256i prev) {
-  /* [prev[15], cur[0..14]] */
-  return _mm256_alignr_epi8(cur, _mm256_permute2x128_si256(prev, cur, 0x21), 14);
-}
-__attribute__((target("avx2"), always_inline)) static inline __m256i shift_in_next(__m256i cur, __m256i next) {
-  /* [cur[1..15], next[0]] */
-  return _mm256_alignr_epi8(_mm256_permute2x128_si256(cur, next, 0x21), cur, 2);
-}
-
-__attribute__((target("avx2"))) static int step_avx2(const uint8_t *c, const uint16_t *lp, int mprev, uint16_t *lc,
+__attribute__((target("avx2"))) static int step_avx2(const uint16_t *c, const uint16_t *lp, int mprev, uint16_t *lc,
                                                      const uint16_t *sin, uint16_t *sout, int nd, int ndp,
                                                      const uint16_t *padmask, int p1, int p2) {
   (void)nd;
   const __m256i sent = _mm256_set1_epi16(TSR_SGM_SENTINEL);
   __m256i vmin = sent;
+  /* the values past nd become the sentinel: only the last vector has any */
+  int last = ndp - 16;
+  __m256i pad = _mm256_load_si256((const __m256i *)(padmask + last));
   if (!lp) {
     for (int d = 0; d < ndp; d += 16) {
-      __m256i v = _mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)(c + d)));
-      v = _mm256_max_epu16(v, _mm256_load_si256((const __m256i *)(padmask + d)));
+      __m256i v = _mm256_load_si256((const __m256i *)(c + d));
+      if (d == last) v = _mm256_max_epu16(v, pad);
       _mm256_store_si256((__m256i *)(lc + d), v);
       __m256i sv = sin ? _mm256_add_epi16(_mm256_load_si256((const __m256i *)(sin + d)), v) : v;
       _mm256_store_si256((__m256i *)(sout + d), sv);
       vmin = _mm256_min_epu16(vmin, v);
     }
   } else {
-    /* min(lm, lq) + P1, l0, mprev + P2: every term below 2^16 (values and
-     * the sentinel are below 2^15, P2 below 4096), so plain adds */
+    /* min(lm, lq) + P1, l0, mprev + P2, less mprev, plus the cost: every
+     * term below 2^16 (values and the sentinel are below 2^15, P2 below
+     * 4096), so plain adds */
     __m256i vp1 = _mm256_set1_epi16((short)p1), vmp2 = _mm256_set1_epi16((short)(mprev + p2));
     __m256i vm = _mm256_set1_epi16((short)mprev);
-    __m256i prev = sent, l0 = _mm256_load_si256((const __m256i *)lp);
     for (int d = 0; d < ndp; d += 16) {
-      __m256i next = d + 16 < ndp ? _mm256_load_si256((const __m256i *)(lp + d + 16)) : sent;
-      __m256i lm = shift_in_prev(l0, prev), lq = shift_in_next(l0, next);
+      __m256i l0 = _mm256_load_si256((const __m256i *)(lp + d));
+      __m256i lm = _mm256_loadu_si256((const __m256i *)(lp + d - 1));
+      __m256i lq = _mm256_loadu_si256((const __m256i *)(lp + d + 1));
       __m256i v = _mm256_add_epi16(_mm256_min_epu16(lm, lq), vp1);
       v = _mm256_min_epu16(_mm256_min_epu16(v, l0), vmp2);
-      __m256i cv = _mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)(c + d)));
-      v = _mm256_sub_epi16(_mm256_add_epi16(cv, v), vm);
-      v = _mm256_max_epu16(v, _mm256_load_si256((const __m256i *)(padmask + d)));
+      v = _mm256_sub_epi16(_mm256_add_epi16(_mm256_load_si256((const __m256i *)(c + d)), v), vm);
+      if (d == last) v = _mm256_max_epu16(v, pad);
       _mm256_store_si256((__m256i *)(lc + d), v);
       __m256i sv = sin ? _mm256_add_epi16(_mm256_load_si256((const __m256i *)(sin + d)), v) : v;
       _mm256_store_si256((__m256i *)(sout + d), sv);
       vmin = _mm256_min_epu16(vmin, v);
-      prev = l0;
-      l0 = next;
     }
   }
   __m128i m = _mm_min_epu16(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
@@ -208,8 +202,11 @@ typedef struct {
   const uint8_t *left, *right;
   int stride;
   step_fn step;
-  int vec; /* the vector winners */
+  int vec;           /* the vector winners */
+  int16_t p2lut[256]; /* tsr_sgm_p2 by intensity difference, once per tile */
 } tile_job;
+
+static inline int p2_between(const tile_job *j, int a, int b) { return j->p2lut[a > b ? a - b : b - a]; }
 
 static inline int gray_at(const tile_job *j, int x, int y) {
   return j->left[(size_t)(j->d->y0 + y) * (size_t)j->stride + (size_t)(j->d->x0 + x)];
@@ -249,16 +246,16 @@ static void census_row(const uint8_t *img, int W, int H, int stride, int y, int 
 /* Costs of pixels [xa, xb) of row y into cost (ndp per pixel); the right
  * pixels of interior disparities all lie in the census row, so the inner
  * loop is one popcount per cell. */
-static inline void cost_span_body(const tsr_stereo_desc *d, int ndp, const uint64_t *cl, const uint64_t *cr, uint8_t *cost,
+static inline void cost_span_body(const tsr_stereo_desc *d, int ndp, const uint64_t *cl, const uint64_t *cr, uint16_t *cost,
                                   int xa, int xb) {
   for (int x = xa; x < xb; x++) {
-    uint8_t *c = cost + (size_t)x * (size_t)ndp;
+    uint16_t *c = cost + (size_t)x * (size_t)ndp;
     int gx = d->x0 + x;
     int xr_hi = gx - d->dmin, xr_lo = gx - d->dmin - d->nd + 1;
     if (xr_lo >= 0 && xr_hi < d->width) {
       const uint64_t *r = cr + (xr_hi - d->rx0);
       uint64_t l = cl[x];
-      for (int k = 0; k < d->nd; k++) c[k] = (uint8_t)__builtin_popcountll(l ^ r[-k]);
+      for (int k = 0; k < d->nd; k++) c[k] = (uint16_t)__builtin_popcountll(l ^ r[-k]);
     } else {
       for (int k = 0; k < d->nd; k++) c[k] = tsr_stereo_cost(cl[x], cr, d->rx0, d->width, gx, d->dmin + k);
     }
@@ -267,7 +264,7 @@ static inline void cost_span_body(const tsr_stereo_desc *d, int ndp, const uint6
 }
 #ifdef TSR_HAVE_X86
 __attribute__((target("popcnt"))) static void cost_span_popcnt(const tsr_stereo_desc *d, int ndp, const uint64_t *cl,
-                                                               const uint64_t *cr, uint8_t *cost, int xa, int xb) {
+                                                               const uint64_t *cr, uint16_t *cost, int xa, int xb) {
   cost_span_body(d, ndp, cl, cr, cost, xa, xb);
 }
 
@@ -276,10 +273,10 @@ __attribute__((target("popcnt"))) static void cost_span_popcnt(const tsr_stereo_
  * bytes. The same numbers as the scalar loop. */
 __attribute__((target("avx512f,avx512vpopcntdq"))) static void cost_span_avx512(const tsr_stereo_desc *d, int ndp,
                                                                                  const uint64_t *cl, const uint64_t *cr,
-                                                                                 uint8_t *cost, int xa, int xb) {
+                                                                                 uint16_t *cost, int xa, int xb) {
   const __m512i rev = _mm512_set_epi64(0, 1, 2, 3, 4, 5, 6, 7);
   for (int x = xa; x < xb; x++) {
-    uint8_t *c = cost + (size_t)x * (size_t)ndp;
+    uint16_t *c = cost + (size_t)x * (size_t)ndp;
     int gx = d->x0 + x;
     int xr_hi = gx - d->dmin, xr_lo = gx - d->dmin - d->nd + 1;
     if (xr_lo < 0 || xr_hi >= d->width) {
@@ -292,18 +289,18 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static void cost_span_avx512(
     for (; k + 8 <= d->nd; k += 8) {
       /* r[-k-7] .. r[-k], reversed: lane i holds r[-k-i] */
       __m512i v = _mm512_permutexvar_epi64(rev, _mm512_loadu_si512((const void *)(r - k - 7)));
-      _mm_storel_epi64((__m128i *)(c + k), _mm512_cvtepi64_epi8(_mm512_popcnt_epi64(_mm512_xor_si512(v, l))));
+      _mm_storeu_si128((__m128i *)(c + k), _mm512_cvtepi64_epi16(_mm512_popcnt_epi64(_mm512_xor_si512(v, l))));
     }
-    for (; k < d->nd; k++) c[k] = (uint8_t)__builtin_popcountll(cl[x] ^ r[-k]);
+    for (; k < d->nd; k++) c[k] = (uint16_t)__builtin_popcountll(cl[x] ^ r[-k]);
     for (k = d->nd; k < ndp; k++) c[k] = 0;
   }
 }
 #endif
-static void cost_span_plain(const tsr_stereo_desc *d, int ndp, const uint64_t *cl, const uint64_t *cr, uint8_t *cost,
+static void cost_span_plain(const tsr_stereo_desc *d, int ndp, const uint64_t *cl, const uint64_t *cr, uint16_t *cost,
                             int xa, int xb) {
   cost_span_body(d, ndp, cl, cr, cost, xa, xb);
 }
-typedef void (*cost_fn)(const tsr_stereo_desc *, int, const uint64_t *, const uint64_t *, uint8_t *, int, int);
+typedef void (*cost_fn)(const tsr_stereo_desc *, int, const uint64_t *, const uint64_t *, uint16_t *, int, int);
 
 static void census(const tile_job *j, int threads) {
   const tsr_stereo_desc *d = j->d;
@@ -317,7 +314,7 @@ static void census(const tile_job *j, int threads) {
 
 /* The paths from above (dy = 1) or below (dy = -1) of pixels [xa, xb) of
  * row y, n rows into the sweep: into sout = (sin ? sin : 0) + their sum. */
-static void vertical_span(const tile_job *j, int dy, int n, int y, const uint8_t *cost, const uint16_t *sin,
+static void vertical_span(const tile_job *j, int dy, int n, int y, const uint16_t *cost, const uint16_t *sin,
                           uint16_t *sout, int xa, int xb) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
@@ -333,7 +330,7 @@ static void vertical_span(const tile_job *j, int dy, int n, int y, const uint8_t
       int px = x - dxs[p];
       int has_prev = n > 0 && px >= 0 && px < d->w;
       const uint16_t *lp = has_prev ? old + (size_t)px * sl : NULL;
-      int p2 = has_prev ? tsr_sgm_p2(d->p1, d->p2, gray_at(j, x, y), gray_at(j, px, y - dy)) : d->p2;
+      int p2 = has_prev ? p2_between(j, gray_at(j, x, y), gray_at(j, px, y - dy)) : d->p2;
       const uint16_t *in = p == 0 ? (sin ? sin + (size_t)x * ndp : NULL) : sout + (size_t)x * ndp;
       mcur[x] = j->step(cost + (size_t)x * ndp, lp, has_prev ? mold[px] : 0, cur + (size_t)x * sl, in,
                         sout + (size_t)x * ndp, d->nd, wk->ndp, wk->padmask, d->p1, p2);
@@ -343,7 +340,7 @@ static void vertical_span(const tile_job *j, int dy, int n, int y, const uint8_t
 
 /* The horizontal path of row y (dx = 1: left to right, -1: right to
  * left), added to sums. */
-static void horizontal_row(const tile_job *j, int dx, int y, const uint8_t *cost, uint16_t *sums) {
+static void horizontal_row(const tile_job *j, int dx, int y, const uint16_t *cost, uint16_t *sums) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
   size_t sl = slot_len(wk->ndp), ndp = (size_t)wk->ndp;
@@ -351,7 +348,7 @@ static void horizontal_row(const tile_job *j, int dx, int y, const uint8_t *cost
   int x = dx > 0 ? 0 : d->w - 1, m = 0;
   uint16_t *prev = NULL, *cur = a;
   for (int n = 0; n < d->w; n++, x += dx) {
-    int p2 = prev ? tsr_sgm_p2(d->p1, d->p2, gray_at(j, x, y), gray_at(j, x - dx, y)) : d->p2;
+    int p2 = prev ? p2_between(j, gray_at(j, x, y), gray_at(j, x - dx, y)) : d->p2;
     uint16_t *s = sums + (size_t)x * ndp;
     m = j->step(cost + (size_t)x * ndp, prev, m, cur, s, s, d->nd, wk->ndp, wk->padmask, d->p1, p2);
     prev = cur;
@@ -565,8 +562,9 @@ static void span(int w, int nt, int t, double v, double f0, double f1, int *xa, 
 
 void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const uint8_t *left, const uint8_t *right,
                           int stride, int threads, int simd) {
-  tile_job j = {wk, d, left, right, stride, pick_step(simd), 0};
+  tile_job j = {wk, d, left, right, stride, pick_step(simd), 0, {0}};
   j.vec = j.step != step_scalar;
+  for (int k = 0; k < 256; k++) j.p2lut[k] = (int16_t)tsr_sgm_p2(d->p1, d->p2, k, 0);
   cost_fn cost_span = cost_span_plain;
 #ifdef TSR_HAVE_X86
   if (__builtin_cpu_supports("popcnt")) cost_span = cost_span_popcnt;
@@ -588,7 +586,7 @@ void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const 
     span(d->w, nt, t, v, 2.5, 0.0, &xa, &xb);
     for (int i = 0; i <= d->h; i++) {
       if (i < d->h) {
-        uint8_t *c = wk->crow + (size_t)(i & 1) * rowsum;
+        uint16_t *c = wk->crow + (size_t)(i & 1) * rowsum;
         cost_span(d, wk->ndp, wk->censl + (size_t)i * (size_t)d->w, wk->censr + (size_t)i * (size_t)d->rw, c, xa, xb);
         vertical_span(&j, 1, i, i, c, NULL, wk->sum + (size_t)i * rowsum, xa, xb);
       }
@@ -604,7 +602,7 @@ void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const 
     for (int i = 0; i <= d->h + 1; i++) {
       int y = d->h - 1 - i;
       if (i < d->h) {
-        uint8_t *c = wk->crow + (size_t)(i & 1) * rowsum;
+        uint16_t *c = wk->crow + (size_t)(i & 1) * rowsum;
         cost_span(d, wk->ndp, wk->censl + (size_t)y * (size_t)d->w, wk->censr + (size_t)y * (size_t)d->rw, c, xa, xb);
         vertical_span(&j, -1, i, y, c, wk->sum + (size_t)y * rowsum, wk->trow + (size_t)(i % 3) * rowsum, xa, xb);
       }

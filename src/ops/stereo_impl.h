@@ -17,7 +17,7 @@ typedef struct {
   int nd, ndp;                       /* the range it is readied for */
   uint64_t *censl, *censr; /* census of the region's left pixels, of the right columns it reads */
   uint16_t *sum;           /* h x w x ndp: the forward sweep's sums */
-  uint8_t *crow;           /* 2 rows of costs, w x ndp each */
+  uint16_t *crow;          /* 2 rows of costs, w x ndp each */
   uint16_t *trow;          /* 3 rows of the backward sweep's sums */
   uint16_t *rows;          /* the paths from above or below: 2 rows x 3 paths x w slots */
   int32_t *rowmin;         /* their minimums over d */
