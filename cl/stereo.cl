@@ -3,8 +3,8 @@
  * census of the region's left pixels and of the right columns it reads,
  * costs, one launch per path direction (one work-item per line of that
  * direction, walking it; the first direction sets the sums, the others
- * add), the right image's winners, the left winners with the checks, the
- * median. The values are those of the CPU loops. */
+ * add), the left winners, the right image's map from them, the left
+ * disparities with the checks, the median. The values are those of the CPU loops. */
 #include "stereo.h"
 
 /* One step of a path over every disparity (the CPU loops do the same
@@ -88,15 +88,26 @@ __kernel void tsr_stereo_path(__global const uchar *cost, __global ushort *sum, 
   }
 }
 
-__kernel void tsr_stereo_right(__global const ushort *sum, __global const tsr_stereo_desc *d, __global short *dispr) {
-  int xr = get_global_id(0), y = get_global_id(1);
-  if (xr >= d->rw || y >= d->h) return;
-  dispr[(long)y * d->rw + xr] = (short)tsr_stereo_right_winner(sum + (long)y * d->w * d->ndp, d->ndp, d->nd, d->dmin,
-                                                                d->x0, d->w, d->rx0 + xr);
+/* Each pixel's winner index and best sum, for the right image's map. */
+__kernel void tsr_stereo_winners(__global const ushort *sum, __global const tsr_stereo_desc *d, __global short *best,
+                                 __global ushort *smin) {
+  int x = get_global_id(0), y = get_global_id(1);
+  if (x >= d->w || y >= d->h) return;
+  tsr_stereo_win win = tsr_stereo_winner(sum + ((long)y * d->w + x) * d->ndp, d->nd, d->uniqueness);
+  best[(long)y * d->w + x] = (short)win.best;
+  smin[(long)y * d->w + x] = (ushort)win.smin;
 }
 
-__kernel void tsr_stereo_winners(__global const ushort *sum, __global const tsr_stereo_desc *d,
-                                 __global const short *dispr, __global short *raw, __global uchar *conf) {
+__kernel void tsr_stereo_right(__global const short *best, __global const ushort *smin,
+                               __global const tsr_stereo_desc *d, __global short *dispr) {
+  int xr = get_global_id(0), y = get_global_id(1);
+  if (xr >= d->rw || y >= d->h) return;
+  dispr[(long)y * d->rw + xr] = (short)tsr_stereo_right_from_left(best + (long)y * d->w, smin + (long)y * d->w, d->nd,
+                                                                   d->dmin, d->x0, d->w, d->rx0 + xr);
+}
+
+__kernel void tsr_stereo_finish_kernel(__global const ushort *sum, __global const tsr_stereo_desc *d,
+                                __global const short *dispr, __global short *raw, __global uchar *conf) {
   int x = get_global_id(0), y = get_global_id(1);
   if (x >= d->w || y >= d->h) return;
   __global const ushort *s = sum + ((long)y * d->w + x) * d->ndp;

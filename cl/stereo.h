@@ -172,23 +172,25 @@ TSR_INLINE tsr_i32 tsr_stereo_conf(tsr_stereo_win w) {
   return w.s2 == 0xFFFF ? 255 : w.s2 > 0 ? (w.s2 - w.smin) * 255 / w.s2 : 0;
 }
 
-/* The right image's integer disparity (1/16 px) at right column gx of a
- * tile row: the first k of the smallest sum among the left pixels
- * gx + dmin + k inside the region (rowsum: the row's sums, ndp per pixel,
- * region column 0 at image column x0); TSR_DISP_INVALID when none is. */
-TSR_INLINE tsr_i32 tsr_stereo_right_winner(TSR_GLOBAL const tsr_u16 *rowsum, tsr_i32 ndp, tsr_i32 nd, tsr_i32 dmin,
-                                           tsr_i32 x0, tsr_i32 w, tsr_i32 gx) {
-  tsr_i32 best = -1, smin = 0x10000;
+/* The right image's disparity (1/16 px, integer) at right column gx of
+ * a tile row, from the left winners: among the region's left pixels whose
+ * winner maps onto it (x - disparity = gx), the one with the smallest
+ * best sum gives its disparity (the leftmost on ties);
+ * TSR_DISP_INVALID where none maps (a right pixel the left view does not
+ * see). best, smin: the row's winner indices and sums, region column 0
+ * at image column x0, w of them. */
+TSR_INLINE tsr_i32 tsr_stereo_right_from_left(TSR_GLOBAL const tsr_i16 *best, TSR_GLOBAL const tsr_u16 *smin,
+                                              tsr_i32 nd, tsr_i32 dmin, tsr_i32 x0, tsr_i32 w, tsr_i32 gx) {
+  tsr_i32 bd = -1, bs = 0x10000;
   for (tsr_i32 k = 0; k < nd; k++) {
     tsr_i32 lx = gx + dmin + k - x0;
-    if (lx < 0 || lx >= w) continue;
-    tsr_i32 v = rowsum[(tsr_i64)lx * ndp + k];
-    if (v < smin) {
-      smin = v;
-      best = k;
+    if (lx < 0 || lx >= w || best[lx] != k) continue;
+    if (smin[lx] < bs) {
+      bs = smin[lx];
+      bd = k;
     }
   }
-  return best < 0 ? TSR_DISP_INVALID : (dmin + best) * TSR_DISP_SCALE;
+  return bd < 0 ? TSR_DISP_INVALID : (dmin + bd) * TSR_DISP_SCALE;
 }
 
 /* A left pixel's disparity (1/16 px) from its winner: invalid when not

@@ -39,7 +39,7 @@ uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp) {
          + px * (uint64_t)ndp * 2                   /* the forward sums */
          + W * (uint64_t)ndp * (2 * 2 + 3 * 2)      /* cost rows, backward row sums */
          + (2 * 3 * W + 1) * sl + 2 * 3 * W * 4     /* paths from above/below */
-         + 3 * sl + (R + (uint64_t)ndp + 16) * 4    /* horizontal path, right winners' scratch */
+         + 3 * sl + W * 20 + R * 4 + 64             /* horizontal path, a row's winners, the right map */
          + (uint64_t)ndp * 2 + px * 5 + R * (uint64_t)h * 2 + 4096; /* outputs */
 }
 
@@ -104,7 +104,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->rows = zalloc((2 * 3 * (size_t)max_w + 1) * sl * 2);
   wk->rowmin = zalloc(2 * 3 * (size_t)max_w * 4);
   wk->hrows = zalloc(3 * sl * 2);
-  wk->rscratch = zalloc(((size_t)max_rw + (size_t)ndp + 16) * 4);
+  wk->rscratch = zalloc((size_t)max_w * 20 + (size_t)max_rw * 4 + 64);
   wk->padmask = zalloc((size_t)ndp * 2);
   if (!wk->censl || !wk->censr || !wk->sum || !wk->crow || !wk->trow || !wk->rows || !wk->rowmin || !wk->hrows ||
       !wk->rscratch || !wk->padmask) {
@@ -370,25 +370,27 @@ __attribute__((target("avx2"))) static winner winner_avx2(const uint16_t *s, con
                                                           const uint16_t *padmask) {
   int ndp = d->ndp;
   const __m256i sent = _mm256_set1_epi16(TSR_SGM_SENTINEL), ones = _mm256_set1_epi16(-1);
-  __m256i vmin = ones;
-  for (int k = 0; k < ndp; k += 16) {
+  const __m256i sixteen = _mm256_set1_epi16(16);
+  /* per lane: the smallest sum and the first index that has it */
+  __m256i vmin = ones, vidx = ones, idx = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (int k = 0; k < ndp; k += 16, idx = _mm256_add_epi16(idx, sixteen)) {
     __m256i pad = _mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(padmask + k)), sent);
-    vmin = _mm256_min_epu16(vmin, _mm256_or_si256(_mm256_load_si256((const __m256i *)(s + k)), pad));
+    __m256i v = _mm256_or_si256(_mm256_load_si256((const __m256i *)(s + k)), pad);
+    __m256i lt = _mm256_andnot_si256(_mm256_cmpeq_epi16(_mm256_min_epu16(vmin, v), vmin), ones); /* v < vmin */
+    vmin = _mm256_min_epu16(vmin, v);
+    vidx = _mm256_blendv_epi8(vidx, idx, lt);
   }
   __m128i m = _mm_min_epu16(_mm256_castsi256_si128(vmin), _mm256_extracti128_si256(vmin, 1));
   winner w = {0, _mm_extract_epi16(_mm_minpos_epu16(m), 0), 0xFFFF, 1};
-  __m256i vs = _mm256_set1_epi16((short)w.smin);
-  for (int k = 0; k < ndp; k += 16) {
-    unsigned bits = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(s + k)), vs));
-    if (bits) {
-      w.best = k + __builtin_ctz(bits) / 2;
-      break;
-    }
-  }
+  /* the smallest index among the lanes that hold the minimum */
+  __m256i other = _mm256_andnot_si256(_mm256_cmpeq_epi16(vmin, _mm256_set1_epi16((short)w.smin)), ones);
+  __m256i cand = _mm256_or_si256(vidx, other);
+  __m128i c = _mm_min_epu16(_mm256_castsi256_si128(cand), _mm256_extracti128_si256(cand, 1));
+  w.best = _mm_extract_epi16(_mm_minpos_epu16(c), 0);
   int thr = d->uniqueness ? (w.smin * (100 + d->uniqueness) + 99) / 100 : 0; /* s < thr fails */
   __m256i vthr1 = _mm256_set1_epi16((short)(thr > 0 ? thr - 1 : 0));
   __m256i lo = _mm256_set1_epi16((short)(w.best - 2)), hi = _mm256_set1_epi16((short)(w.best + 2));
-  __m256i idx = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), sixteen = _mm256_set1_epi16(16);
+  idx = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   __m256i v2 = ones, fail = _mm256_setzero_si256();
   for (int k = 0; k < ndp; k += 16, idx = _mm256_add_epi16(idx, sixteen)) {
     __m256i v = _mm256_load_si256((const __m256i *)(s + k));
@@ -406,84 +408,53 @@ __attribute__((target("avx2"))) static winner winner_avx2(const uint16_t *s, con
   return w;
 }
 
-/* The right image's winners of one row: right pixel xr's candidates are
- * the left pixels x = xr + dmin + k. Indexed backwards (t = T0(x) + k),
- * a left pixel's candidates for all k are consecutive, so each left pixel
- * updates 16 right pixels per instruction; scanning x upwards meets each
- * right pixel's candidates in increasing k, and a strict "less" keeps the
- * first, as the scalar loop does. */
-__attribute__((target("avx2"))) static void right_row_avx2(const uint16_t *sums, const tsr_stereo_desc *d,
-                                                           const uint16_t *padmask, uint16_t *minr, uint16_t *bestr,
-                                                           int16_t *dr) {
-  int ndp = d->ndp, rw = d->rw, t_end = d->rx0 + rw - 1;
-  const __m256i sent = _mm256_set1_epi16(TSR_SGM_SENTINEL);
-  for (int t = 0; t < rw + ndp; t++) {
-    minr[t] = 0xFFFF;
-    bestr[t] = 0xFFFF;
-  }
-  for (int x = 0; x < d->w; x++) {
-    const uint16_t *s = sums + (size_t)x * (size_t)ndp;
-    int t0 = t_end - (d->x0 + x - d->dmin);
-    if (t0 >= 0 && t0 + ndp <= rw + ndp) {
-      __m256i kv = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-      const __m256i sixteen = _mm256_set1_epi16(16);
-      for (int k = 0; k < ndp; k += 16, kv = _mm256_add_epi16(kv, sixteen)) {
-        __m256i v = _mm256_or_si256(_mm256_load_si256((const __m256i *)(s + k)),
-                                    _mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(padmask + k)), sent));
-        __m256i mv = _mm256_loadu_si256((const __m256i *)(minr + t0 + k));
-        __m256i mn = _mm256_min_epu16(v, mv);
-        __m256i lt = _mm256_andnot_si256(_mm256_cmpeq_epi16(v, mv), _mm256_cmpeq_epi16(mn, v));
-        _mm256_storeu_si256((__m256i *)(minr + t0 + k), mn);
-        __m256i bv = _mm256_loadu_si256((const __m256i *)(bestr + t0 + k));
-        _mm256_storeu_si256((__m256i *)(bestr + t0 + k), _mm256_blendv_epi8(bv, kv, lt));
-      }
-    } else {
-      for (int k = 0; k < d->nd; k++) {
-        int t = t0 + k;
-        if (t < 0 || t >= rw) continue;
-        if (s[k] < minr[t]) {
-          minr[t] = s[k];
-          bestr[t] = (uint16_t)k;
-        }
-      }
-    }
-  }
-  for (int xr = 0; xr < rw; xr++) {
-    int t = t_end - (d->rx0 + xr);
-    dr[xr] = (int16_t)(bestr[t] == 0xFFFF ? TSR_DISP_INVALID : (d->dmin + bestr[t]) * TSR_DISP_SCALE);
-  }
-}
 #endif
 
-static void right_row_scalar(const uint16_t *sums, const tsr_stereo_desc *d, int16_t *dr) {
-  for (int xr = 0; xr < d->rw; xr++)
-    dr[xr] = (int16_t)tsr_stereo_right_winner(sums, d->ndp, d->nd, d->dmin, d->x0, d->w, d->rx0 + xr);
-}
-
 /* Winner, uniqueness, subpixel and confidence of each pixel of row y
- * (its summed costs in sums), after the right image's disparities from
- * the same sums, which the left-right check reads. */
+ * (its summed costs in sums). First every winner; then the right image's
+ * map from them (tsr_stereo_right_from_left: the scalar loops call it per
+ * right pixel, the vector path scatters each left winner once, keeping
+ * the smallest sum, the leftmost on ties, which is the same); then the
+ * left-right check against that map. */
 static void winners_row(const tile_job *j, int y, const uint16_t *sums) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
   int16_t *raw = wk->raw + (size_t)y * (size_t)d->w, *dr = wk->dispr + (size_t)y * (size_t)d->rw;
   uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w;
-#ifdef TSR_HAVE_X86
-  if (j->vec) {
-    uint16_t *minr = wk->rscratch, *bestr = minr + d->rw + d->ndp + 16;
-    right_row_avx2(sums, d, wk->padmask, minr, bestr, dr);
-  } else
-#endif
-    right_row_scalar(sums, d, dr);
+  winner *win = (winner *)wk->rscratch;
+  int16_t *best = (int16_t *)(win + d->w);
+  uint16_t *smin = (uint16_t *)(best + d->w);
+  int32_t *owner = (int32_t *)(smin + d->w + 2);
   for (int x = 0; x < d->w; x++) {
     const uint16_t *s = sums + (size_t)x * (size_t)d->ndp;
 #ifdef TSR_HAVE_X86
-    winner w = j->vec ? winner_avx2(s, d, wk->padmask) : winner_scalar(s, d, wk->padmask);
+    win[x] = j->vec ? winner_avx2(s, d, wk->padmask) : winner_scalar(s, d, wk->padmask);
 #else
-    winner w = winner_scalar(s, d, wk->padmask);
+    win[x] = winner_scalar(s, d, wk->padmask);
 #endif
-    conf[x] = (uint8_t)tsr_stereo_conf(w);
-    raw[x] = (int16_t)tsr_stereo_finish(s, w, d->nd, d->dmin, d->lr_max, d->x0 + x, dr, d->rx0, d->rw);
+    best[x] = (int16_t)win[x].best;
+    smin[x] = (uint16_t)win[x].smin;
+  }
+  if (j->vec) {
+    for (int xr = 0; xr < d->rw; xr++) {
+      owner[xr] = 0x10000;
+      dr[xr] = TSR_DISP_INVALID;
+    }
+    for (int x = 0; x < d->w; x++) {
+      int xr = d->x0 + x - (d->dmin + best[x]) - d->rx0;
+      if (xr >= 0 && xr < d->rw && smin[x] < owner[xr]) {
+        owner[xr] = smin[x];
+        dr[xr] = (int16_t)((d->dmin + best[x]) * TSR_DISP_SCALE);
+      }
+    }
+  } else {
+    for (int xr = 0; xr < d->rw; xr++)
+      dr[xr] = (int16_t)tsr_stereo_right_from_left(best, smin, d->nd, d->dmin, d->x0, d->w, d->rx0 + xr);
+  }
+  for (int x = 0; x < d->w; x++) {
+    const uint16_t *s = sums + (size_t)x * (size_t)d->ndp;
+    conf[x] = (uint8_t)tsr_stereo_conf(win[x]);
+    raw[x] = (int16_t)tsr_stereo_finish(s, win[x], d->nd, d->dmin, d->lr_max, d->x0 + x, dr, d->rx0, d->rw);
   }
 }
 
@@ -583,7 +554,7 @@ void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const 
     int nt = omp_get_num_threads(), t = omp_get_thread_num(), xa, xb;
     /* forward: row i's costs and paths from above; thread 0: row i - 1's
      * left-to-right path */
-    span(d->w, nt, t, v, 2.5, 0.0, &xa, &xb);
+    span(d->w, nt, t, v, 1.0, 0.0, &xa, &xb);
     for (int i = 0; i <= d->h; i++) {
       if (i < d->h) {
         uint16_t *c = wk->crow + (size_t)(i & 1) * rowsum;

@@ -112,6 +112,8 @@ static void check_scene(const char *device, const scene *s, int min_disp, int nu
   int16_t *d = malloc(n * 2);
   tsr_stereo_stats st;
   ck_assert_int_eq(match(device, 0, 0, l, r, &o, d, NULL, NULL, &st), TSR_OK);
+  /* on the device asked for, not on a CPU fallback */
+  ck_assert_int_eq(strcmp(st.device, "cpu") == 0, strcmp(device, "cpu") == 0);
   double b = bad1(d, gt, s->w, s->h);
   printf("  %s: scene %dx%d, background %d, object %d, range %d..%d, %d paths: bad-1 %.2f%% (at most %.1f%%)\n",
          st.device, s->w, s->h, s->db, s->df, min_disp, min_disp + num_disp - 1, paths, b, max_bad1);

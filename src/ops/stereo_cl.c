@@ -10,12 +10,15 @@
 #include "ops/stereo_impl.h"
 #include "runtime/cl.h"
 
-enum { B_LEFT, B_RIGHT, B_DESC, B_CENSL, B_CENSR, B_COST, B_SUM, B_SCRATCH, B_DISPR, B_RAW, B_CONF, B_DISP, B_COUNT };
+enum {
+  B_LEFT, B_RIGHT, B_DESC, B_CENSL, B_CENSR, B_COST, B_SUM, B_SCRATCH, B_BEST, B_SMIN, B_DISPR, B_RAW, B_CONF, B_DISP,
+  B_COUNT
+};
 
 struct tsr__stereo_cl {
   tsr_context *ctx;
   tsr__buf *b[B_COUNT];
-  cl_kernel census, costs, path, right, winners, median;
+  cl_kernel census, costs, path, winners, right, finish, median;
   int stride, width, height;
 };
 
@@ -28,6 +31,8 @@ static void sizes(int w, int h, int rw, int ndp, size_t out[B_COUNT]) {
   out[B_COST] = px * (size_t)ndp;
   out[B_SUM] = px * (size_t)ndp * 2;
   out[B_SCRATCH] = ((size_t)w + (size_t)h) * 2 * ((size_t)ndp + 2) * 2;
+  out[B_BEST] = px * 2;
+  out[B_SMIN] = px * 2;
   out[B_DISPR] = (size_t)rw * (size_t)h * 2;
   out[B_RAW] = px * 2;
   out[B_CONF] = px;
@@ -57,11 +62,11 @@ tsr_status tsr__stereo_cl_open(tsr_context *ctx, const tsr_image *l, const tsr_i
   s->stride = (int)l->stride;
   s->width = l->width;
   s->height = l->height;
-  static const char *names[6] = {"tsr_stereo_census", "tsr_stereo_costs", "tsr_stereo_path",
-                                 "tsr_stereo_right",  "tsr_stereo_winners", "tsr_stereo_median"};
-  cl_kernel *k[6] = {&s->census, &s->costs, &s->path, &s->right, &s->winners, &s->median};
+  static const char *names[7] = {"tsr_stereo_census", "tsr_stereo_costs",  "tsr_stereo_path",  "tsr_stereo_winners",
+                                 "tsr_stereo_right",  "tsr_stereo_finish_kernel", "tsr_stereo_median"};
+  cl_kernel *k[7] = {&s->census, &s->costs, &s->path, &s->winners, &s->right, &s->finish, &s->median};
   tsr_status st = TSR_OK;
-  for (int i = 0; i < 6 && !st; i++) st = tsr__cl_kernel(ctx, "stereo.cl", names[i], k[i], NULL, NULL);
+  for (int i = 0; i < 7 && !st; i++) st = tsr__cl_kernel(ctx, "stereo.cl", names[i], k[i], NULL, NULL);
   size_t sz[B_COUNT];
   sizes(max_w, max_h, max_rw, (nd + 15) / 16 * 16, sz);
   sz[B_LEFT] = sz[B_RIGHT] = l->stride * (size_t)l->height;
@@ -113,14 +118,18 @@ tsr_status tsr__stereo_cl_tile(tsr__stereo_cl *s, const tsr_stereo_desc *d, tsr_
     size_t lines = dy == 0 ? (size_t)d->h : dx == 0 ? (size_t)d->w : (size_t)d->w + (size_t)d->h - 1;
     st = tsr__cl_launch(ctx, 0, s->path, 9, a, 1, &lines, NULL, NULL, NULL);
   }
+  if (!st) {
+    tsr__cl_arg a[4] = {TSR_ARG_BUF(b[B_SUM]), TSR_ARG_BUF(b[B_DESC]), TSR_ARG_BUF(b[B_BEST]), TSR_ARG_BUF(b[B_SMIN])};
+    st = launch2(s, s->winners, 4, a, d->w, d->h);
+  }
   if (!st && d->rw > 0) {
-    tsr__cl_arg a[3] = {TSR_ARG_BUF(b[B_SUM]), TSR_ARG_BUF(b[B_DESC]), TSR_ARG_BUF(b[B_DISPR])};
-    st = launch2(s, s->right, 3, a, d->rw, d->h);
+    tsr__cl_arg a[4] = {TSR_ARG_BUF(b[B_BEST]), TSR_ARG_BUF(b[B_SMIN]), TSR_ARG_BUF(b[B_DESC]), TSR_ARG_BUF(b[B_DISPR])};
+    st = launch2(s, s->right, 4, a, d->rw, d->h);
   }
   if (!st) {
     tsr__cl_arg a[5] = {TSR_ARG_BUF(b[B_SUM]), TSR_ARG_BUF(b[B_DESC]), TSR_ARG_BUF(b[B_DISPR]), TSR_ARG_BUF(b[B_RAW]),
                         TSR_ARG_BUF(b[B_CONF])};
-    st = launch2(s, s->winners, 5, a, d->w, d->h);
+    st = launch2(s, s->finish, 5, a, d->w, d->h);
   }
   if (!st && median) {
     tsr__cl_arg a[3] = {TSR_ARG_BUF(b[B_RAW]), TSR_ARG_BUF(b[B_DESC]), TSR_ARG_BUF(b[B_DISP])};

@@ -22,7 +22,7 @@ typedef struct {
   uint16_t *rows;          /* the paths from above or below: 2 rows x 3 paths x w slots */
   int32_t *rowmin;         /* their minimums over d */
   uint16_t *hrows;         /* the horizontal path's values: 2 slots (and a pad) */
-  uint16_t *rscratch;      /* the right winners' scan: 2 x (max_rw + ndp + 16) */
+  void *rscratch;          /* a row's winners and the right image's map */
   uint16_t *padmask;       /* ndp: 0 below nd, the sentinel above */
   int16_t *raw;            /* h x w: winner-take-all disparities after the left-right check */
   int16_t *disp;           /* h x w: after the median */
