@@ -544,9 +544,7 @@ void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const 
     cost_span = cost_span_avx512;
 #endif
   if (threads < 1) threads = 1;
-  double T0 = omp_get_wtime();
   census(&j, threads);
-  double T1 = omp_get_wtime(), T2 = 0;
   size_t rowsum = (size_t)d->w * (size_t)wk->ndp;
   double v = (d->paths == 8 ? 3.0 : 1.0) + 0.5; /* the paths from above or below, and the costs */
 #pragma omp parallel num_threads(threads)
@@ -568,7 +566,6 @@ void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const 
     /* backward: row y's costs and paths from below, added to its forward
      * sums in a row buffer; thread 0: the right-to-left path of the row
      * before; the last thread: the winners of the row before that */
-    if (t == 0) T2 = omp_get_wtime();
     span(d->w, nt, t, v, 1.0, 2.0, &xa, &xb);
     for (int i = 0; i <= d->h + 1; i++) {
       int y = d->h - 1 - i;
@@ -584,7 +581,5 @@ void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const 
 #pragma omp barrier
     }
   }
-  double T3 = omp_get_wtime();
   median3(&j, threads);
-  if (getenv("TSR_T")) fprintf(stderr, "census %.1f fwd %.1f bwd %.1f med %.1f\n", (T1-T0)*1e3, (T2-T1)*1e3, (T3-T2)*1e3, (omp_get_wtime()-T3)*1e3);
 }
