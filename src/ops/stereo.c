@@ -19,6 +19,7 @@
 
 #define DEFAULT_MARGIN 32
 #define GUIDE_FACTOR 4
+#define GUIDE_CORE 384 /* the core of a guided tile: small enough that its range is narrow */
 
 void tsr_stereo_options_init(tsr_stereo_options *opts) {
   if (!opts) return;
@@ -213,7 +214,7 @@ static void guided_range(const matcher *m, const int16_t *q, int qw, int qh, con
   /* quarter pixels in 1/16 to full pixels, then a margin of 8 pixels plus
    * an eighth of the span found (the estimate misses thin structures) */
   int a = (int)floor((double)lo * GUIDE_FACTOR / TSR_DISP_SCALE), b = (int)ceil((double)hi * GUIDE_FACTOR / TSR_DISP_SCALE);
-  int pad = 8 + (b - a) / 8;
+  int pad = 6 + (b - a) / 16;
   a -= pad;
   b += pad;
   if (a < p->dmin) a = p->dmin;
@@ -427,6 +428,15 @@ tsr_status tsr_stereo_match(tsr_context *ctx, const tsr_image *left, const tsr_i
     tsr_tile_need need = tile_need(p.nd, p.margin, device);
     int cw = p.tile_w ? p.tile_w - 2 * p.margin : 0, ch = p.tile_h ? p.tile_h - 2 * p.margin : 0;
     st = tsr_plan_tiles(&need, W, H, budget, device ? ctx->dev->max_alloc : 0, cw, ch, &m.plan);
+    /* guidance narrows each tile's range to what its region holds: tiles
+     * of GUIDE_CORE pixels where the planner would take larger ones (a
+     * whole image is one tile and would keep the full range) */
+    tsr_tile_plan gp;
+    if (!st && p.guide && !cw && !ch && (m.plan.core_w > GUIDE_CORE || m.plan.core_h > GUIDE_CORE) &&
+        !tsr_plan_tiles(&need, W, H, budget, device ? ctx->dev->max_alloc : 0,
+                        m.plan.core_w < GUIDE_CORE ? m.plan.core_w : GUIDE_CORE,
+                        m.plan.core_h < GUIDE_CORE ? m.plan.core_h : GUIDE_CORE, &gp))
+      m.plan = gp;
     if (st) {
       st = tsr__fail(ctx, TSR_E_BUDGET,
                      "a %dx%d pair with %d disparities does not fit %.0f MiB %s (each tile needs about %.0f bytes "
