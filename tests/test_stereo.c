@@ -546,6 +546,58 @@ START_TEST(batch_reports_bad_pairs_and_finishes_the_rest) {
 }
 END_TEST
 
+START_TEST(kitti_folders) {
+  char *dir = tt_tempdir(), k[4200], p[4300], out[4200], err[8192];
+  char *args = malloc(20000);
+  snprintf(k, sizeof k, "%s/kitti", dir);
+  snprintf(out, sizeof out, "%s/out", dir);
+  mkdir(k, 0755);
+  snprintf(p, sizeof p, "%s/image_2", k);
+  mkdir(p, 0755);
+  snprintf(p, sizeof p, "%s/image_3", k);
+  mkdir(p, 0755);
+  tsr_context *ctx = tt_context("cpu");
+  for (int f = 0; f < 2; f++) {
+    scene s = {200, 80, 5 + f, 15, 0, 60, 120, 20, 60, 30 + (unsigned)f};
+    tsr_image *l, *r;
+    make_scene(&s, &l, &r, NULL);
+    snprintf(p, sizeof p, "%s/image_2/%06d_10.png", k, f);
+    ck_assert_int_eq(tsr_image_write(ctx, l, p, NULL), TSR_OK);
+    snprintf(p, sizeof p, "%s/image_3/%06d_10.png", k, f);
+    ck_assert_int_eq(tsr_image_write(ctx, r, p, NULL), TSR_OK);
+    tsr_image_free(l);
+    tsr_image_free(r);
+  }
+  /* a third frame whose right image is missing */
+  snprintf(p, sizeof p, "%s/image_2/000002_10.png", k);
+  tt_write_file(p, "x", 1);
+  snprintf(args, 20000, "stereo '%s' -o '%s' --device cpu --ndisp 32 --extras vis,right,confidence", k, out);
+  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "000002_10.png"), "%s", err);
+  for (int f = 0; f < 2; f++) {
+    static const char *sub[4] = {"disp_0", "vis", "disp_1", "conf"};
+    for (int i = 0; i < 4; i++) {
+      snprintf(p, sizeof p, "%s/kitti/%s/%06d_10.png", out, sub[i], f);
+      ck_assert_msg(tt_file_exists(p), "%s", p);
+    }
+  }
+  /* KITTI's 16-bit convention, read back by stereo-eval against itself */
+  snprintf(args, 20000, "stereo-eval '%s/kitti/disp_0/000000_10.png' '%s/kitti/disp_0/000000_10.png'", out, out);
+  ck_assert_int_eq(cli(args, err, sizeof err), 0);
+  tsr_image *d = tt_load((snprintf(p, sizeof p, "%s/kitti/disp_0/000000_10.png", out), p));
+  ck_assert_int_eq(d->depth, 16);
+  ck_assert_int_eq(d->channels, 1);
+  /* the background (5 px) reads 5 x 256 somewhere in the middle row */
+  const uint16_t *row = (const uint16_t *)(d->data + 40 * d->stride);
+  ck_assert_uint_eq(row[30], 5 * 256);
+  tsr_image_free(d);
+  tsr_context_destroy(ctx);
+  free(args);
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 START_TEST(pair_errors_name_the_file) {
   char *dir = tt_tempdir(), a[4200], b[4200], args[9000], err[8192];
   scene s = {64, 48, 4, 8, 0, 20, 40, 10, 30, 1};
@@ -589,6 +641,7 @@ int main(void) {
   tcase_add_test(tc, evaluation_rules);
   tcase_add_test(tc, batch_reports_bad_pairs_and_finishes_the_rest);
   tcase_add_test(tc, pair_errors_name_the_file);
+  tcase_add_test(tc, kitti_folders);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }
