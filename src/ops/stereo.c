@@ -420,7 +420,7 @@ tsr_status tsr_stereo_match(tsr_context *ctx, const tsr_image *left, const tsr_i
     int W = l->width, H = l->height;
     /* the budget covers this call's whole-image buffers too (on a
      * device: the two images it holds) */
-    int device = tsr__use_device(ctx) && !getenv("TESSERA_STEREO_CPU");
+    int device = tsr__use_device(ctx);
     uint64_t image_bytes = device ? 2 * (uint64_t)l->stride * (uint64_t)H
                                   : (uint64_t)W * (uint64_t)H * (2 + (gl ? 1 : 0) + (gr ? 1 : 0));
     uint64_t budget = device ? tsr__cl_available(ctx) : tsr_context_budget(ctx);
