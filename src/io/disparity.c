@@ -1,7 +1,8 @@
 /* Disparity files: PFM (Middlebury: float32, rows bottom to top, +inf
  * unknown; the scale's sign gives the byte order, negative = little
  * endian), KITTI's 16-bit PNG (disparity x 256, 0 unknown) and a colour
- * picture for people. */
+ * picture for people; Middlebury's calib.txt. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "core/internal.h"
 #include "io/codec.h"
+#include "io/disparity.h"
 #include "tessera/stereo.h"
 
 static inline float disp_float(int16_t v) {
@@ -174,4 +176,63 @@ tsr_status tsr_disp_write_vis(tsr_context *ctx, const char *path, const int16_t 
   st = tsr_image_write(ctx, img, path, NULL);
   tsr_image_free(img);
   return st;
+}
+
+/* ---- Middlebury's calib.txt ------------------------------------------------------ */
+tsr_status tsr__calib_read(tsr_context *ctx, const char *path, tsr__calib *c) {
+  memset(c, 0, sizeof *c);
+  FILE *f = fopen(path, "r");
+  if (!f) return tsr__fail(ctx, TSR_E_IO, "%s: cannot open: %s", path, strerror(errno));
+  char line[1024];
+  int have_ndisp = 0, have_vmin = 0, have_vmax = 0, lineno = 0;
+  tsr_status st = TSR_OK;
+  while (!st && fgets(line, sizeof line, f)) {
+    lineno++;
+    char *eq = strchr(line, '=');
+    if (!eq) continue;
+    *eq = 0;
+    char *key = line, *val = eq + 1;
+    while (isspace((unsigned char)*key)) key++;
+    char *ke = key + strlen(key);
+    while (ke > key && isspace((unsigned char)ke[-1])) *--ke = 0;
+    char *end;
+    errno = 0;
+    if (!strcmp(key, "ndisp") || !strcmp(key, "width") || !strcmp(key, "height")) {
+      long v = strtol(val, &end, 10);
+      while (isspace((unsigned char)*end)) end++;
+      if (errno || *end || end == val || v < 1 || v > (!strcmp(key, "ndisp") ? 2 * TSR_STEREO_DISP_LIMIT - 2 : 65535)) {
+        st = tsr__fail(ctx, TSR_E_FORMAT, "%s:%d: %s must be a positive integer%s", path, lineno, key,
+                       !strcmp(key, "ndisp") ? " below 4079" : " up to 65535");
+        break;
+      }
+      if (!strcmp(key, "ndisp")) {
+        c->ndisp = (int)v;
+        have_ndisp = 1;
+      } else if (!strcmp(key, "width")) {
+        c->width = (int)v;
+      } else {
+        c->height = (int)v;
+      }
+    } else if (!strcmp(key, "vmin") || !strcmp(key, "vmax")) {
+      double v = strtod(val, &end);
+      while (isspace((unsigned char)*end)) end++;
+      if (errno || *end || end == val || !isfinite(v)) {
+        st = tsr__fail(ctx, TSR_E_FORMAT, "%s:%d: %s is not a number", path, lineno, key);
+        break;
+      }
+      if (!strcmp(key, "vmin")) {
+        c->vmin = v;
+        have_vmin = 1;
+      } else {
+        c->vmax = v;
+        have_vmax = 1;
+      }
+    }
+  }
+  fclose(f);
+  if (st) return st;
+  if (!have_ndisp) return tsr__fail(ctx, TSR_E_FORMAT, "%s: no ndisp= line (the disparity range)", path);
+  c->has_size = c->width > 0 && c->height > 0;
+  c->has_v = have_vmin && have_vmax && c->vmax > c->vmin;
+  return TSR_OK;
 }

@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "io/disparity.h"
 #include "pipeline/pipeline.h"
 #include "tessera/stereo.h"
 
@@ -131,73 +132,6 @@ tsr_status tsr_stereo_pair(tsr_context *ctx, const char *left, const char *right
   return st;
 }
 
-/* ---- Middlebury's calib.txt ------------------------------------------------------ */
-typedef struct {
-  int ndisp, width, height, has_size;
-  double vmin, vmax;
-  int has_v;
-} calib;
-
-/* key=value lines; ndisp must be a positive integer, width/height (when
- * present) must match the images, vmin/vmax are only for the picture. */
-static tsr_status read_calib(tsr_context *ctx, const char *path, calib *c) {
-  memset(c, 0, sizeof *c);
-  FILE *f = fopen(path, "r");
-  if (!f) return tsr__fail(ctx, TSR_E_IO, "%s: cannot open: %s", path, strerror(errno));
-  char line[1024];
-  int have_ndisp = 0, have_vmin = 0, have_vmax = 0, lineno = 0;
-  tsr_status st = TSR_OK;
-  while (!st && fgets(line, sizeof line, f)) {
-    lineno++;
-    char *eq = strchr(line, '=');
-    if (!eq) continue;
-    *eq = 0;
-    char *key = line, *val = eq + 1;
-    while (isspace((unsigned char)*key)) key++;
-    char *ke = key + strlen(key);
-    while (ke > key && isspace((unsigned char)ke[-1])) *--ke = 0;
-    char *end;
-    errno = 0;
-    if (!strcmp(key, "ndisp") || !strcmp(key, "width") || !strcmp(key, "height")) {
-      long v = strtol(val, &end, 10);
-      while (isspace((unsigned char)*end)) end++;
-      if (errno || *end || end == val || v < 1 || v > (!strcmp(key, "ndisp") ? 2 * TSR_STEREO_DISP_LIMIT - 2 : 65535)) {
-        st = tsr__fail(ctx, TSR_E_FORMAT, "%s:%d: %s must be a positive integer%s", path, lineno, key,
-                       !strcmp(key, "ndisp") ? " below 4079" : " up to 65535");
-        break;
-      }
-      if (!strcmp(key, "ndisp")) {
-        c->ndisp = (int)v;
-        have_ndisp = 1;
-      } else if (!strcmp(key, "width")) {
-        c->width = (int)v;
-      } else {
-        c->height = (int)v;
-      }
-    } else if (!strcmp(key, "vmin") || !strcmp(key, "vmax")) {
-      double v = strtod(val, &end);
-      while (isspace((unsigned char)*end)) end++;
-      if (errno || *end || end == val || !isfinite(v)) {
-        st = tsr__fail(ctx, TSR_E_FORMAT, "%s:%d: %s is not a number", path, lineno, key);
-        break;
-      }
-      if (!strcmp(key, "vmin")) {
-        c->vmin = v;
-        have_vmin = 1;
-      } else {
-        c->vmax = v;
-        have_vmax = 1;
-      }
-    }
-  }
-  fclose(f);
-  if (st) return st;
-  if (!have_ndisp) return tsr__fail(ctx, TSR_E_FORMAT, "%s: no ndisp= line (the disparity range)", path);
-  c->has_size = c->width > 0 && c->height > 0;
-  c->has_v = have_vmin && have_vmax && c->vmax > c->vmin;
-  return TSR_OK;
-}
-
 /* ---- the batch ------------------------------------------------------------------- */
 typedef struct {
   char *name; /* the item's name: <scene> or <folder>/<stem> */
@@ -220,7 +154,7 @@ typedef struct {
   const pair_spec *ps;
   tsr_image *l, *r;
   tsr_stereo_options o; /* the range this pair searches */
-  calib cal;
+  tsr__calib cal;
   pair_out out;
 } batch_item;
 
@@ -277,7 +211,7 @@ static tsr_status batch_prepare(void *job, tsr_context *lc, tsr__item *it) {
   bi->o = *j->opts;
   tsr_status st = TSR_OK;
   if (ps->calib) {
-    if ((st = read_calib(lc, ps->calib, &bi->cal))) return st;
+    if ((st = tsr__calib_read(lc, ps->calib, &bi->cal))) return st;
     if (!j->bo->range_given) {
       bi->o.min_disp = 0;
       bi->o.num_disp = bi->cal.ndisp;
