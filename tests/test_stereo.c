@@ -279,6 +279,74 @@ START_TEST(vector_loops_equal_scalar) {
 }
 END_TEST
 
+/* ---- the shared header's pieces against references written here -------------------- */
+START_TEST(census_and_subpixel_match_references) {
+  /* census: bit 9 r + i for the pixel at (x + i - 4, y + r - 3), edges
+   * replicated, set where darker than the centre */
+  uint8_t img[12 * 9];
+  for (int i = 0; i < 12 * 9; i++) img[i] = (uint8_t)((i * 37 + (i / 12) * 11) % 251);
+  for (int y = 0; y < 9; y++)
+    for (int x = 0; x < 12; x++) {
+      uint64_t ref = 0;
+      for (int r = 0; r < 7; r++)
+        for (int i = 0; i < 9; i++) {
+          int yy = y + r - 3, xx = x + i - 4;
+          yy = yy < 0 ? 0 : yy > 8 ? 8 : yy;
+          xx = xx < 0 ? 0 : xx > 11 ? 11 : xx;
+          if (img[yy * 12 + xx] < img[y * 12 + x]) ref |= (uint64_t)1 << (9 * r + i);
+        }
+      ck_assert_uint_eq(tsr_census(img, 12, 9, 12, x, y), ref);
+    }
+  /* subpixel: the parabola's vertex through (-1, a), (0, b), (1, c) in
+   * 1/16 px, rounded half away from zero */
+  for (int a = 0; a < 60; a += 3)
+    for (int b = 0; b <= a; b += 2)
+      for (int c = b; c < 60; c += 5) {
+        int den = a + c - 2 * b;
+        double v = den > 0 ? 16.0 * (a - c) / (2.0 * den) : 0.0;
+        int want = den > 0 ? (int)(v >= 0 ? floor(v + 0.5) : -floor(-v + 0.5)) : 0;
+        ck_assert_int_eq(tsr_subpixel16(a, b, c), want);
+        ck_assert_int_le(abs(want), 8);
+      }
+}
+END_TEST
+
+/* The left-right check invalidates what the right view cannot see: the
+ * background strip the box hides in the right view. */
+START_TEST(lr_check_rejects_occlusions) {
+  scene s = {320, 200, 12, 28, 0, 110, 210, 50, 150, 7};
+  tsr_image *l, *r;
+  size_t n = (size_t)s.w * (size_t)s.h;
+  float *gt = malloc(n * sizeof *gt);
+  make_scene(&s, &l, &r, gt);
+  tsr_stereo_options o;
+  tsr_stereo_options_init(&o);
+  o.num_disp = 48;
+  int16_t *on = malloc(n * 2), *off = malloc(n * 2);
+  ck_assert_int_eq(match("cpu", 0, 0, l, r, &o, on, NULL, NULL, NULL), TSR_OK);
+  o.lr_max = -1;
+  ck_assert_int_eq(match("cpu", 0, 0, l, r, &o, off, NULL, NULL, NULL), TSR_OK);
+  int occ = 0, occ_on = 0, occ_off = 0;
+  for (int y = s.ay + 5; y < s.by - 5; y++)
+    for (int x = s.ax - (s.df - s.db); x < s.ax; x++) { /* left of the box: hidden in the right view */
+      size_t i = (size_t)y * (size_t)s.w + (size_t)x;
+      if (!isnan(gt[i])) continue;
+      occ++;
+      occ_on += on[i] == TSR_STEREO_INVALID;
+      occ_off += off[i] == TSR_STEREO_INVALID;
+    }
+  printf("  occluded strip: %d px, invalid with the check %d, without %d\n", occ, occ_on, occ_off);
+  ck_assert_int_gt(occ, 500);
+  ck_assert_int_ge(occ_on * 10, occ * 6);
+  ck_assert_int_lt(occ_off * 10, occ * 4);
+  free(on);
+  free(off);
+  free(gt);
+  tsr_image_free(l);
+  tsr_image_free(r);
+}
+END_TEST
+
 /* ---- tiles -------------------------------------------------------------------------- */
 START_TEST(tiles_agree_with_the_untiled_run) {
   tsr_image *l = tt_load(MB "/im0.png"), *r = tt_load(MB "/im1.png");
@@ -636,6 +704,8 @@ int main(void) {
   tcase_add_test(tc, vector_loops_equal_scalar);
   tcase_add_test(tc, tiles_agree_with_the_untiled_run);
   tcase_add_test(tc, planner_tiles);
+  tcase_add_test(tc, census_and_subpixel_match_references);
+  tcase_add_test(tc, lr_check_rejects_occlusions);
   tcase_add_test(tc, guide_narrows_the_ranges);
   tcase_add_test(tc, pfm_and_png_conventions);
   tcase_add_test(tc, evaluation_rules);
