@@ -164,6 +164,20 @@ START_TEST(motorcycle_bad2) {
   printf("  motorcycle (quarter): bad-2 %.2f%%, invalid %.2f%%\n", ev.bad2, ev.invalid_pct);
   ck_assert_double_le(ev.bad2, 15.0);
   ck_assert_double_le(ev.invalid_pct, 12.0);
+  /* guided (tiles of 128 so that most narrow their range): within half a
+   * point of bad-2 */
+  o.guide = 1;
+  o.tile_w = o.tile_h = 192;
+  tsr_stereo_stats gs;
+  ck_assert_int_eq(tsr_stereo_match(ctx, l, r, &o, d, NULL, NULL, &gs), TSR_OK);
+  free(f);
+  f = to_float(d, (size_t)gw * (size_t)gh);
+  tsr_stereo_eval eg;
+  tsr_stereo_evaluate(f, gt, NULL, gw, gh, 0, &eg);
+  printf("  guided: %d of %d tiles narrowed (%d..%d disparities): bad-2 %.2f%%\n", gs.guided_tiles,
+         gs.tiles_x * gs.tiles_y, gs.min_tile_ndisp, gs.max_tile_ndisp, eg.bad2);
+  ck_assert_int_ge(gs.guided_tiles, gs.tiles_x * gs.tiles_y / 2);
+  ck_assert_double_le(fabs(eg.bad2 - ev.bad2), 0.5);
   free(f);
   free(d);
   free(gt);
