@@ -595,16 +595,23 @@ START_TEST(batch_reports_bad_pairs_and_finishes_the_rest) {
     tsr_image_free(r);
   }
   write_scene_dir(calib, &s, "width=160\nheight=96\nndisp=banana\n");
+  char calib2[4200], calib3[4200];
+  snprintf(calib2, sizeof calib2, "%s/calib2", dir);
+  snprintf(calib3, sizeof calib3, "%s/calib3", dir);
+  write_scene_dir(calib2, &s, "ndisp=64px\n");
+  write_scene_dir(calib3, &s, "ndisp=32\nwidth=161\nheight=96\n");
   write_scene_dir(unread, &s, "ndisp=32\n");
   snprintf(p, sizeof p, "%s/im0.png", unread);
   tt_write_file(p, "not a png", 9);
-  snprintf(args2, args2_len, "stereo '%s' '%s' '%s' '%s' '%s' -o '%s' --device cpu --extras vis", good, size, calib,
-           unread, good2, out);
+  snprintf(args2, args2_len, "stereo '%s' '%s' '%s' '%s' '%s' '%s' '%s' -o '%s' --device cpu --extras vis", good, size,
+           calib, calib2, calib3, unread, good2, out);
   int rc = cli(args2, err, sizeof err);
   ck_assert_int_ne(rc, 0);
   /* one line each, naming the file and the reason */
   ck_assert_msg(strstr(err, "sizes/im0.png is 160x96 but") && strstr(err, "sizes/im1.png is 150x96"), "%s", err);
   ck_assert_msg(strstr(err, "calib/calib.txt:3: ndisp must be a positive integer"), "%s", err);
+  ck_assert_msg(strstr(err, "calib2/calib.txt:1: ndisp must be a positive integer"), "%s", err);
+  ck_assert_msg(strstr(err, "calib3/calib.txt says 161x96 but"), "%s", err);
   ck_assert_msg(strstr(err, "unread/im0.png"), "%s", err);
   snprintf(p, sizeof p, "%s/good/disp0.pfm", out);
   ck_assert(tt_file_exists(p));
