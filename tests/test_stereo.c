@@ -570,8 +570,8 @@ static void write_scene_dir(const char *dir, const scene *s, const char *calib) 
 START_TEST(batch_reports_bad_pairs_and_finishes_the_rest) {
   char *dir = tt_tempdir(), good[4200], good2[4200], size[4200], calib[4200], unread[4200], out[4200],
                            err[8192], p[4300];
-  char *args2 = malloc(30000);
-  const size_t args2_len = 30000;
+  char *args2 = malloc(40000);
+  const size_t args2_len = 40000;
   scene s = {160, 96, 6, 14, 0, 50, 110, 20, 70, 21};
   snprintf(good, sizeof good, "%s/good", dir);
   snprintf(good2, sizeof good2, "%s/good2", dir);
