@@ -36,6 +36,9 @@ static void add_time(tsr__pipeline *p, double *field, double seconds) {
 }
 
 /* Under p->lock. */
+/* What messages call an item. */
+static const char *item_word(const tsr__pipeline_config *cfg) { return cfg->item ? cfg->item : "frame"; }
+
 static void progress(tsr__pipeline *p, int final) {
   if (!p->cfg->progress) return;
   double t = tsr__now();
@@ -51,7 +54,8 @@ static void progress(tsr__pipeline *p, int final) {
   }
   if (s->items_total >= 0) snprintf(total, sizeof total, "%d", s->items_total);
   if (s->dropped) snprintf(dropped, sizeof dropped, "  %d dropped", s->dropped);
-  fprintf(stderr, "\r%s: %d/%s frames  %.2f frames/s%s%s   %s", p->cfg->what, done, total, rate, eta, dropped,
+  fprintf(stderr, "\r%s: %d/%s %ss  %.2f %ss/s%s%s   %s", p->cfg->what, done, total, item_word(p->cfg), rate,
+          item_word(p->cfg), eta, dropped,
           final ? "\n" : "");
   fflush(stderr);
 }
@@ -75,7 +79,7 @@ static void report(tsr__pipeline *p, const char *name, tsr_status status, const 
   /* Messages about a file mostly start with its name: say it once. */
   size_t n = strlen(name);
   if (!strncmp(msg, name, n) && msg[n] == ':') tsr__log(p->ctx, TSR_LOG_ERROR, "skipped %s", msg);
-  else tsr__log(p->ctx, TSR_LOG_ERROR, "skipped frame %s: %s", name, msg);
+  else tsr__log(p->ctx, TSR_LOG_ERROR, "skipped %s %s: %s", item_word(p->cfg), name, msg);
   progress(p, 0);
   pthread_mutex_unlock(&p->lock);
 }
@@ -445,10 +449,10 @@ done:
   tsr__inputs_free(p.inputs, p.ninputs);
   if (st) return st;
   if (tsr__cancelled(ctx))
-    return tsr__fail(ctx, TSR_E_CANCELLED, "cancelled: %d frames finished, the rest were not started",
-                     stats->done);
+    return tsr__fail(ctx, TSR_E_CANCELLED, "cancelled: %d %ss finished, the rest were not started",
+                     stats->done, item_word(cfg));
   if (stats->first_err)
-    return tsr__fail(ctx, stats->first_err, "%d of %d frames failed (first: %s)", stats->failed,
-                     stats->done + stats->skipped + stats->failed, stats->first_msg);
+    return tsr__fail(ctx, stats->first_err, "%d of %d %ss failed (first: %s)", stats->failed,
+                     stats->done + stats->skipped + stats->failed, item_word(cfg), stats->first_msg);
   return TSR_OK;
 }

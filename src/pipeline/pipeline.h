@@ -72,6 +72,7 @@ typedef struct {
   int workers;                  /* worker threads (0: the context's) */
   int progress;                 /* a progress line on stderr */
   const char *what;             /* "split": names the job in messages */
+  const char *item;             /* what messages call an item: "frame" (NULL), "pair" */
 } tsr__pipeline_config;
 
 typedef struct {

@@ -493,6 +493,7 @@ tsr_status tsr_stereo_batch(tsr_context *ctx, const char *const *dirs, int ndirs
     cfg.named = 1;
     cfg.progress = bo->progress;
     cfg.what = "stereo";
+    cfg.item = "pair";
     tsr__pipeline_ops ops = {0};
     ops.complete = batch_complete;
     ops.prepare = batch_prepare;
