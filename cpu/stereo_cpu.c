@@ -145,7 +145,7 @@ static int step_scalar(const uint16_t *c, const uint16_t *lp, int mprev, uint16_
 }
 
 #ifdef TSR_HAVE_X86
-__attribute__((target("avx2"))) static int step_avx2(const uint16_t *c, const uint16_t *lp, int mprev, uint16_t *lc,
+__attribute__((target("avx2"), always_inline)) static inline int step_avx2(const uint16_t *c, const uint16_t *lp, int mprev, uint16_t *lc,
                                                      const uint16_t *sin, uint16_t *sout, int nd, int ndp,
                                                      const uint16_t *padmask, int p1, int p2) {
   (void)nd;
@@ -313,14 +313,19 @@ static void census(const tile_job *j, int threads) {
 }
 
 /* The paths from above (dy = 1) or below (dy = -1) of pixels [xa, xb) of
- * row y, n rows into the sweep: into sout = (sin ? sin : 0) + their sum. */
-static void vertical_span(const tile_job *j, int dy, int n, int y, const uint16_t *cost, const uint16_t *sin,
-                          uint16_t *sout, int xa, int xb) {
+ * row y, n rows into the sweep: into sout = (sin ? sin : 0) + their sum.
+ * Written once, instantiated per step function so that the vector step
+ * is inlined into its loop. */
+__attribute__((always_inline)) static inline void vertical_span_with(step_fn step, const tile_job *j, int dy, int n,
+                                                                     int y, const uint16_t *cost, const uint16_t *sin,
+                                                                     uint16_t *sout, int xa, int xb) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
   size_t sl = slot_len(wk->ndp), ndp = (size_t)wk->ndp;
   int npaths = d->paths == 8 ? 3 : 1, set = n & 1;
   static const int dxs[3] = {0, 1, -1}; /* the previous pixel is (x - dx, y - dy) */
+  const uint8_t *grow = j->left + (size_t)(d->y0 + y) * (size_t)j->stride + (size_t)d->x0;
+  const uint8_t *gprev = grow - (ptrdiff_t)dy * j->stride;
   for (int p = 0; p < npaths; p++) {
     uint16_t *cur = wk->rows + ((size_t)set * 3 + (size_t)p) * (size_t)d->w * sl + SLOT_PAD;
     uint16_t *old = wk->rows + ((size_t)(set ^ 1) * 3 + (size_t)p) * (size_t)d->w * sl + SLOT_PAD;
@@ -330,30 +335,72 @@ static void vertical_span(const tile_job *j, int dy, int n, int y, const uint16_
       int px = x - dxs[p];
       int has_prev = n > 0 && px >= 0 && px < d->w;
       const uint16_t *lp = has_prev ? old + (size_t)px * sl : NULL;
-      int p2 = has_prev ? p2_between(j, gray_at(j, x, y), gray_at(j, px, y - dy)) : d->p2;
+      int p2 = has_prev ? p2_between(j, grow[x], gprev[px]) : d->p2;
       const uint16_t *in = p == 0 ? (sin ? sin + (size_t)x * ndp : NULL) : sout + (size_t)x * ndp;
-      mcur[x] = j->step(cost + (size_t)x * ndp, lp, has_prev ? mold[px] : 0, cur + (size_t)x * sl, in,
-                        sout + (size_t)x * ndp, d->nd, wk->ndp, wk->padmask, d->p1, p2);
+      mcur[x] = step(cost + (size_t)x * ndp, lp, has_prev ? mold[px] : 0, cur + (size_t)x * sl, in,
+                     sout + (size_t)x * ndp, d->nd, wk->ndp, wk->padmask, d->p1, p2);
     }
   }
 }
 
 /* The horizontal path of row y (dx = 1: left to right, -1: right to
  * left), added to sums. */
-static void horizontal_row(const tile_job *j, int dx, int y, const uint16_t *cost, uint16_t *sums) {
+__attribute__((always_inline)) static inline void horizontal_row_with(step_fn step, const tile_job *j, int dx, int y,
+                                                                      const uint16_t *cost, uint16_t *sums) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
   size_t sl = slot_len(wk->ndp), ndp = (size_t)wk->ndp;
+  const uint8_t *grow = j->left + (size_t)(d->y0 + y) * (size_t)j->stride + (size_t)d->x0;
   uint16_t *a = wk->hrows + SLOT_PAD, *b = a + sl;
   int x = dx > 0 ? 0 : d->w - 1, m = 0;
   uint16_t *prev = NULL, *cur = a;
   for (int n = 0; n < d->w; n++, x += dx) {
-    int p2 = prev ? p2_between(j, gray_at(j, x, y), gray_at(j, x - dx, y)) : d->p2;
+    int p2 = prev ? p2_between(j, grow[x], grow[x - dx]) : d->p2;
     uint16_t *s = sums + (size_t)x * ndp;
-    m = j->step(cost + (size_t)x * ndp, prev, m, cur, s, s, d->nd, wk->ndp, wk->padmask, d->p1, p2);
+    m = step(cost + (size_t)x * ndp, prev, m, cur, s, s, d->nd, wk->ndp, wk->padmask, d->p1, p2);
     prev = cur;
     cur = cur == a ? b : a;
   }
+}
+
+static void vertical_span_scalar(const tile_job *j, int dy, int n, int y, const uint16_t *cost, const uint16_t *sin,
+                                 uint16_t *sout, int xa, int xb) {
+  vertical_span_with(step_scalar, j, dy, n, y, cost, sin, sout, xa, xb);
+}
+static void horizontal_row_scalar(const tile_job *j, int dx, int y, const uint16_t *cost, uint16_t *sums) {
+  horizontal_row_with(step_scalar, j, dx, y, cost, sums);
+}
+#ifdef TSR_HAVE_X86
+__attribute__((target("avx2"))) static void vertical_span_avx2(const tile_job *j, int dy, int n, int y,
+                                                               const uint16_t *cost, const uint16_t *sin,
+                                                               uint16_t *sout, int xa, int xb) {
+  vertical_span_with(step_avx2, j, dy, n, y, cost, sin, sout, xa, xb);
+}
+__attribute__((target("avx2"))) static void horizontal_row_avx2(const tile_job *j, int dx, int y, const uint16_t *cost,
+                                                                uint16_t *sums) {
+  horizontal_row_with(step_avx2, j, dx, y, cost, sums);
+}
+#endif
+
+static void vertical_span(const tile_job *j, int dy, int n, int y, const uint16_t *cost, const uint16_t *sin,
+                          uint16_t *sout, int xa, int xb) {
+#ifdef TSR_HAVE_X86
+  if (j->vec) {
+    vertical_span_avx2(j, dy, n, y, cost, sin, sout, xa, xb);
+    return;
+  }
+#endif
+  vertical_span_scalar(j, dy, n, y, cost, sin, sout, xa, xb);
+}
+
+static void horizontal_row(const tile_job *j, int dx, int y, const uint16_t *cost, uint16_t *sums) {
+#ifdef TSR_HAVE_X86
+  if (j->vec) {
+    horizontal_row_avx2(j, dx, y, cost, sums);
+    return;
+  }
+#endif
+  horizontal_row_scalar(j, dx, y, cost, sums);
 }
 
 typedef tsr_stereo_win winner;
