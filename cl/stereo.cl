@@ -1,29 +1,11 @@
 /* The stereo matcher's kernels: thin wrappers around cl/stereo.h, one
  * tile at a time (src/ops/stereo_cl.c launches them in this order):
  * census of the region's left pixels and of the right columns it reads,
- * costs, one launch per path direction (one work-item per line of that
- * direction, walking it; the first direction sets the sums, the others
- * add), the left winners, the right image's map from them, the left
+ * costs, one launch per path direction (a work-group per line of that
+ * direction walks it, its work-items sharing the disparities; the first
+ * direction sets the sums, the others add), the left winners, the right image's map from them, the left
  * disparities with the checks, the median. The values are those of the CPU loops. */
 #include "stereo.h"
-
-/* One step of a path over every disparity (the CPU loops do the same
- * with 16-bit costs, in cpu/stereo_cpu.c): lc[k] = the path's value at
- * this pixel, from the previous pixel's lp (lp[-1] and lp[nd] hold
- * TSR_SGM_SENTINEL; has_prev 0 at the path's start, where the value is
- * the cost), and sout[k] = (sin ? sin[k] : 0) + lc[k] (sin may be sout).
- * Returns the minimum of lc over k. */
-static int sgm_step(__global const uchar *c, __global const ushort *lp, int has_prev, int mprev, __global ushort *lc,
-                    __global const ushort *sin, __global ushort *sout, int nd, int p1, int p2) {
-  int m = TSR_SGM_SENTINEL;
-  for (int k = 0; k < nd; k++) {
-    int v = has_prev ? tsr_sgm_cell(c[k], lp[k - 1], lp[k], lp[k + 1], mprev, p1, p2) : (int)c[k];
-    lc[k] = (ushort)v;
-    sout[k] = (ushort)(sin ? sin[k] + v : v);
-    if (v < m) m = v;
-  }
-  return m;
-}
 
 __kernel void tsr_stereo_census(__global const uchar *img, int width, int height, int stride, int x0, int y0, int w,
                                 int h, __global ulong *out) {
@@ -43,15 +25,19 @@ __kernel void tsr_stereo_costs(__global const ulong *censl, __global const ulong
   for (int k = d->nd; k < d->ndp; k++) c[k] = 0;
 }
 
-/* Line `i` of direction (dx, dy): its first pixel is one whose
- * predecessor (x - dx, y - dy) lies outside the region. scratch holds two
- * slots of ndp + 2 values per line, a sentinel before and after the nd
- * values. */
+/* Line `i` of direction (dx, dy), one work-group per line, its
+ * work-items sharing the disparities: the line's first pixel is one whose
+ * predecessor (x - dx, y - dy) lies outside the region. The previous
+ * pixel's values (a sentinel before and after the nd values) and this
+ * pixel's are in local memory; each step's minimum over the disparities
+ * is an atomic minimum in one of three rotating local slots (a slot is
+ * reset two steps before it is used again), so one barrier per step
+ * orders everything. The values are those of the CPU loops
+ * (tsr_sgm_cell); the minimum does not depend on the order. */
 __kernel void tsr_stereo_path(__global const uchar *cost, __global ushort *sum, __global const uchar *img, int stride,
-                              __global const tsr_stereo_desc *d, int dx, int dy, int add, __global ushort *scratch) {
-  int i = get_global_id(0), w = d->w, h = d->h;
-  int nlines = dy == 0 ? h : dx == 0 ? w : w + h - 1;
-  if (i >= nlines) return;
+                              __global const tsr_stereo_desc *d, int dx, int dy, int add, __local ushort *lbuf,
+                              __local int *lmin) {
+  int i = get_group_id(0), lid = get_local_id(0), lsz = get_local_size(0), w = d->w, h = d->h;
   int x, y;
   if (dy == 0) {
     x = dx > 0 ? 0 : w - 1;
@@ -65,19 +51,29 @@ __kernel void tsr_stereo_path(__global const uchar *cost, __global ushort *sum, 
     y = dy > 0 ? j : h - 1 - j;
   }
   int ndp = d->ndp, nd = d->nd, slot = ndp + 2;
-  __global ushort *a = scratch + (long)i * 2 * slot, *b = a + slot;
-  a[0] = b[0] = TSR_SGM_SENTINEL;
-  for (int k = nd + 1; k < slot; k++) a[k] = b[k] = TSR_SGM_SENTINEL;
-  __global ushort *prev = a + 1, *cur = b + 1;
-  int m = 0, has_prev = 0, px = 0, py = 0;
+  for (int k = lid; k < 2 * slot; k += lsz) lbuf[k] = TSR_SGM_SENTINEL;
+  if (lid < 3) lmin[lid] = TSR_SGM_SENTINEL;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  __local ushort *prev = lbuf + 1, *cur = lbuf + slot + 1;
+  int m = 0, has_prev = 0, px = 0, py = 0, step = 0;
   while (x >= 0 && x < w && y >= 0 && y < h) {
     long o = ((long)y * w + x) * ndp;
     int p2 = d->p2;
     if (has_prev)
       p2 = tsr_sgm_p2(d->p1, d->p2, img[(long)(d->y0 + y) * stride + d->x0 + x],
                       img[(long)(d->y0 + py) * stride + d->x0 + px]);
-    m = sgm_step(cost + o, prev, has_prev, m, cur, add ? sum + o : 0, sum + o, nd, d->p1, p2);
-    __global ushort *t = prev;
+    int mine = TSR_SGM_SENTINEL;
+    for (int k = lid; k < nd; k += lsz) {
+      int v = has_prev ? tsr_sgm_cell(cost[o + k], prev[k - 1], prev[k], prev[k + 1], m, d->p1, p2) : (int)cost[o + k];
+      cur[k] = (ushort)v;
+      sum[o + k] = (ushort)(add ? sum[o + k] + v : v);
+      mine = v < mine ? v : mine;
+    }
+    atomic_min(&lmin[step % 3], mine);
+    if (lid == 0) lmin[(step + 2) % 3] = TSR_SGM_SENTINEL;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    m = lmin[step % 3];
+    __local ushort *t = prev;
     prev = cur;
     cur = t;
     has_prev = 1;
@@ -85,6 +81,7 @@ __kernel void tsr_stereo_path(__global const uchar *cost, __global ushort *sum, 
     py = y;
     x += dx;
     y += dy;
+    step++;
   }
 }
 

@@ -11,7 +11,7 @@
 #include "runtime/cl.h"
 
 enum {
-  B_LEFT, B_RIGHT, B_DESC, B_CENSL, B_CENSR, B_COST, B_SUM, B_SCRATCH, B_BEST, B_SMIN, B_DISPR, B_RAW, B_CONF, B_DISP,
+  B_LEFT, B_RIGHT, B_DESC, B_CENSL, B_CENSR, B_COST, B_SUM, B_BEST, B_SMIN, B_DISPR, B_RAW, B_CONF, B_DISP,
   B_COUNT
 };
 
@@ -20,6 +20,7 @@ struct tsr__stereo_cl {
   tsr__buf *b[B_COUNT];
   cl_kernel census, costs, path, winners, right, finish, median;
   int stride, width, height;
+  size_t path_wg; /* the path kernel's largest work-group */
 };
 
 static void sizes(int w, int h, int rw, int ndp, size_t out[B_COUNT]) {
@@ -30,7 +31,6 @@ static void sizes(int w, int h, int rw, int ndp, size_t out[B_COUNT]) {
   out[B_CENSR] = (size_t)rw * (size_t)h * 8;
   out[B_COST] = px * (size_t)ndp;
   out[B_SUM] = px * (size_t)ndp * 2;
-  out[B_SCRATCH] = ((size_t)w + (size_t)h) * 2 * ((size_t)ndp + 2) * 2;
   out[B_BEST] = px * 2;
   out[B_SMIN] = px * 2;
   out[B_DISPR] = (size_t)rw * (size_t)h * 2;
@@ -67,6 +67,13 @@ tsr_status tsr__stereo_cl_open(tsr_context *ctx, const tsr_image *l, const tsr_i
   cl_kernel *k[7] = {&s->census, &s->costs, &s->path, &s->winners, &s->right, &s->finish, &s->median};
   tsr_status st = TSR_OK;
   for (int i = 0; i < 7 && !st; i++) st = tsr__cl_kernel(ctx, "stereo.cl", names[i], k[i], NULL, NULL);
+  s->path_wg = 1;
+  if (!st) {
+    size_t wg = 0;
+    if (ctx->cl->api->clGetKernelWorkGroupInfo(s->path, ctx->cl->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg,
+                                               NULL) == CL_SUCCESS && wg > 0)
+      s->path_wg = wg;
+  }
   size_t sz[B_COUNT];
   sizes(max_w, max_h, max_rw, (nd + 15) / 16 * 16, sz);
   sz[B_LEFT] = sz[B_RIGHT] = l->stride * (size_t)l->height;
@@ -110,13 +117,19 @@ tsr_status tsr__stereo_cl_tile(tsr__stereo_cl *s, const tsr_stereo_desc *d, tsr_
   }
   /* the paths: horizontal, vertical, then (8 paths) the diagonals */
   static const int dirs[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {-1, 1}, {1, -1}, {-1, -1}};
+  /* a work-group per line: up to 256 work-items over the disparities */
+  size_t lsz = 1;
+  while (lsz < 256 && lsz < (size_t)d->ndp) lsz *= 2;
+  if (lsz > s->path_wg) lsz = s->path_wg;
   for (int i = 0; i < (d->paths == 8 ? 8 : 4) && !st; i++) {
     int dx = dirs[i][0], dy = dirs[i][1], add = i > 0;
-    tsr__cl_arg a[9] = {TSR_ARG_BUF(b[B_COST]), TSR_ARG_BUF(b[B_SUM]), TSR_ARG_BUF(b[B_LEFT]), TSR_ARG_VAL(s->stride),
-                        TSR_ARG_BUF(b[B_DESC]), TSR_ARG_VAL(dx),       TSR_ARG_VAL(dy),        TSR_ARG_VAL(add),
-                        TSR_ARG_BUF(b[B_SCRATCH])};
+    tsr__cl_arg a[10] = {TSR_ARG_BUF(b[B_COST]), TSR_ARG_BUF(b[B_SUM]), TSR_ARG_BUF(b[B_LEFT]), TSR_ARG_VAL(s->stride),
+                         TSR_ARG_BUF(b[B_DESC]), TSR_ARG_VAL(dx),       TSR_ARG_VAL(dy),        TSR_ARG_VAL(add),
+                         {((size_t)d->ndp + 2) * 2 * sizeof(cl_ushort), NULL},
+                         {3 * sizeof(cl_int), NULL}};
     size_t lines = dy == 0 ? (size_t)d->h : dx == 0 ? (size_t)d->w : (size_t)d->w + (size_t)d->h - 1;
-    st = tsr__cl_launch(ctx, 0, s->path, 9, a, 1, &lines, NULL, NULL, NULL);
+    size_t global = lines * lsz;
+    st = tsr__cl_launch(ctx, 0, s->path, 10, a, 1, &global, &lsz, NULL, NULL);
   }
   if (!st) {
     tsr__cl_arg a[4] = {TSR_ARG_BUF(b[B_SUM]), TSR_ARG_BUF(b[B_DESC]), TSR_ARG_BUF(b[B_BEST]), TSR_ARG_BUF(b[B_SMIN])};
