@@ -30,9 +30,10 @@ __kernel void tsr_stereo_costs(__global const ulong *censl, __global const ulong
  * predecessor (x - dx, y - dy) lies outside the region. The previous
  * pixel's values (a sentinel before and after the nd values) and this
  * pixel's are in local memory; each step's minimum over the disparities
- * is an atomic minimum in one of three rotating local slots (a slot is
- * reset two steps before it is used again), so one barrier per step
- * orders everything. The values are those of the CPU loops
+ * is an atomic minimum in one of three rotating local slots: step s
+ * fills slot s % 3 and resets slot (s + 1) % 3, which every work-item
+ * read after barrier s - 2 and which step s + 1 fills after barrier s, so
+ * one barrier per step orders everything. The values are those of the CPU loops
  * (tsr_sgm_cell); the minimum does not depend on the order. */
 __kernel void tsr_stereo_path(__global const uchar *cost, __global ushort *sum, __global const uchar *img, int stride,
                               __global const tsr_stereo_desc *d, int dx, int dy, int add, __local ushort *lbuf,
@@ -52,7 +53,7 @@ __kernel void tsr_stereo_path(__global const uchar *cost, __global ushort *sum, 
   }
   int ndp = d->ndp, nd = d->nd, slot = ndp + 2;
   for (int k = lid; k < 2 * slot; k += lsz) lbuf[k] = TSR_SGM_SENTINEL;
-  if (lid < 3) lmin[lid] = TSR_SGM_SENTINEL;
+  for (int k = lid; k < 3; k += lsz) lmin[k] = TSR_SGM_SENTINEL;
   barrier(CLK_LOCAL_MEM_FENCE);
   __local ushort *prev = lbuf + 1, *cur = lbuf + slot + 1;
   int m = 0, has_prev = 0, px = 0, py = 0, step = 0;
@@ -70,7 +71,9 @@ __kernel void tsr_stereo_path(__global const uchar *cost, __global ushort *sum, 
       mine = v < mine ? v : mine;
     }
     atomic_min(&lmin[step % 3], mine);
-    if (lid == 0) lmin[(step + 2) % 3] = TSR_SGM_SENTINEL;
+    /* the next step's slot: last read two barriers ago, next written
+     * after this barrier */
+    if (lid == 0) lmin[(step + 1) % 3] = TSR_SGM_SENTINEL;
     barrier(CLK_LOCAL_MEM_FENCE);
     m = lmin[step % 3];
     __local ushort *t = prev;
@@ -110,7 +113,7 @@ __kernel void tsr_stereo_finish_kernel(__global const ushort *sum, __global cons
   __global const ushort *s = sum + ((long)y * d->w + x) * d->ndp;
   tsr_stereo_win win = tsr_stereo_winner(s, d->nd, d->uniqueness);
   conf[(long)y * d->w + x] = (uchar)tsr_stereo_conf(win);
-  raw[(long)y * d->w + x] = (short)tsr_stereo_finish(s, win, d->nd, d->dmin, d->lr_max, d->x0 + x,
+  raw[(long)y * d->w + x] = (short)tsr_stereo_finish(s, win, d->nd, d->dmin, d->lr_max, d->x0 + x, d->width,
                                                      dispr + (long)y * d->rw, d->rx0, d->rw);
 }
 

@@ -194,16 +194,19 @@ TSR_INLINE tsr_i32 tsr_stereo_right_from_left(TSR_GLOBAL const tsr_i16 *best, TS
 }
 
 /* A left pixel's disparity (1/16 px) from its winner: invalid when not
- * unique, or when the right pixel it matches (at image column
- * gx - disparity; dr: the right disparities of the row's columns from
- * rx0, rw of them) disagrees by more than lr_max pixels (lr_max < 0: no
- * check; a right pixel outside those columns, or without a disparity,
- * cannot be checked and the match stands); else with the parabola's
- * subpixel offset where both neighbours of the winner exist. */
+ * unique, when the right pixel it matches (image column gx - disparity)
+ * lies outside the image (width columns: no match exists), or when the
+ * right image's map there (dr: columns from rx0, rw of them) disagrees by
+ * more than lr_max pixels (lr_max < 0: no check; a right pixel outside
+ * those columns, or without a disparity, cannot be checked and the match
+ * stands); else with the parabola's subpixel offset where both
+ * neighbours of the winner exist. */
 TSR_INLINE tsr_i32 tsr_stereo_finish(TSR_GLOBAL const tsr_u16 *s, tsr_stereo_win w, tsr_i32 nd, tsr_i32 dmin,
-                                     tsr_i32 lr_max, tsr_i32 gx, TSR_GLOBAL const tsr_i16 *dr, tsr_i32 rx0, tsr_i32 rw) {
+                                     tsr_i32 lr_max, tsr_i32 gx, tsr_i32 width, TSR_GLOBAL const tsr_i16 *dr,
+                                     tsr_i32 rx0, tsr_i32 rw) {
   if (!w.unique) return TSR_DISP_INVALID;
   tsr_i32 di = dmin + w.best;
+  if (gx - di < 0 || gx - di >= width) return TSR_DISP_INVALID;
   if (lr_max >= 0) {
     tsr_i32 xr = gx - di - rx0;
     if (xr >= 0 && xr < rw && dr[xr] != TSR_DISP_INVALID) {

@@ -39,8 +39,8 @@ uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp) {
          + px * (uint64_t)ndp * 2                   /* the forward sums */
          + W * (uint64_t)ndp * (2 * 2 + 3 * 2)      /* cost rows, backward row sums */
          + (2 * 3 * W + 1) * sl + 2 * 3 * W * 4     /* paths from above/below */
-         + 3 * sl + W * 20 + R * 4 + 64             /* horizontal path, a row's winners, the right map */
-         + (uint64_t)ndp * 2 + px * 5 + R * (uint64_t)h * 2 + 4096; /* outputs */
+         + 3 * sl + W * 16 + R * 4 + 64             /* horizontal path, a row's winners, the right map */
+         + (uint64_t)ndp * 2 + px * 9 + R * (uint64_t)h * 2 + 4096; /* outputs */
 }
 
 static void *zalloc(size_t n) {
@@ -68,6 +68,8 @@ void tsr__stereo_work_free(tsr__stereo_work *wk) {
   free(wk->disp);
   free(wk->dispr);
   free(wk->conf);
+  free(wk->wbest);
+  free(wk->wsmin);
   memset(wk, 0, sizeof *wk);
 }
 
@@ -91,7 +93,9 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->disp = zalloc(px * 2);
   wk->dispr = zalloc((size_t)max_rw * (size_t)max_h * 2);
   wk->conf = zalloc(px);
-  if (!wk->raw || !wk->disp || !wk->dispr || !wk->conf) {
+  wk->wbest = zalloc(px * 2);
+  wk->wsmin = zalloc(px * 2);
+  if (!wk->raw || !wk->disp || !wk->dispr || !wk->conf || !wk->wbest || !wk->wsmin) {
     tsr__stereo_work_free(wk);
     return TSR_E_NOMEM;
   }
@@ -104,7 +108,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->rows = zalloc((2 * 3 * (size_t)max_w + 1) * sl * 2);
   wk->rowmin = zalloc(2 * 3 * (size_t)max_w * 4);
   wk->hrows = zalloc(3 * sl * 2);
-  wk->rscratch = zalloc((size_t)max_w * 20 + (size_t)max_rw * 4 + 64);
+  wk->rscratch = zalloc((size_t)max_w * 16 + (size_t)max_rw * 4 + 64);
   wk->padmask = zalloc((size_t)ndp * 2);
   if (!wk->censl || !wk->censr || !wk->sum || !wk->crow || !wk->trow || !wk->rows || !wk->rowmin || !wk->hrows ||
       !wk->rscratch || !wk->padmask) {
@@ -208,9 +212,6 @@ typedef struct {
 
 static inline int p2_between(const tile_job *j, int a, int b) { return j->p2lut[a > b ? a - b : b - a]; }
 
-static inline int gray_at(const tile_job *j, int x, int y) {
-  return j->left[(size_t)(j->d->y0 + y) * (size_t)j->stride + (size_t)(j->d->x0 + x)];
-}
 
 /* Census of n pixels of row y from x: the SSE2 path compares a window
  * row's 9 bytes with the centre in one instruction (bytes biased by 128
@@ -469,9 +470,9 @@ static void winners_row(const tile_job *j, int y, const uint16_t *sums) {
   int16_t *raw = wk->raw + (size_t)y * (size_t)d->w, *dr = wk->dispr + (size_t)y * (size_t)d->rw;
   uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w;
   winner *win = (winner *)wk->rscratch;
-  int16_t *best = (int16_t *)(win + d->w);
-  uint16_t *smin = (uint16_t *)(best + d->w);
-  int32_t *owner = (int32_t *)(smin + d->w + 2);
+  int16_t *best = wk->wbest + (size_t)y * (size_t)d->w;
+  uint16_t *smin = wk->wsmin + (size_t)y * (size_t)d->w;
+  int32_t *owner = (int32_t *)(win + d->w);
   for (int x = 0; x < d->w; x++) {
     const uint16_t *s = sums + (size_t)x * (size_t)d->ndp;
 #ifdef TSR_HAVE_X86
@@ -501,7 +502,8 @@ static void winners_row(const tile_job *j, int y, const uint16_t *sums) {
   for (int x = 0; x < d->w; x++) {
     const uint16_t *s = sums + (size_t)x * (size_t)d->ndp;
     conf[x] = (uint8_t)tsr_stereo_conf(win[x]);
-    raw[x] = (int16_t)tsr_stereo_finish(s, win[x], d->nd, d->dmin, d->lr_max, d->x0 + x, dr, d->rx0, d->rw);
+    raw[x] = (int16_t)tsr_stereo_finish(s, win[x], d->nd, d->dmin, d->lr_max, d->x0 + x, d->width, dr, d->rx0,
+                                         d->rw);
   }
 }
 

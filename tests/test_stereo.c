@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 
 #include "ops/stereo_impl.h"
@@ -294,6 +295,31 @@ START_TEST(vector_loops_equal_scalar) {
 END_TEST
 
 /* ---- the shared header's pieces against references written here -------------------- */
+START_TEST(penalties_and_confidence_match_references) {
+  /* P2 falls across intensity edges: P2 * 16 / (16 + |a - b|), never
+   * below P1 + 1 */
+  for (int a = 0; a < 256; a += 5)
+    for (int b = 0; b < 256; b += 7) {
+      int diff = abs(a - b), want = 120 * 16 / (16 + diff);
+      if (want <= 10) want = 11;
+      ck_assert_int_eq(tsr_sgm_p2(10, 120, a, b), want);
+    }
+  ck_assert_int_eq(tsr_sgm_p2(10, 120, 50, 50), 120);
+  ck_assert_int_eq(tsr_sgm_p2(10, 120, 50, 66), 60);
+  /* confidence: 255 (s2 - smin) / s2; 255 when no other sum exists */
+  tsr_stereo_win w = {3, 40, 100, 1};
+  ck_assert_int_eq(tsr_stereo_conf(w), 153);
+  w.s2 = 0xFFFF;
+  ck_assert_int_eq(tsr_stereo_conf(w), 255);
+  w.s2 = 40;
+  ck_assert_int_eq(tsr_stereo_conf(w), 0);
+  /* the cell: min(lm, lp) + P1, l0, mprev + P2, plus the cost less mprev */
+  ck_assert_int_eq(tsr_sgm_cell(7, 30, 20, 25, 18, 10, 120), 7 + 20 - 18);
+  ck_assert_int_eq(tsr_sgm_cell(7, 19, 40, 25, 18, 10, 120), 7 + 29 - 18);
+  ck_assert_int_eq(tsr_sgm_cell(7, 300, 400, 500, 18, 10, 120), 7 + 138 - 18);
+}
+END_TEST
+
 START_TEST(census_and_subpixel_match_references) {
   /* census: bit 9 r + i for the pixel at (x + i - 4, y + r - 3), edges
    * replicated, set where darker than the centre */
@@ -361,6 +387,110 @@ START_TEST(lr_check_rejects_occlusions) {
 }
 END_TEST
 
+/* 16-bit and RGBA inputs match as their 8-bit luma; a winner whose match
+ * lies outside the right image is invalid; --overlap 0 means none. */
+START_TEST(inputs_and_edges) {
+  scene s = {200, 96, 8, 20, 0, 70, 140, 20, 70, 17};
+  tsr_image *l, *r;
+  make_scene(&s, &l, &r, NULL);
+  size_t n = (size_t)s.w * (size_t)s.h;
+  tsr_image *l16, *r4;
+  ck_assert_int_eq(tsr_image_create(s.w, s.h, 1, 16, &l16), TSR_OK);
+  ck_assert_int_eq(tsr_image_create(s.w, s.h, 4, 8, &r4), TSR_OK);
+  for (int y = 0; y < s.h; y++)
+    for (int x = 0; x < s.w; x++) {
+      uint8_t g = l->data[(size_t)y * l->stride + (size_t)x], h = r->data[(size_t)y * r->stride + (size_t)x];
+      ((uint16_t *)(l16->data + (size_t)y * l16->stride))[x] = (uint16_t)(g * 256 + (x * 37 + y) % 256);
+      uint8_t *p = r4->data + (size_t)y * r4->stride + 4 * (size_t)x;
+      p[0] = p[1] = p[2] = h;
+      p[3] = (uint8_t)(x * 13);
+    }
+  tsr_stereo_options o;
+  tsr_stereo_options_init(&o);
+  o.num_disp = 32;
+  int16_t *a = malloc(n * 2), *b = malloc(n * 2);
+  ck_assert_int_eq(match("cpu", 0, 0, l, r, &o, a, NULL, NULL, NULL), TSR_OK);
+  ck_assert_int_eq(match("cpu", 0, 0, l16, r4, &o, b, NULL, NULL, NULL), TSR_OK);
+  ck_assert_mem_eq(a, b, n * 2);
+  /* the leftmost columns' matches would lie left of the image: invalid */
+  o.min_disp = 150;
+  o.num_disp = 16;
+  o.uniqueness = -1;
+  o.lr_max = -1;
+  ck_assert_int_eq(match("cpu", 0, 0, l, r, &o, a, NULL, NULL, NULL), TSR_OK);
+  for (int y = 0; y < s.h; y++)
+    for (int x = 0; x < 150; x++) ck_assert_int_eq(a[(size_t)y * (size_t)s.w + (size_t)x], TSR_STEREO_INVALID);
+  /* no overlap at all */
+  tsr_stereo_options_init(&o);
+  o.num_disp = 32;
+  o.tile_w = 50;
+  o.tile_h = 48;
+  o.overlap = -1;
+  tsr_stereo_stats st;
+  ck_assert_int_eq(match("cpu", 0, 0, l, r, &o, a, NULL, NULL, &st), TSR_OK);
+  ck_assert_int_eq(st.margin, 0);
+  ck_assert_int_eq(st.core_w, 50);
+  ck_assert_int_eq(st.tiles_x * st.tiles_y, 4 * 2);
+  free(a);
+  free(b);
+  tsr_image_free(l);
+  tsr_image_free(r);
+  tsr_image_free(l16);
+  tsr_image_free(r4);
+}
+END_TEST
+
+/* CPU and OpenCL over the options that change the loops: ranges not a
+ * multiple of 16, negative ranges, 4 paths, no median, no check, no
+ * uniqueness, P2 at its largest, odd tiles. */
+START_TEST(backends_agree_on_every_option) {
+  scene s = {230, 90, -6, 12, 0, 80, 150, 20, 70, 41};
+  tsr_image *l, *r;
+  make_scene(&s, &l, &r, NULL);
+  size_t n = (size_t)s.w * (size_t)s.h;
+  struct {
+    int dmin, nd, paths, median, lr, uq, p2, tw, th, overlap;
+  } cases[] = {{-10, 37, 8, 0, 1, 0, 0, 0, 0, 0},  {-16, 33, 4, 0, 1, 0, 0, 0, 0, 0},
+               {-10, 30, 8, -1, -1, -1, 0, 0, 0, 0}, {-8, 24, 8, 0, 2, 30, 4000, 0, 0, 0},
+               {-10, 37, 8, 0, 1, 0, 0, 101, 57, 14}, {-12, 1, 4, 0, 1, 0, 0, 0, 0, 0}};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    tsr_stereo_options o;
+    tsr_stereo_options_init(&o);
+    o.min_disp = cases[c].dmin;
+    o.num_disp = cases[c].nd;
+    o.paths = cases[c].paths;
+    o.median = cases[c].median;
+    o.lr_max = cases[c].lr;
+    o.uniqueness = cases[c].uq;
+    o.p2 = cases[c].p2;
+    o.tile_w = cases[c].tw;
+    o.tile_h = cases[c].th;
+    o.overlap = cases[c].overlap;
+    int16_t *d[2], *rd[2];
+    uint8_t *cf[2];
+    tsr_stereo_stats st[2];
+    for (int b = 0; b < 2; b++) {
+      d[b] = malloc(n * 2);
+      rd[b] = malloc(n * 2);
+      cf[b] = malloc(n);
+      ck_assert_int_eq(match(tt_backend(b), 0, 0, l, r, &o, d[b], rd[b], cf[b], &st[b]), TSR_OK);
+    }
+    ck_assert_str_ne(st[1].device, "cpu");
+    ck_assert_int_eq(st[0].tiles_x * st[0].tiles_y, st[1].tiles_x * st[1].tiles_y);
+    ck_assert_msg(!memcmp(d[0], d[1], n * 2), "case %zu: disparities differ", c);
+    ck_assert_msg(!memcmp(rd[0], rd[1], n * 2), "case %zu: right view differs", c);
+    ck_assert_msg(!memcmp(cf[0], cf[1], n), "case %zu: confidence differs", c);
+    for (int b = 0; b < 2; b++) {
+      free(d[b]);
+      free(rd[b]);
+      free(cf[b]);
+    }
+  }
+  tsr_image_free(l);
+  tsr_image_free(r);
+}
+END_TEST
+
 /* ---- tiles -------------------------------------------------------------------------- */
 START_TEST(tiles_agree_with_the_untiled_run) {
   tsr_image *l = tt_load(MB "/im0.png"), *r = tt_load(MB "/im1.png");
@@ -368,12 +498,12 @@ START_TEST(tiles_agree_with_the_untiled_run) {
   tsr_stereo_options o;
   tsr_stereo_options_init(&o);
   o.num_disp = 64;
-  int16_t *whole = malloc(n * 2), *tiled = malloc(n * 2);
+  int16_t *whole = malloc(n * 2), *tiled = malloc(n * 2), *rw = malloc(n * 2), *rt = malloc(n * 2);
   tsr_stereo_stats s1, s2;
-  ck_assert_int_eq(match("cpu", 0, 0, l, r, &o, whole, NULL, NULL, &s1), TSR_OK);
+  ck_assert_int_eq(match("cpu", 0, 0, l, r, &o, whole, rw, NULL, &s1), TSR_OK);
   ck_assert_int_eq(s1.tiles_x * s1.tiles_y, 1);
   /* a budget that needs a grid */
-  ck_assert_int_eq(match("cpu", (uint64_t)12 << 20, 0, l, r, &o, tiled, NULL, NULL, &s2), TSR_OK);
+  ck_assert_int_eq(match("cpu", (uint64_t)12 << 20, 0, l, r, &o, tiled, rt, NULL, &s2), TSR_OK);
   ck_assert_int_ge(s2.tiles_x * s2.tiles_y, 4);
   ck_assert_uint_le(s2.tile_bytes, (uint64_t)12 << 20);
   size_t agree = 0;
@@ -386,6 +516,20 @@ START_TEST(tiles_agree_with_the_untiled_run) {
   printf("  %dx%d tiles of %dx%d: %.3f%% of pixels within 1 px of the untiled run\n", s2.tiles_x, s2.tiles_y,
          s2.core_w, s2.core_h, pct);
   ck_assert_double_ge(pct, 99.5);
+  /* the right view's map too: each right pixel from the best left winner
+   * landing on it, over every tile */
+  size_t ragree = 0, rvalid = 0;
+  for (size_t i = 0; i < n; i++) {
+    rvalid += rw[i] != TSR_STEREO_INVALID;
+    if (rw[i] == TSR_STEREO_INVALID || rt[i] == TSR_STEREO_INVALID) ragree += rw[i] == rt[i];
+    else ragree += abs(rw[i] - rt[i]) <= TSR_STEREO_SCALE;
+  }
+  printf("  right view: %.1f%% of pixels with a disparity, %.3f%% agree within 1 px\n", 100.0 * (double)rvalid / (double)n,
+         100.0 * (double)ragree / (double)n);
+  ck_assert_uint_gt(rvalid, n * 3 / 4);
+  ck_assert_double_ge(100.0 * (double)ragree / (double)n, 99.0);
+  free(rw);
+  free(rt);
   free(whole);
   free(tiled);
   tsr_image_free(l);
@@ -500,6 +644,22 @@ START_TEST(pfm_and_png_conventions) {
   ck_assert_uint_eq(r1[1], 0);     /* 0 and negative: KITTI cannot hold them */
   ck_assert_uint_eq(r1[2], 0);
   tsr_image_free(img);
+  /* big-endian (positive scale) reads the same */
+  snprintf(p, sizeof p, "%s/be.pfm", dir);
+  {
+    uint8_t buf[64];
+    size_t k = (size_t)snprintf((char *)buf, sizeof buf, "Pf\n2 1\n1.0\n");
+    float v[2] = {1.5f, -2.25f};
+    for (int i = 0; i < 2; i++) {
+      uint32_t u;
+      memcpy(&u, &v[i], 4);
+      for (int b = 0; b < 4; b++) buf[k++] = (uint8_t)(u >> (24 - 8 * b));
+    }
+    tt_write_file(p, buf, k);
+  }
+  ck_assert_int_eq(tsr_pfm_read(ctx, p, &f, &w, &h), TSR_OK);
+  ck_assert(w == 2 && h == 1 && f[0] == 1.5f && f[1] == -2.25f);
+  free(f);
   /* a truncated PFM is refused by name */
   snprintf(p, sizeof p, "%s/bad.pfm", dir);
   tt_write_file(p, "Pf\n4 4\n-1\n\x01\x02", 13);
@@ -516,7 +676,7 @@ START_TEST(evaluation_rules) {
    * an invalid disparity bad at every threshold */
   float gt[8] = {10, 10, 10, 10, INFINITY, NAN, 10, 10};
   float d[8] = {10.2f, 10.7f, 11.5f, 13.0f, 99, 99, INFINITY, 50};
-  uint8_t mask[8] = {255, 255, 255, 255, 255, 255, 255, 0};
+  uint8_t mask[8] = {255, 255, 255, 255, 255, 255, 255, 128}; /* only 255 counts */
   tsr_stereo_eval ev;
   tsr_stereo_evaluate(d, gt, mask, 8, 1, 0, &ev);
   ck_assert_uint_eq(ev.known, 5);
@@ -603,8 +763,9 @@ START_TEST(batch_reports_bad_pairs_and_finishes_the_rest) {
   write_scene_dir(unread, &s, "ndisp=32\n");
   snprintf(p, sizeof p, "%s/im0.png", unread);
   tt_write_file(p, "not a png", 9);
-  snprintf(args2, args2_len, "stereo '%s' '%s' '%s' '%s' '%s' '%s' '%s' -o '%s' --device cpu --extras vis", good, size,
-           calib, calib2, calib3, unread, good2, out);
+  snprintf(args2, args2_len,
+           "stereo '%s' '%s' '%s' '%s' '%s' '%s' '%s/no-such-scene' '%s' -o '%s' --device cpu --extras vis", good,
+           size, calib, calib2, calib3, unread, dir, good2, out);
   int rc = cli(args2, err, sizeof err);
   ck_assert_int_ne(rc, 0);
   /* one line each, naming the file and the reason */
@@ -613,6 +774,7 @@ START_TEST(batch_reports_bad_pairs_and_finishes_the_rest) {
   ck_assert_msg(strstr(err, "calib2/calib.txt:1: ndisp must be a positive integer"), "%s", err);
   ck_assert_msg(strstr(err, "calib3/calib.txt says 161x96 but"), "%s", err);
   ck_assert_msg(strstr(err, "unread/im0.png"), "%s", err);
+  ck_assert_msg(strstr(err, "no-such-scene: not a folder"), "%s", err);
   snprintf(p, sizeof p, "%s/good/disp0.pfm", out);
   ck_assert(tt_file_exists(p));
   snprintf(p, sizeof p, "%s/good/disp0_vis.png", out);
@@ -621,9 +783,16 @@ START_TEST(batch_reports_bad_pairs_and_finishes_the_rest) {
   ck_assert(tt_file_exists(p)); /* after the failures */
   snprintf(p, sizeof p, "%s/sizes", out);
   ck_assert(!tt_file_exists(p));
-  /* a re-run resumes: the good pairs are there, the bad ones fail again */
+  /* a re-run resumes: the good pairs are not matched again (their file is
+   * untouched), the bad ones fail again */
+  struct stat before, after;
+  snprintf(p, sizeof p, "%s/good/disp0.pfm", out);
+  ck_assert_int_eq(stat(p, &before), 0);
   rc = cli(args2, err, sizeof err);
   ck_assert_int_ne(rc, 0);
+  ck_assert_int_eq(stat(p, &after), 0);
+  ck_assert(before.st_mtim.tv_sec == after.st_mtim.tv_sec && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec);
+  ck_assert_msg(strstr(err, "sizes/im0.png is 160x96 but"), "%s", err);
   /* other options into the same folder are refused */
   snprintf(args2, args2_len, "stereo '%s' -o '%s' --device cpu --paths 4", good, out);
   rc = cli(args2, err, sizeof err);
@@ -726,6 +895,9 @@ int main(void) {
   tcase_add_test(tc, tiles_agree_with_the_untiled_run);
   tcase_add_test(tc, planner_tiles);
   tcase_add_test(tc, census_and_subpixel_match_references);
+  tcase_add_test(tc, penalties_and_confidence_match_references);
+  tcase_add_test(tc, inputs_and_edges);
+  if (nb == 2) tcase_add_test(tc, backends_agree_on_every_option);
   tcase_add_test(tc, lr_check_rejects_occlusions);
   tcase_add_test(tc, guide_narrows_the_ranges);
   tcase_add_test(tc, pfm_and_png_conventions);

@@ -35,7 +35,7 @@ typedef struct {
   int paths;             /* 4 or 8; 0: 8 */
   int median;            /* 3 x 3 median: 1 (default) or -1: off */
   int tile_w, tile_h;    /* tile windows (region: core plus margins); 0: planned from the budget */
-  int overlap;           /* pixels neighbouring windows share; 0: 2 x the default margin (64) */
+  int overlap;           /* pixels neighbouring windows share (rounded up to even); 0: 64; -1: none */
   int guide;             /* 1: per-tile disparity ranges from a quarter-resolution pass */
 } tsr_stereo_options;
 #define TSR_STEREO_OPTIONS_INIT {.struct_size = sizeof(tsr_stereo_options), .lr_max = 1}
@@ -62,7 +62,10 @@ typedef struct {
  * confidence (0..255: how far the best cost is below the next
  * non-adjacent one) may be NULL. Runs on the context's device, tile by
  * tile within its budget; a failing device hands the tiles to the CPU
- * backend (same values). stats may be NULL. */
+ * backend (same values). stats may be NULL. On the CPU backend the
+ * matcher keeps its scratch (the size of its largest tile so far) on the
+ * context for the next match, so that a series of matches touches its
+ * memory once; tsr_context_destroy frees it. */
 TSR_API tsr_status tsr_stereo_match(tsr_context *ctx, const tsr_image *left, const tsr_image *right,
                                     const tsr_stereo_options *opts, int16_t *disp, int16_t *disp_right,
                                     uint8_t *confidence, tsr_stereo_stats *stats);

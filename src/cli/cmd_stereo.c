@@ -31,7 +31,7 @@ static void usage(FILE *f) {
           "         pairs; calib.txt's ndisp for scenes)\n"
           "matching: --paths 4|8 (8)  --p1 N (10)  --p2 N (120)  --uniqueness PCT (5; 0 off)\n"
           "          --lr-max PX (1)  --no-lr  --no-median\n"
-          "tiles:   --tile auto|WxH|PRESET  --overlap N (64)  --guide\n"
+          "tiles:   --tile auto|WxH|PRESET  --overlap N (64; 0: none)  --guide\n"
           "         auto plans the grid from --mem-budget; PRESET is middlebury (1008x728,\n"
           "         overlap 364), kitti (1216x384/96), sceneflow and booster (960x544/128),\n"
           "         low_memory (512x512/96), high_memory (1024x1024/192)\n"
@@ -162,7 +162,7 @@ int cmd_stereo(int argc, char **argv) {
     case 'L': NUM("--lr-max", 0, 4000, o.lr_max); break;
     case 'N': o.lr_max = -1; break;
     case 'M': o.median = -1; break;
-    case 'O': NUM("--overlap", 0, 4000, o.overlap); overlap_given = 1; break;
+    case 'O': NUM("--overlap", 0, 4000, o.overlap); if (!o.overlap) o.overlap = -1; overlap_given = 1; break;
 #undef NUM
     case 'T':
       if (!parse_tile(optarg, &o, &overlap_preset)) {
@@ -239,9 +239,11 @@ int cmd_stereo(int argc, char **argv) {
       printf("wrote %s: %d disparities from %d, %dx%d tiles of %dx%d, %.2f s\n", out, o.num_disp, o.min_disp,
              s.tiles_x, s.tiles_y, s.core_w, s.core_h, s.seconds);
       if (want_stats) {
-        char *txt = cJSON_Print(stats_json(&s, &o));
+        cJSON *sj = stats_json(&s, &o);
+        char *txt = cJSON_Print(sj);
         if (txt) fprintf(stderr, "%s\n", txt);
         free(txt);
+        cJSON_Delete(sj);
       }
     }
   } else {
@@ -249,7 +251,8 @@ int cmd_stereo(int argc, char **argv) {
     tsr_stereo_batch_result r;
     memset(&r, 0, sizeof r);
     if (!st) st = tsr_stereo_batch(ctx, (const char *const *)argv + optind, nin, &o, &bo, &r);
-    if (common.json && (r.pairs || !st)) {
+    int ran = r.done + r.skipped + r.failed > 0;
+    if (common.json && ran) {
       cJSON *j = cJSON_CreateObject();
       cJSON_AddStringToObject(j, "output", out);
       cJSON_AddNumberToObject(j, "pairs", r.pairs);
@@ -260,9 +263,9 @@ int cmd_stereo(int argc, char **argv) {
       cJSON_AddNumberToObject(j, "peak_rss_bytes", (double)r.peak_rss);
       cJSON_AddNumberToObject(j, "seconds", r.seconds);
       cli_print_json(j);
-    } else if (r.pairs) {
-      printf("%d pairs: %d matched, %d already there, %d failed (%.1f s, peak RSS %.0f MiB)\n", r.pairs, r.done,
-             r.skipped, r.failed, r.seconds, (double)r.peak_rss / 1048576.0);
+    } else if (ran) {
+      printf("%d pair%s: %d matched, %d already there, %d failed (%.1f s, peak RSS %.0f MiB)\n", r.pairs,
+             r.pairs == 1 ? "" : "s", r.done, r.skipped, r.failed, r.seconds, (double)r.peak_rss / 1048576.0);
     }
   }
   cli_signals_release();

@@ -133,8 +133,8 @@ tsr_status tsr_disp_write_png16(tsr_context *ctx, const char *path, const int16_
     uint16_t *o = (uint16_t *)(img->data + (size_t)y * img->stride);
     for (int x = 0; x < width; x++) {
       int v = disp[(size_t)y * (size_t)width + (size_t)x];
-      /* 1/16 px to 1/256 px; a disparity that rounds to 0 would read as
-       * unknown, so it becomes the smallest positive value */
+      /* 1/16 px to 1/256 px; the format holds 0 < d < 256 only: 0 and
+       * below read as unknown, larger ones are clamped to 65535/256 */
       o[x] = v == TSR_STEREO_INVALID || v <= 0 ? 0 : v * 16 > 65535 ? 65535 : (uint16_t)(v * 16);
     }
   }

@@ -87,13 +87,24 @@ static tsr_status resolve(tsr_context *ctx, const tsr_stereo_options *o, params 
   p->tile_w = o->tile_w;
   p->tile_h = o->tile_h;
   if (p->tile_w < 0 || p->tile_h < 0) return tsr__fail(ctx, TSR_E_INVALID, "tile size must be positive");
-  if (o->overlap < 0) return tsr__fail(ctx, TSR_E_INVALID, "overlap must not be negative");
-  p->margin = o->overlap ? (o->overlap + 1) / 2 : DEFAULT_MARGIN;
+  if (o->overlap < -1) return tsr__fail(ctx, TSR_E_INVALID, "overlap must not be negative");
+  p->margin = o->overlap < 0 ? 0 : o->overlap ? (o->overlap + 1) / 2 : DEFAULT_MARGIN;
   if ((p->tile_w && p->tile_w <= 2 * p->margin) || (p->tile_h && p->tile_h <= 2 * p->margin))
     return tsr__fail(ctx, TSR_E_INVALID, "tiles of %dx%d leave no core inside an overlap of %d", p->tile_w, p->tile_h,
                      2 * p->margin);
   p->guide = o->guide;
   return TSR_OK;
+}
+
+void tsr__stereo_effective(const tsr_stereo_options *o, tsr_stereo_options *out) {
+  *out = *o;
+  out->p1 = o->p1 ? o->p1 : 10;
+  out->p2 = o->p2 ? o->p2 : 120;
+  out->uniqueness = o->uniqueness < 0 ? 0 : o->uniqueness ? o->uniqueness : 5;
+  out->lr_max = o->lr_max < 0 ? -1 : o->lr_max;
+  out->paths = o->paths ? o->paths : 8;
+  out->median = o->median >= 0 ? 1 : 0;
+  out->overlap = o->overlap < 0 ? 0 : o->overlap ? (o->overlap + 1) / 2 * 2 : 2 * DEFAULT_MARGIN;
 }
 
 /* What one tile's region takes, per pixel, row and column, for a range
@@ -122,6 +133,7 @@ typedef struct {
   const params *p;
   const tsr_image *l, *r; /* 8-bit gray */
   int16_t *disp, *dright;
+  uint16_t *rowner; /* with dright: the summed cost of each right pixel's left winner so far */
   uint8_t *conf;
   tsr_tile_plan plan;
   tsr__stereo_work *wk;
@@ -172,15 +184,18 @@ static void keep_core(matcher *m, const tsr_stereo_desc *d, const int core[4]) {
     memcpy(m->disp + (size_t)y * (size_t)W + (size_t)core[0], src + ro, (size_t)(core[2] - core[0]) * 2);
     if (m->conf) memcpy(m->conf + (size_t)y * (size_t)W + (size_t)core[0], wk->conf + ro, (size_t)(core[2] - core[0]));
     if (m->dright) {
-      /* right columns whose candidates centre on this core */
+      /* the right view: each core pixel's winner lands on a right pixel;
+       * the smallest summed cost keeps it (the leftmost on ties: tiles
+       * and pixels go left to right), as in an untiled run */
       int16_t *o = m->dright + (size_t)y * (size_t)W;
-      const int16_t *dr = wk->dispr + (size_t)(y - d->y0) * (size_t)d->rw;
-      for (int xr = 0; xr < W; xr++) {
-        int c = xr + d->dmin + d->nd / 2;
-        c = c < 0 ? 0 : c >= W ? W - 1 : c;
-        if (c < core[0] || c >= core[2]) continue;
-        int i = xr - d->rx0;
-        o[xr] = (int16_t)(i >= 0 && i < d->rw ? dr[i] : TSR_DISP_INVALID);
+      uint16_t *own = m->rowner + (size_t)y * (size_t)W;
+      const int16_t *best = wk->wbest + (size_t)(y - d->y0) * (size_t)d->w;
+      const uint16_t *smin = wk->wsmin + (size_t)(y - d->y0) * (size_t)d->w;
+      for (int x = core[0]; x < core[2]; x++) {
+        int lx = x - d->x0, dd = d->dmin + best[lx], xr = x - dd;
+        if (xr < 0 || xr >= W || smin[lx] >= own[xr]) continue;
+        own[xr] = smin[lx];
+        o[xr] = (int16_t)(dd * TSR_DISP_SCALE);
       }
     }
   }
@@ -422,7 +437,7 @@ tsr_status tsr_stereo_match(tsr_context *ctx, const tsr_image *left, const tsr_i
      * device: the two images it holds) */
     int device = tsr__use_device(ctx);
     uint64_t image_bytes = device ? 2 * (uint64_t)l->stride * (uint64_t)H
-                                  : (uint64_t)W * (uint64_t)H * (2 + (gl ? 1 : 0) + (gr ? 1 : 0));
+                                  : (uint64_t)W * (uint64_t)H * (2 + (gl ? 1 : 0) + (gr ? 1 : 0) + (disp_right ? 2 : 0));
     uint64_t budget = device ? tsr__cl_available(ctx) : tsr_context_budget(ctx);
     budget = budget > image_bytes ? budget - image_bytes : 0;
     tsr_tile_need need = tile_need(p.nd, p.margin, device);
@@ -455,9 +470,18 @@ tsr_status tsr_stereo_match(tsr_context *ctx, const tsr_image *left, const tsr_i
     stats->margin = p.margin;
     stats->tile_bytes = m.plan.bytes;
     for (size_t i = 0; i < (size_t)W * (size_t)H; i++) disp[i] = TSR_DISP_INVALID;
-    if (disp_right)
-      for (size_t i = 0; i < (size_t)W * (size_t)H; i++) disp_right[i] = TSR_DISP_INVALID;
+    if (disp_right) {
+      if (!(m.rowner = malloc((size_t)W * (size_t)H * 2))) {
+        st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory for the right view's disparities");
+        goto done;
+      }
+      for (size_t i = 0; i < (size_t)W * (size_t)H; i++) {
+        disp_right[i] = TSR_DISP_INVALID;
+        m.rowner[i] = 0xFFFF;
+      }
+    }
     st = run_tiles(&m);
+    free(m.rowner);
   }
 done:
   tsr_image_free(gl);

@@ -151,6 +151,8 @@ tsr_status tsr__stereo_cl_tile(tsr__stereo_cl *s, const tsr_stereo_desc *d, tsr_
   size_t px = (size_t)d->w * (size_t)d->h;
   if (!st) st = tsr__cl_read(ctx, 0, b[median ? B_DISP : B_RAW], 0, px * 2, median ? wk->disp : wk->raw, 0, NULL, NULL);
   if (!st) st = tsr__cl_read(ctx, 0, b[B_CONF], 0, px, wk->conf, 0, NULL, NULL);
+  if (!st) st = tsr__cl_read(ctx, 0, b[B_BEST], 0, px * 2, wk->wbest, 0, NULL, NULL);
+  if (!st) st = tsr__cl_read(ctx, 0, b[B_SMIN], 0, px * 2, wk->wsmin, 0, NULL, NULL);
   if (!st && d->rw > 0) st = tsr__cl_read(ctx, 0, b[B_DISPR], 0, (size_t)d->rw * (size_t)d->h * 2, wk->dispr, 0, NULL, NULL);
   if (!st) st = tsr__cl_finish(ctx, 0);
   else tsr__cl_finish(ctx, 0);

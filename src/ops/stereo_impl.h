@@ -26,7 +26,9 @@ typedef struct {
   uint16_t *padmask;       /* ndp: 0 below nd, the sentinel above */
   int16_t *raw;            /* h x w: winner-take-all disparities after the left-right check */
   int16_t *disp;           /* h x w: after the median */
-  int16_t *dispr;          /* h x max_rw: the right image's integer disparities (1/16 px) */
+  int16_t *dispr;          /* h x max_rw: the right image's map for the check (1/16 px) */
+  int16_t *wbest;          /* h x w: every pixel's winner index */
+  uint16_t *wsmin;         /* h x w: and its summed cost */
   uint8_t *conf;           /* h x w */
 } tsr__stereo_work;
 
@@ -48,6 +50,11 @@ void tsr__stereo_work_range(tsr__stereo_work *wk, int nd);
 void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const uint8_t *left, const uint8_t *right,
                           int stride, int threads, int simd);
 
+/* The options with every default filled in (what a run record keeps):
+ * P1, P2, uniqueness (0 off), lr_max (-1 off), paths, median (1/0) and
+ * the overlap in pixels. */
+void tsr__stereo_effective(const tsr_stereo_options *o, tsr_stereo_options *out);
+
 /* OpenCL (src/ops/stereo_cl.c): the pair's gray images uploaded, buffers
  * for the largest region. */
 typedef struct tsr__stereo_cl tsr__stereo_cl;
@@ -55,8 +62,8 @@ typedef struct tsr__stereo_cl tsr__stereo_cl;
 uint64_t tsr__stereo_cl_bytes(int w, int h, int rw, int ndp);
 tsr_status tsr__stereo_cl_open(tsr_context *ctx, const tsr_image *l, const tsr_image *r, int max_w, int max_h,
                                int max_rw, int nd, tsr__stereo_cl **s);
-/* One tile: leaves wk->disp (median) or wk->raw, wk->conf and wk->dispr
- * as the CPU loops would. */
+/* One tile: leaves wk->disp (median) or wk->raw, wk->conf, wk->dispr,
+ * wk->wbest and wk->wsmin as the CPU loops would. */
 tsr_status tsr__stereo_cl_tile(tsr__stereo_cl *s, const tsr_stereo_desc *d, tsr__stereo_work *wk, int median);
 void tsr__stereo_cl_close(tsr__stereo_cl *s);
 

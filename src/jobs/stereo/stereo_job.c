@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "io/disparity.h"
+#include "ops/stereo_impl.h"
 #include "pipeline/pipeline.h"
 #include "tessera/stereo.h"
 
@@ -370,7 +371,26 @@ static char *base_name(const char *dir) {
   return r;
 }
 
-static tsr_status collect(tsr_context *ctx, const char *const *dirs, int ndirs, pair_spec **out, int *nout) {
+/* A folder (or frame) that cannot be a pair: reported and counted, the
+ * rest go on. Returns st when it is fatal (out of memory). */
+typedef struct {
+  int count;
+  tsr_status first;
+  char first_msg[1024];
+} skipped;
+
+static tsr_status skip(tsr_context *ctx, skipped *sk, tsr_status st) {
+  if (!st || st == TSR_E_NOMEM) return st;
+  tsr__log(ctx, TSR_LOG_ERROR, "skipped %s", tsr_context_error(ctx));
+  if (!sk->count++) {
+    sk->first = st;
+    snprintf(sk->first_msg, sizeof sk->first_msg, "%s", tsr_context_error(ctx));
+  }
+  return TSR_OK;
+}
+
+static tsr_status collect(tsr_context *ctx, const char *const *dirs, int ndirs, pair_spec **out, int *nout,
+                          skipped *sk) {
   pair_spec *v = NULL;
   int n = 0, cap = 0;
   tsr_status st = TSR_OK;
@@ -381,7 +401,7 @@ static tsr_status collect(tsr_context *ctx, const char *const *dirs, int ndirs, 
     if (!bn || !mb_l || !k2) {
       st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
     } else if (!is_dir(d)) {
-      st = tsr__fail(ctx, TSR_E_IO, "%s: not a folder (a batch takes Middlebury scenes or KITTI folders)", d);
+      st = skip(ctx, sk, tsr__fail(ctx, TSR_E_IO, "%s: not a folder (a batch takes Middlebury scenes or KITTI folders)", d));
     } else if (is_file(mb_l)) {
       pair_spec s = {0};
       s.name = strdup(bn);
@@ -389,7 +409,7 @@ static tsr_status collect(tsr_context *ctx, const char *const *dirs, int ndirs, 
       s.left = strdup(mb_l);
       s.right = xasprintf("%s/im1.png", d);
       s.calib = xasprintf("%s/calib.txt", d);
-      st = add_spec(ctx, &v, &n, &cap, s);
+      st = skip(ctx, sk, add_spec(ctx, &v, &n, &cap, s));
     } else if (is_dir(k2)) {
       DIR *dh = opendir(k2);
       char **names = NULL;
@@ -418,19 +438,21 @@ static tsr_status collect(tsr_context *ctx, const char *const *dirs, int ndirs, 
         s.stem = strdup(stem);
         s.left = xasprintf("%s/image_2/%s", d, names[k]);
         s.right = xasprintf("%s/image_3/%s", d, names[k]);
-        st = add_spec(ctx, &v, &n, &cap, s);
+        st = skip(ctx, sk, add_spec(ctx, &v, &n, &cap, s));
       }
       for (int k = 0; k < nn; k++) free(names[k]);
       free(names);
-      if (!st && !nn) st = tsr__fail(ctx, TSR_E_EMPTY, "%s: no images", k2);
+      if (!st && !nn) st = skip(ctx, sk, tsr__fail(ctx, TSR_E_EMPTY, "%s: no images", k2));
     } else {
-      st = tsr__fail(ctx, TSR_E_FORMAT, "%s: neither a Middlebury scene (im0.png, im1.png, calib.txt) nor a KITTI "
-                                        "folder (image_2/, image_3/)", d);
+      st = skip(ctx, sk, tsr__fail(ctx, TSR_E_FORMAT, "%s: neither a Middlebury scene (im0.png, im1.png, calib.txt) "
+                                                      "nor a KITTI folder (image_2/, image_3/)", d));
     }
     free(bn);
     free(mb_l);
     free(k2);
   }
+  if (!st && !n)
+    st = sk->count ? tsr__fail(ctx, sk->first, "%s", sk->first_msg) : tsr__fail(ctx, TSR_E_EMPTY, "no pairs");
   if (st) {
     for (int i = 0; i < n; i++) spec_free(&v[i]);
     free(v);
@@ -441,24 +463,28 @@ static tsr_status collect(tsr_context *ctx, const char *const *dirs, int ndirs, 
   return TSR_OK;
 }
 
-static cJSON *fingerprint(const tsr_stereo_options *o, const tsr_stereo_batch_options *bo) {
+/* What determines the outputs: the effective options (defaults filled
+ * in, so --p1 10 and no --p1 are the same run). The extras are not in
+ * it: a pair missing one is matched again. */
+static cJSON *fingerprint(const tsr_stereo_options *given, const tsr_stereo_batch_options *bo) {
+  tsr_stereo_options o;
+  tsr__stereo_effective(given, &o);
   cJSON *j = cJSON_CreateObject();
   cJSON_AddBoolToObject(j, "range_given", bo->range_given);
   if (bo->range_given) {
-    cJSON_AddNumberToObject(j, "min_disp", o->min_disp);
-    cJSON_AddNumberToObject(j, "num_disp", o->num_disp);
+    cJSON_AddNumberToObject(j, "min_disp", o.min_disp);
+    cJSON_AddNumberToObject(j, "num_disp", o.num_disp);
   }
-  cJSON_AddNumberToObject(j, "p1", o->p1);
-  cJSON_AddNumberToObject(j, "p2", o->p2);
-  cJSON_AddNumberToObject(j, "uniqueness", o->uniqueness);
-  cJSON_AddNumberToObject(j, "lr_max", o->lr_max);
-  cJSON_AddNumberToObject(j, "paths", o->paths);
-  cJSON_AddNumberToObject(j, "median", o->median);
-  cJSON_AddNumberToObject(j, "tile_w", o->tile_w);
-  cJSON_AddNumberToObject(j, "tile_h", o->tile_h);
-  cJSON_AddNumberToObject(j, "overlap", o->overlap);
-  cJSON_AddNumberToObject(j, "guide", o->guide);
-  cJSON_AddNumberToObject(j, "extras", bo->extras);
+  cJSON_AddNumberToObject(j, "p1", o.p1);
+  cJSON_AddNumberToObject(j, "p2", o.p2);
+  cJSON_AddNumberToObject(j, "uniqueness", o.uniqueness);
+  cJSON_AddNumberToObject(j, "lr_max", o.lr_max);
+  cJSON_AddNumberToObject(j, "paths", o.paths);
+  cJSON_AddNumberToObject(j, "median", o.median);
+  cJSON_AddNumberToObject(j, "tile_w", o.tile_w);
+  cJSON_AddNumberToObject(j, "tile_h", o.tile_h);
+  cJSON_AddNumberToObject(j, "overlap", o.overlap);
+  cJSON_AddNumberToObject(j, "guide", o.guide);
   return j;
 }
 
@@ -474,8 +500,13 @@ tsr_status tsr_stereo_batch(tsr_context *ctx, const char *const *dirs, int ndirs
   j.ctx = ctx;
   j.opts = opts;
   j.bo = bo;
-  tsr_status st = collect(ctx, dirs, ndirs, &j.pairs, &j.npairs);
-  if (st) return st;
+  skipped sk;
+  memset(&sk, 0, sizeof sk);
+  tsr_status st = collect(ctx, dirs, ndirs, &j.pairs, &j.npairs, &sk);
+  if (st) {
+    res->failed = sk.count;
+    return st;
+  }
   res->pairs = j.npairs;
   int lock_fd = -1;
   cJSON *fp = fingerprint(opts, bo);
@@ -505,8 +536,13 @@ tsr_status tsr_stereo_batch(tsr_context *ctx, const char *const *dirs, int ndirs
     st = tsr__pipeline_run(ctx, &cfg, &ops, &j, &ps);
     res->done = ps.done;
     res->skipped = ps.skipped;
-    res->failed = ps.failed;
+    res->failed = ps.failed + sk.count;
     res->peak_rss = ps.peak_rss;
+    if (!st && sk.count)
+      st = tsr__fail(ctx, sk.first, "%d of %d inputs could not be read (first: %s)", sk.count, j.npairs + sk.count,
+                     sk.first_msg);
+    /* the matcher's scratch is the batch's: not kept past it */
+    tsr__scratch_keep(ctx, NULL, NULL);
   }
   res->cells = j.cells;
   res->seconds = tsr__now() - t0;
