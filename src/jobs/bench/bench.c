@@ -618,6 +618,7 @@ static void wl_stereo(runner *r, tsr_context *ctx, tsr__bench_workload *w) {
     set_error(w, ctx, "stereo");
   } else {
     w->device_bytes = a.st.tile_bytes;
+    w->batch = 1; /* one pair at a time, tile by tile */
     rate_fig(r, w, "mdisp", "pixels x disparities", "M/s", (double)n * o.num_disp / 1e6, s);
     rate_fig(r, w, "pairs", "pairs", "pairs/s", 1.0, s);
     if (!cpu) {
