@@ -5,7 +5,7 @@
  * calls). Writes the disparities as PFM for tessera stereo-eval.
  *
  * usage: bench_stereo_pair LEFT RIGHT NDISP OUT.pfm [--runs N] [--paths 4|8]
- *        [--device D] [--threads N] [--mem-budget BYTES] [--guide] [--min-disp N]
+ *        [--device D] [--threads N] [--mem-budget BYTES] [--guide] [--min-disp N] [--tile WxH]
  * Prints one JSON line. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +21,7 @@ static int cmp(const void *a, const void *b) {
 int main(int argc, char **argv) {
   if (argc < 5) {
     fprintf(stderr, "usage: bench_stereo_pair LEFT RIGHT NDISP OUT.pfm [--runs N] [--paths 4|8] [--device D] "
-                    "[--threads N] [--mem-budget BYTES] [--guide] [--min-disp N]\n");
+                    "[--threads N] [--mem-budget BYTES] [--guide] [--min-disp N] [--tile WxH]\n");
     return 2;
   }
   int runs = 5;
@@ -38,6 +38,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) co.threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--min-disp") && i + 1 < argc) o.min_disp = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--guide")) o.guide = 1;
+    else if (!strcmp(argv[i], "--tile") && i + 1 < argc) {
+      if (sscanf(argv[++i], "%dx%d", &o.tile_w, &o.tile_h) != 2) return 2;
+    }
     else if (!strcmp(argv[i], "--mem-budget") && i + 1 < argc) {
       if (tsr_parse_bytes(argv[++i], &co.mem_budget)) return 2;
     } else {
