@@ -1,7 +1,12 @@
 /* Philox4x32-10 (cl/philox.h) against the known-answer vectors published
  * with Random123 (kat_vectors: counter, key, expected output), and the
  * helpers that turn its words into parameters. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "philox.h"
+#include "runtime/cl.h"
 #include "testutil.h"
 
 START_TEST(known_answers) {
@@ -56,11 +61,71 @@ START_TEST(words_and_helpers) {
 }
 END_TEST
 
+/* The header compiles as OpenCL C and gives the same words there: a test
+ * kernel (from a scratch TESSERA_KERNEL_DIR holding it and the headers)
+ * draws for 4096 counters. */
+static void copy_to(const char *dir, const char *name) {
+  char from[600], to[600];
+  snprintf(from, sizeof from, "%s/%s", TSR_KERNEL_SRC, name);
+  snprintf(to, sizeof to, "%s/%s", dir, name);
+  FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+  ck_assert(a && b);
+  char buf[8192];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, a)) > 0) ck_assert_uint_eq(fwrite(buf, 1, n, b), n);
+  fclose(a);
+  fclose(b);
+}
+
+START_TEST(device_gives_the_same_words) {
+  char *dir = tt_tempdir(), path[600];
+  copy_to(dir, "tsr_compat.h");
+  copy_to(dir, "philox.h");
+  snprintf(path, sizeof path, "%s/philox_test.cl", dir);
+  const char *src = "#include \"philox.h\"\n"
+                    "__kernel void draw(__global uint *out, uint k0, uint k1) {\n"
+                    "  uint i = get_global_id(0), c[4] = {i, 7, i * 3, 0xdeadbeef}, k[2] = {k0, k1}, o[4];\n"
+                    "  tsr_philox4x32_10(c, k, o);\n"
+                    "  for (int w = 0; w < 4; w++) out[4 * i + w] = o[w];\n"
+                    "}\n";
+  tt_write_file(path, src, strlen(src));
+  setenv("TESSERA_KERNEL_DIR", dir, 1);
+  tsr_context *ctx = tt_context("cl");
+  printf("philox: OpenCL device %s\n", tsr_context_device(ctx)->name);
+  cl_kernel k;
+  ck_assert_int_eq(tsr__cl_kernel(ctx, "philox_test.cl", "draw", &k, NULL, NULL), TSR_OK);
+  enum { N = 4096 };
+  tsr__buf *b = NULL;
+  ck_assert_int_eq(tsr__buf_alloc(ctx, "test", TSR_BUF_WRITE, N * 16, &b), TSR_OK);
+  cl_uint k0 = 0x01234567, k1 = 0x89abcdef;
+  tsr__cl_arg args[3] = {TSR_ARG_BUF(b), TSR_ARG_VAL(k0), TSR_ARG_VAL(k1)};
+  size_t global = N;
+  ck_assert_int_eq(tsr__cl_launch(ctx, 0, k, 3, args, 1, &global, NULL, NULL, NULL), TSR_OK);
+  uint32_t *dev = malloc(N * 16);
+  ck_assert_int_eq(tsr__cl_read(ctx, 0, b, 0, N * 16, dev, 1, NULL, NULL), TSR_OK);
+  for (uint32_t i = 0; i < N; i++) {
+    uint32_t c[4] = {i, 7, i * 3, 0xdeadbeef}, key[2] = {k0, k1}, o[4];
+    tsr_philox4x32_10(c, key, o);
+    ck_assert_mem_eq(o, dev + 4 * i, 16);
+  }
+  free(dev);
+  tsr__buf_free(ctx, b);
+  tsr_context_destroy(ctx);
+  unsetenv("TESSERA_KERNEL_DIR");
+  tt_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 int main(void) {
+  int nb = 1;
+  tt_backend_count("philox", &nb);
   Suite *s = suite_create("philox");
   TCase *tc = tcase_create("philox");
+  tcase_set_timeout(tc, 120);
   tcase_add_test(tc, known_answers);
   tcase_add_test(tc, words_and_helpers);
+  if (nb == 2) tcase_add_test(tc, device_gives_the_same_words);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }
