@@ -1,0 +1,390 @@
+/* tessera augment's --ops grammar and the parameters each op draws
+ * (src/ops/augment_ops.h). Draws use only Philox words and IEEE double
+ * +, -, *, / and sqrt (correctly rounded everywhere); the log-uniform
+ * ratios use the small exp/log below rather than libm's, whose last bit
+ * may differ between C libraries, so a draw is the same on every machine. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "ops/augment_ops.h"
+#include "philox.h"
+
+static const char *const kind_name[TSR_AUG_NKINDS] = {"rrc",    "hflip", "vflip", "rotate", "affine", "jitter",
+                                                      "gray",   "blur",  "erase", "resize", "ccrop",  "letterbox"};
+static const char *const interp_name[] = {"nearest", "bilinear", "bicubic", "area"};
+static const char *const border_name[] = {"constant", "replicate", "reflect"};
+
+static void defaults(tsr__aug_op *o, tsr__aug_kind k) {
+  memset(o, 0, sizeof *o);
+  o->kind = k;
+  o->p = k == TSR_AUG_HFLIP || k == TSR_AUG_VFLIP || k == TSR_AUG_BLUR || k == TSR_AUG_ERASE ? 0.5
+         : k == TSR_AUG_GRAY                                                             ? 0.1
+                                                                                         : 1.0;
+  o->scale = k == TSR_AUG_RRC ? (tsr__aug_range){0.08, 1.0} : (tsr__aug_range){1.0, 1.0};
+  o->ratio = k == TSR_AUG_ERASE ? (tsr__aug_range){0.3, 3.3} : (tsr__aug_range){0.75, 4.0 / 3.0};
+  o->sigma = (tsr__aug_range){0.1, 2.0};
+  o->area = (tsr__aug_range){0.02, 0.33};
+  o->interp = TSR_AUG_BILINEAR;
+  o->border = TSR_AUG_CONSTANT;
+  o->fill = k == TSR_AUG_LETTERBOX ? 114 : 0;
+  o->aa = 1;
+}
+
+/* ---- values ---------------------------------------------------------------------- */
+static int parse_num(const char *s, double *v) {
+  char *end;
+  errno = 0;
+  *v = strtod(s, &end);
+  return end != s && !*end && !errno && isfinite(*v);
+}
+
+/* a:b (a <= b), or with symmetric a single v as -v:v. */
+static int parse_range(const char *s, tsr__aug_range *r, int symmetric) {
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s", s);
+  char *colon = strchr(buf, ':');
+  if (!colon) {
+    double v;
+    if (!parse_num(buf, &v)) return 0;
+    *r = symmetric ? (tsr__aug_range){-fabs(v), fabs(v)} : (tsr__aug_range){v, v};
+    return 1;
+  }
+  *colon = 0;
+  return parse_num(buf, &r->lo) && parse_num(colon + 1, &r->hi) && r->lo <= r->hi;
+}
+
+static int parse_size(const char *s, int *w, int *h) {
+  char *end;
+  errno = 0;
+  long a = strtol(s, &end, 10), b = 0;
+  if (end == s || errno || a < 1 || a > 65535) return 0;
+  if (*end == 'x' || *end == 'X') {
+    const char *t = end + 1;
+    b = strtol(t, &end, 10);
+    if (end == t || errno || b < 1 || b > 65535) return 0;
+  }
+  if (*end) return 0;
+  *w = (int)a;
+  *h = (int)b;
+  return 1;
+}
+
+static int parse_word(const char *s, const char *const *names, int n, int *out) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(s, names[i])) {
+      *out = i;
+      return 1;
+    }
+  return 0;
+}
+
+/* One key=value of op o; a message in why when it is refused. */
+static int apply_arg(tsr__aug_op *o, const char *key, const char *val, char *why, size_t n) {
+  tsr__aug_kind k = o->kind;
+  int ok = 1, known = 1;
+  double v;
+#define IS(name) (!strcmp(key, name))
+  if (IS("p") && k != TSR_AUG_RESIZE && k != TSR_AUG_CCROP && k != TSR_AUG_LETTERBOX && k != TSR_AUG_RRC) {
+    ok = parse_num(val, &o->p) && o->p >= 0 && o->p <= 1;
+    if (!ok) snprintf(why, n, "p '%s' is not a probability (0 to 1)", val);
+  } else if (IS("size") && (k == TSR_AUG_RRC || k == TSR_AUG_RESIZE || k == TSR_AUG_CCROP || k == TSR_AUG_LETTERBOX)) {
+    ok = parse_size(val, &o->w, &o->h);
+    if (!ok) snprintf(why, n, "size '%s' is not N or WxH (1 to 65535)", val);
+  } else if (IS("scale") && (k == TSR_AUG_RRC || k == TSR_AUG_AFFINE)) {
+    ok = parse_range(val, &o->scale, 0) && o->scale.lo > 0 && (k != TSR_AUG_RRC || o->scale.hi <= 1);
+    if (!ok) snprintf(why, n, "scale '%s' is not a range a:b of positive numbers%s", val, k == TSR_AUG_RRC ? " up to 1" : "");
+  } else if (IS("ratio") && (k == TSR_AUG_RRC || k == TSR_AUG_ERASE)) {
+    ok = parse_range(val, &o->ratio, 0) && o->ratio.lo > 0;
+    if (!ok) snprintf(why, n, "ratio '%s' is not a range a:b of positive numbers", val);
+  } else if (IS("deg") && (k == TSR_AUG_ROTATE || k == TSR_AUG_AFFINE)) {
+    ok = parse_range(val, &o->deg, 1) && o->deg.lo >= -360 && o->deg.hi <= 360;
+    if (!ok) snprintf(why, n, "deg '%s' is not a number or a range a:b within -360:360", val);
+  } else if (IS("shear") && k == TSR_AUG_AFFINE) {
+    ok = parse_range(val, &o->shear, 1) && o->shear.lo > -90 && o->shear.hi < 90;
+    if (!ok) snprintf(why, n, "shear '%s' is not a number or a range a:b within -90:90 (degrees)", val);
+  } else if (IS("translate") && k == TSR_AUG_AFFINE) {
+    ok = parse_num(val, &o->translate) && o->translate >= 0 && o->translate <= 1;
+    if (!ok) snprintf(why, n, "translate '%s' is not a fraction of the size (0 to 1)", val);
+  } else if ((IS("brightness") || IS("contrast") || IS("saturation") || IS("hue")) && k == TSR_AUG_JITTER) {
+    double lim = IS("hue") ? 0.5 : 1e6;
+    ok = parse_num(val, &v) && v >= 0 && v <= lim;
+    if (!ok) snprintf(why, n, "%s '%s' must be a number from 0%s", key, val, IS("hue") ? " to 0.5" : "");
+    if (ok) *(IS("brightness") ? &o->brightness : IS("contrast") ? &o->contrast : IS("saturation") ? &o->saturation : &o->hue) = v;
+  } else if (IS("sigma") && k == TSR_AUG_BLUR) {
+    ok = parse_range(val, &o->sigma, 0) && o->sigma.lo > 0 && o->sigma.hi <= 64;
+    if (!ok) snprintf(why, n, "sigma '%s' is not a range a:b within (0, 64]", val);
+  } else if (IS("area") && k == TSR_AUG_ERASE) {
+    ok = parse_range(val, &o->area, 0) && o->area.lo > 0 && o->area.hi < 1;
+    if (!ok) snprintf(why, n, "area '%s' is not a range a:b within (0, 1)", val);
+  } else if (IS("interp") && (k == TSR_AUG_RRC || k == TSR_AUG_RESIZE)) {
+    ok = parse_word(val, interp_name, 4, &o->interp);
+    if (!ok) snprintf(why, n, "interp '%s' is not nearest, bilinear, bicubic or area", val);
+  } else if (IS("border") && (k == TSR_AUG_ROTATE || k == TSR_AUG_AFFINE)) {
+    ok = parse_word(val, border_name, 3, &o->border);
+    if (!ok) snprintf(why, n, "border '%s' is not constant, replicate or reflect", val);
+  } else if ((IS("fill") && (k == TSR_AUG_ROTATE || k == TSR_AUG_AFFINE || k == TSR_AUG_LETTERBOX)) ||
+             (IS("value") && k == TSR_AUG_ERASE)) {
+    ok = parse_num(val, &v) && v >= 0 && v <= 255 && v == floor(v);
+    if (ok) o->fill = (int)v;
+    else snprintf(why, n, "%s '%s' is not a grey level 0 to 255", key, val);
+  } else if (IS("aa") && k == TSR_AUG_RESIZE) {
+    ok = (!strcmp(val, "0") || !strcmp(val, "1"));
+    if (ok) o->aa = val[0] == '1';
+    else snprintf(why, n, "aa '%s' is not 0 or 1", val);
+  } else {
+    known = 0;
+  }
+#undef IS
+  if (!known) snprintf(why, n, "no argument '%s'", key);
+  return ok && known;
+}
+
+static int needs_size(tsr__aug_kind k) {
+  return k == TSR_AUG_RRC || k == TSR_AUG_RESIZE || k == TSR_AUG_CCROP || k == TSR_AUG_LETTERBOX;
+}
+
+tsr_status tsr__aug_parse(tsr_context *ctx, const char *text, tsr__aug_ops *ops) {
+  memset(ops, 0, sizeof *ops);
+  const char *s = text ? text : "";
+  for (;;) {
+    while (*s == ';' || *s == ',' || isspace((unsigned char)*s)) s++;
+    if (!*s) break;
+    char name[32];
+    size_t k = 0;
+    while ((isalnum((unsigned char)*s) || *s == '_') && k + 1 < sizeof name) name[k++] = (char)tolower((unsigned char)*s++);
+    name[k] = 0;
+    int kind = -1;
+    for (int i = 0; i < TSR_AUG_NKINDS; i++)
+      if (!strcmp(name, kind_name[i])) kind = i;
+    if (!k) return tsr__fail(ctx, TSR_E_INVALID, "--ops: expected an op name at '%.20s'", s);
+    if (kind < 0)
+      return tsr__fail(ctx, TSR_E_INVALID, "--ops: unknown op '%s' (rrc, hflip, vflip, rotate, affine, jitter, gray, "
+                                          "blur, erase, resize, ccrop, letterbox)", name);
+    if (ops->n == TSR_AUG_MAX_OPS) return tsr__fail(ctx, TSR_E_INVALID, "--ops: more than %d ops", TSR_AUG_MAX_OPS);
+    tsr__aug_op *o = &ops->op[ops->n++];
+    defaults(o, (tsr__aug_kind)kind);
+    const char *after = s; /* spaces before '(' belong to the op; else they separate ops */
+    while (isspace((unsigned char)*after)) after++;
+    if (*after == '(') s = after;
+    int have_size = 0, have_deg = 0;
+    if (*s == '(') {
+      const char *close = strchr(s, ')');
+      if (!close) return tsr__fail(ctx, TSR_E_INVALID, "--ops: %s: '(' without ')'", name);
+      char args[512];
+      size_t len = (size_t)(close - s - 1);
+      if (len >= sizeof args) return tsr__fail(ctx, TSR_E_INVALID, "--ops: %s: arguments too long", name);
+      memcpy(args, s + 1, len);
+      args[len] = 0;
+      s = close + 1;
+      char *save = NULL;
+      for (char *a = strtok_r(args, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*a)) a++;
+        char *e = a + strlen(a);
+        while (e > a && isspace((unsigned char)e[-1])) *--e = 0;
+        if (!*a) continue;
+        char *eq = strchr(a, '=');
+        if (!eq) return tsr__fail(ctx, TSR_E_INVALID, "--ops: %s: '%s' is not key=value", name, a);
+        *eq = 0;
+        char *key = a, *val = eq + 1;
+        for (char *t = eq; t > key && isspace((unsigned char)t[-1]); t--) t[-1] = 0;
+        while (isspace((unsigned char)*val)) val++;
+        char why[200];
+        if (!apply_arg(o, key, val, why, sizeof why)) return tsr__fail(ctx, TSR_E_INVALID, "--ops: %s: %s", name, why);
+        have_size |= !strcmp(key, "size");
+        have_deg |= !strcmp(key, "deg");
+      }
+    } else if (*s && *s != ';' && *s != ',' && !isspace((unsigned char)*s)) {
+      return tsr__fail(ctx, TSR_E_INVALID, "--ops: %s: unexpected '%c'", name, *s);
+    }
+    if (needs_size((tsr__aug_kind)kind) && !have_size)
+      return tsr__fail(ctx, TSR_E_INVALID, "--ops: %s needs size= (N or WxH)", name);
+    if (kind == TSR_AUG_ROTATE && !have_deg)
+      return tsr__fail(ctx, TSR_E_INVALID, "--ops: rotate needs deg= (a range a:b, or v for -v:v)");
+  }
+  if (!ops->n) return tsr__fail(ctx, TSR_E_INVALID, "--ops: no ops");
+  return TSR_OK;
+}
+
+int tsr__aug_canonical(const tsr__aug_ops *ops, char *out, size_t n) {
+  size_t used = 0;
+  int total = 0;
+#define PUT(...)                                                                              \
+  do {                                                                                        \
+    int r_ = snprintf(out + (used < n ? used : n), used < n ? n - used : 0, __VA_ARGS__);     \
+    if (r_ > 0) {                                                                             \
+      used += (size_t)r_;                                                                     \
+      total += r_;                                                                            \
+    }                                                                                         \
+  } while (0)
+  for (int i = 0; i < ops->n; i++) {
+    const tsr__aug_op *o = &ops->op[i];
+    PUT("%s%s(", i ? ";" : "", kind_name[o->kind]);
+    if (!needs_size(o->kind)) PUT("p=%.17g", o->p); /* the sized ops always apply */
+    else if (o->h) PUT("size=%dx%d", o->w, o->h);
+    else PUT("size=%d", o->w);
+    switch (o->kind) {
+    case TSR_AUG_RRC:
+      PUT(",scale=%.17g:%.17g,ratio=%.17g:%.17g,interp=%s", o->scale.lo, o->scale.hi, o->ratio.lo, o->ratio.hi,
+          interp_name[o->interp]);
+      break;
+    case TSR_AUG_ROTATE: PUT(",deg=%.17g:%.17g,border=%s,fill=%d", o->deg.lo, o->deg.hi, border_name[o->border], o->fill); break;
+    case TSR_AUG_AFFINE:
+      PUT(",translate=%.17g,scale=%.17g:%.17g,shear=%.17g:%.17g,deg=%.17g:%.17g,border=%s,fill=%d", o->translate,
+          o->scale.lo, o->scale.hi, o->shear.lo, o->shear.hi, o->deg.lo, o->deg.hi, border_name[o->border], o->fill);
+      break;
+    case TSR_AUG_JITTER:
+      PUT(",brightness=%.17g,contrast=%.17g,saturation=%.17g,hue=%.17g", o->brightness, o->contrast, o->saturation,
+          o->hue);
+      break;
+    case TSR_AUG_BLUR: PUT(",sigma=%.17g:%.17g", o->sigma.lo, o->sigma.hi); break;
+    case TSR_AUG_ERASE:
+      PUT(",area=%.17g:%.17g,ratio=%.17g:%.17g,value=%d", o->area.lo, o->area.hi, o->ratio.lo, o->ratio.hi, o->fill);
+      break;
+    case TSR_AUG_RESIZE: PUT(",interp=%s,aa=%d", interp_name[o->interp], o->aa); break;
+    case TSR_AUG_LETTERBOX: PUT(",fill=%d", o->fill); break;
+    default: break;
+    }
+    PUT(")");
+  }
+#undef PUT
+  return total;
+}
+
+/* ---- draws ------------------------------------------------------------------------ */
+uint64_t tsr__aug_path_hash(const char *relpath) { return XXH64(relpath, strlen(relpath), 0); }
+
+static void words(uint64_t seed, uint64_t hash, uint32_t copy, int i, int block, uint32_t out[4]) {
+  uint32_t ctr[4] = {copy, (uint32_t)i << 8 | (uint32_t)block, (uint32_t)hash, (uint32_t)(hash >> 32)};
+  uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+  tsr_philox4x32_10(ctr, key, out);
+}
+
+static double unit(uint32_t u) { return (double)(u >> 8) / 16777216.0; }
+static double in_range(tsr__aug_range r, uint32_t u) { return r.lo + (r.hi - r.lo) * unit(u); }
+
+/* Natural log and exp from +, -, *, / only (same bits everywhere): for
+ * the log-uniform ratios, where 1e-12 relative is plenty. */
+static double det_log(double x) {
+  int e = 0;
+  while (x > 1.5) {
+    x *= 0.5;
+    e++;
+  }
+  while (x < 0.75) {
+    x *= 2.0;
+    e--;
+  }
+  double t = (x - 1) / (x + 1), t2 = t * t, sum = 0, term = t;
+  for (int k = 1; k < 60; k += 2) {
+    sum += term / k;
+    term *= t2;
+  }
+  return 2 * sum + e * 0.69314718055994530942;
+}
+
+static double det_exp(double x) {
+  int e = 0;
+  while (x > 0.5) {
+    x -= 0.69314718055994530942;
+    e++;
+  }
+  while (x < -0.5) {
+    x += 0.69314718055994530942;
+    e--;
+  }
+  double sum = 1, term = 1;
+  for (int k = 1; k < 30; k++) {
+    term *= x / k;
+    sum += term;
+  }
+  for (; e > 0; e--) sum *= 2;
+  for (; e < 0; e++) sum *= 0.5;
+  return sum;
+}
+
+static double log_uniform(tsr__aug_range r, uint32_t u) {
+  return det_exp(det_log(r.lo) + (det_log(r.hi) - det_log(r.lo)) * unit(u));
+}
+
+/* Round half away from zero (no libm rounding mode involved). */
+static int round_i(double v) { return v >= 0 ? (int)(v + 0.5) : -(int)(-v + 0.5); }
+
+void tsr__aug_draw(const tsr__aug_op *op, int i, uint64_t seed, uint64_t path_hash, uint32_t copy, int w, int h,
+                   tsr__aug_params *out) {
+  memset(out, 0, sizeof *out);
+  uint32_t wd[4];
+  words(seed, path_hash, copy, i, 0, wd);
+  out->apply = unit(wd[0]) < op->p;
+  switch (op->kind) {
+  case TSR_AUG_RRC:
+  case TSR_AUG_ERASE: {
+    /* up to 10 tries of an area and an aspect ratio that fit, one block
+     * each (torchvision's RandomResizedCrop and RandomErasing) */
+    double area = (double)w * (double)h;
+    for (int t = 1; t <= 10; t++) {
+      words(seed, path_hash, copy, i, t, wd);
+      double target = area * in_range(op->kind == TSR_AUG_RRC ? op->scale : op->area, wd[0]);
+      double ar = log_uniform(op->ratio, wd[1]);
+      int cw = round_i(sqrt(target * ar)), ch = round_i(sqrt(target / ar));
+      if (op->kind == TSR_AUG_ERASE) { /* erasing takes h from the ratio the other way round */
+        int tmp = cw;
+        cw = ch;
+        ch = tmp;
+      }
+      int fits = op->kind == TSR_AUG_RRC ? cw > 0 && ch > 0 && cw <= w && ch <= h : cw > 0 && ch > 0 && cw < w && ch < h;
+      if (!fits) continue;
+      out->rect[0] = (int)tsr_philox_below(wd[2], (uint32_t)(w - cw + 1));
+      out->rect[1] = (int)tsr_philox_below(wd[3], (uint32_t)(h - ch + 1));
+      out->rect[2] = cw;
+      out->rect[3] = ch;
+      return;
+    }
+    if (op->kind == TSR_AUG_ERASE) {
+      out->apply = 0; /* nothing fitted: no erasing */
+      return;
+    }
+    /* the centre crop with the ratio clamped to the range */
+    double in_ratio = (double)w / (double)h;
+    int cw = w, ch = h;
+    if (in_ratio < op->ratio.lo) ch = round_i(w / op->ratio.lo);
+    else if (in_ratio > op->ratio.hi) cw = round_i(h * op->ratio.hi);
+    if (ch > h) ch = h;
+    if (cw > w) cw = w;
+    out->rect[0] = (w - cw) / 2;
+    out->rect[1] = (h - ch) / 2;
+    out->rect[2] = cw;
+    out->rect[3] = ch;
+    return;
+  }
+  case TSR_AUG_ROTATE: out->v[0] = in_range(op->deg, wd[1]); return;
+  case TSR_AUG_AFFINE: {
+    out->v[0] = in_range(op->deg, wd[1]);
+    out->v[1] = in_range(op->scale, wd[2]);
+    out->v[2] = in_range(op->shear, wd[3]);
+    words(seed, path_hash, copy, i, 1, wd);
+    double mx = op->translate * w, my = op->translate * h;
+    out->v[3] = round_i(-mx + 2 * mx * unit(wd[0]));
+    out->v[4] = round_i(-my + 2 * my * unit(wd[1]));
+    return;
+  }
+  case TSR_AUG_JITTER: {
+    double f[3] = {op->brightness, op->contrast, op->saturation};
+    for (int k = 0; k < 3; k++) {
+      tsr__aug_range r = {f[k] < 1 ? 1 - f[k] : 0, 1 + f[k]};
+      out->v[k] = f[k] > 0 ? in_range(r, wd[1 + k]) : 1.0;
+    }
+    words(seed, path_hash, copy, i, 1, wd);
+    out->v[3] = op->hue > 0 ? in_range((tsr__aug_range){-op->hue, op->hue}, wd[0]) : 0.0;
+    out->v[4] = tsr_philox_below(wd[1], 24);
+    return;
+  }
+  case TSR_AUG_BLUR: out->v[0] = in_range(op->sigma, wd[1]); return;
+  default: return;
+  }
+}

@@ -1,0 +1,96 @@
+/* tessera augment's operation list (issue 13, first part): the --ops
+ * grammar, parsed with errors that name the op and the argument, and each
+ * op's parameters drawn from Philox4x32-10 (cl/philox.h) keyed only by
+ * (seed, hash of the item's relative path, copy index, op index), so a
+ * draw never depends on order, thread, batch, shard or device.
+ *
+ * Grammar: ops separated by ';', ',' or spaces outside parentheses; each
+ * op is NAME or NAME(key=value, ...); a value is a number, a range a:b, a
+ * size WxH (or N), or a word. The ops and their keys (defaults):
+ *   rrc(size=, scale=0.08:1, ratio=0.75:1.3333, interp=bilinear)  random resized crop
+ *   hflip(p=0.5)  vflip(p=0.5)
+ *   rotate(deg=, border=constant, fill=0, p=1)        deg: a:b, or v for -v:v
+ *   affine(translate=0, scale=1:1, shear=0:0, deg=0:0, border=constant, fill=0, p=1)
+ *   jitter(brightness=0, contrast=0, saturation=0, hue=0, p=1)   factors as torchvision's
+ *   gray(p=0.1)
+ *   blur(sigma=0.1:2, p=0.5)
+ *   erase(area=0.02:0.33, ratio=0.3:3.3, value=0, p=0.5)
+ *   resize(size=, interp=bilinear, aa=1)              size N: the shorter side
+ *   ccrop(size=)
+ *   letterbox(size=, fill=114) */
+#ifndef TSR_AUGMENT_OPS_H
+#define TSR_AUGMENT_OPS_H
+
+#include "core/internal.h"
+
+typedef enum {
+  TSR_AUG_RRC,
+  TSR_AUG_HFLIP,
+  TSR_AUG_VFLIP,
+  TSR_AUG_ROTATE,
+  TSR_AUG_AFFINE,
+  TSR_AUG_JITTER,
+  TSR_AUG_GRAY,
+  TSR_AUG_BLUR,
+  TSR_AUG_ERASE,
+  TSR_AUG_RESIZE,
+  TSR_AUG_CCROP,
+  TSR_AUG_LETTERBOX,
+  TSR_AUG_NKINDS
+} tsr__aug_kind;
+
+typedef enum { TSR_AUG_NEAREST, TSR_AUG_BILINEAR, TSR_AUG_BICUBIC, TSR_AUG_AREA } tsr__aug_interp;
+typedef enum { TSR_AUG_CONSTANT, TSR_AUG_REPLICATE, TSR_AUG_REFLECT } tsr__aug_border;
+
+typedef struct {
+  double lo, hi;
+} tsr__aug_range;
+
+/* One parsed op: its kind and every argument (unused ones keep their
+ * defaults). */
+typedef struct {
+  tsr__aug_kind kind;
+  double p;                /* probability that it applies */
+  int w, h;                /* size; h = 0: w is the shorter side (resize) or the square's side */
+  tsr__aug_range scale, ratio, deg, shear, sigma, area;
+  double translate;        /* affine: largest shift, fraction of the size */
+  double brightness, contrast, saturation, hue;
+  int interp, border, fill, aa;
+} tsr__aug_op;
+
+#define TSR_AUG_MAX_OPS 32
+typedef struct {
+  tsr__aug_op op[TSR_AUG_MAX_OPS];
+  int n;
+} tsr__aug_ops;
+
+/* Parses text; errors name the op and the argument ("--ops: rotate: deg
+ * 'abc' is not a number or a range a:b"). */
+tsr_status tsr__aug_parse(tsr_context *ctx, const char *text, tsr__aug_ops *ops);
+/* The canonical form of the list (every argument, defaults filled in): what
+ * a run record keeps, so equal lists compare equal. Returns the length
+ * written (as snprintf). */
+int tsr__aug_canonical(const tsr__aug_ops *ops, char *out, size_t n);
+
+/* The drawn parameters of one op for one item and copy: whether it
+ * applies and its values (meaning per kind: see tsr__aug_draw). */
+typedef struct {
+  int apply;
+  double v[6];
+  int rect[4]; /* rrc, erase: x, y, w, h in the input */
+} tsr__aug_params;
+
+/* The key of an item: xxHash64 of its path relative to its input root. */
+uint64_t tsr__aug_path_hash(const char *relpath);
+/* Op i's parameters for an input of w x h (the size it has when the op
+ * runs): Philox counter (copy, i << 8 | block, hash low, hash high), key
+ * (seed low, seed high); one block of four words per draw group.
+ *   rrc: rect;  rotate: v[0] degrees;  affine: v[0] degrees, v[1] scale,
+ *   v[2] shear degrees, v[3], v[4] shift in pixels;  jitter: v[0]
+ *   brightness, v[1] contrast, v[2] saturation factors, v[3] hue shift
+ *   (turns), v[4] the order of the four (an index of the 24 orders);
+ *   blur: v[0] sigma;  erase: rect;  flips, gray: apply only. */
+void tsr__aug_draw(const tsr__aug_op *op, int i, uint64_t seed, uint64_t path_hash, uint32_t copy, int w, int h,
+                   tsr__aug_params *out);
+
+#endif

@@ -1,0 +1,127 @@
+/* tessera augment's op list (src/ops/augment_ops.c): the grammar and its
+ * errors, and parameter draws that depend only on (seed, path, copy, op). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ops/augment_ops.h"
+#include "testutil.h"
+
+static tsr_status parse(const char *text, tsr__aug_ops *ops, char *err, size_t n) {
+  tsr_context *ctx = tt_context("cpu");
+  tsr_status st = tsr__aug_parse(ctx, text, ops);
+  snprintf(err, n, "%s", tsr_context_error(ctx));
+  tsr_context_destroy(ctx);
+  return st;
+}
+
+START_TEST(grammar) {
+  tsr__aug_ops ops;
+  char err[512], canon[4096];
+  ck_assert_int_eq(parse("rrc(size=224, scale=0.08:1) hflip; rotate(deg=15,border=reflect),jitter(brightness=0.4,hue=0.1)"
+                         " gray(p=0.2) blur erase(area=0.02:0.2) resize(size=256x128,interp=area,aa=0) ccrop(size=224)"
+                         " letterbox(size=640) vflip(p=1) affine(translate=0.1,scale=0.9:1.1,shear=5)",
+                         &ops, err, sizeof err),
+                   TSR_OK);
+  ck_assert_int_eq(ops.n, 12);
+  ck_assert_int_eq(ops.op[0].kind, TSR_AUG_RRC);
+  ck_assert_int_eq(ops.op[0].w, 224);
+  ck_assert_int_eq(ops.op[0].h, 0);
+  ck_assert(ops.op[1].kind == TSR_AUG_HFLIP && ops.op[1].p == 0.5);
+  ck_assert(ops.op[2].deg.lo == -15 && ops.op[2].deg.hi == 15 && ops.op[2].border == TSR_AUG_REFLECT);
+  ck_assert(ops.op[3].brightness == 0.4 && ops.op[3].hue == 0.1 && ops.op[3].contrast == 0);
+  ck_assert(ops.op[7].w == 256 && ops.op[7].h == 128 && ops.op[7].interp == TSR_AUG_AREA && ops.op[7].aa == 0);
+  ck_assert_int_eq(ops.op[9].fill, 114);
+  ck_assert(ops.op[11].shear.lo == -5 && ops.op[11].translate == 0.1);
+  /* the canonical form parses back to itself */
+  tsr__aug_canonical(&ops, canon, sizeof canon);
+  tsr__aug_ops again;
+  char canon2[4096];
+  ck_assert_int_eq(parse(canon, &again, err, sizeof err), TSR_OK);
+  tsr__aug_canonical(&again, canon2, sizeof canon2);
+  ck_assert_str_eq(canon, canon2);
+  /* errors name the op and the argument */
+  static const struct {
+    const char *ops, *says;
+  } bad[] = {
+      {"spin(deg=3)", "unknown op 'spin'"},
+      {"rotate(deg=abc)", "rotate: deg 'abc' is not a number or a range"},
+      {"rotate", "rotate needs deg="},
+      {"rrc(scale=0.5:1)", "rrc needs size="},
+      {"rrc(size=224, scale=1:0.5)", "rrc: scale '1:0.5'"},
+      {"hflip(p=2)", "hflip: p '2' is not a probability"},
+      {"resize(size=0)", "resize: size '0'"},
+      {"blur(radius=3)", "blur: no argument 'radius'"},
+      {"jitter(hue=0.7)", "jitter: hue '0.7' must be a number from 0 to 0.5"},
+      {"erase(value=300)", "erase: value '300' is not a grey level"},
+      {"gray(p=0.1", "gray: '(' without ')'"},
+      {"hflip(0.5)", "hflip: '0.5' is not key=value"},
+      {"", "no ops"},
+      {"=x", "expected an op name"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ck_assert_int_eq(parse(bad[i].ops, &ops, err, sizeof err), TSR_E_INVALID);
+    ck_assert_msg(strstr(err, bad[i].says), "'%s' gave '%s'", bad[i].ops, err);
+  }
+}
+END_TEST
+
+START_TEST(draws_depend_only_on_their_key) {
+  tsr__aug_ops ops;
+  char err[256];
+  ck_assert_int_eq(parse("rrc(size=224) hflip rotate(deg=30) jitter(brightness=0.4,contrast=0.4,saturation=0.4,hue=0.1)"
+                         " erase(p=1)",
+                         &ops, err, sizeof err),
+                   TSR_OK);
+  uint64_t h1 = tsr__aug_path_hash("cats/0001.jpg"), h2 = tsr__aug_path_hash("cats/0002.jpg");
+  ck_assert_uint_ne(h1, h2);
+  ck_assert_uint_eq(h1, tsr__aug_path_hash("cats/0001.jpg"));
+  tsr__aug_params a, b;
+  for (int i = 0; i < ops.n; i++) {
+    tsr__aug_draw(&ops.op[i], i, 42, h1, 3, 640, 480, &a);
+    tsr__aug_draw(&ops.op[i], i, 42, h1, 3, 640, 480, &b);
+    ck_assert_mem_eq(&a, &b, sizeof a); /* the same key, the same draw */
+  }
+  /* any part of the key changes the draws (rotation angle as the probe) */
+  tsr__aug_draw(&ops.op[2], 2, 42, h1, 3, 640, 480, &a);
+  const struct {
+    uint64_t seed, hash;
+    uint32_t copy;
+    int op;
+  } other[] = {{43, h1, 3, 2}, {42, h2, 3, 2}, {42, h1, 4, 2}, {42, h1, 3, 3}};
+  for (int k = 0; k < 4; k++) {
+    tsr__aug_draw(&ops.op[2], other[k].op, other[k].seed, other[k].hash, other[k].copy, 640, 480, &b);
+    ck_assert(a.v[0] != b.v[0]);
+  }
+  /* crops and erased boxes lie inside, with the areas and ratios asked for */
+  int flips = 0;
+  for (uint32_t c = 0; c < 2000; c++) {
+    tsr__aug_draw(&ops.op[0], 0, 7, h1, c, 640, 480, &a);
+    ck_assert(a.rect[0] >= 0 && a.rect[1] >= 0 && a.rect[0] + a.rect[2] <= 640 && a.rect[1] + a.rect[3] <= 480);
+    double area = (double)a.rect[2] * a.rect[3] / (640.0 * 480.0), ratio = (double)a.rect[2] / a.rect[3];
+    ck_assert_double_ge(area, 0.079);
+    ck_assert_double_le(ratio, 4.0 / 3.0 + 0.02);
+    ck_assert_double_ge(ratio, 0.75 - 0.02);
+    tsr__aug_draw(&ops.op[4], 4, 7, h1, c, 640, 480, &b);
+    if (b.apply) ck_assert(b.rect[0] + b.rect[2] < 640 + 1 && b.rect[1] + b.rect[3] <= 480 && b.rect[2] > 0);
+    tsr__aug_draw(&ops.op[1], 1, 7, h1, c, 640, 480, &a);
+    flips += a.apply;
+    tsr__aug_draw(&ops.op[2], 2, 7, h1, c, 640, 480, &a);
+    ck_assert(a.v[0] >= -30 && a.v[0] < 30);
+    tsr__aug_draw(&ops.op[3], 3, 7, h1, c, 640, 480, &a);
+    ck_assert(a.v[0] >= 0.6 && a.v[0] < 1.4 && a.v[3] >= -0.1 && a.v[3] < 0.1 && a.v[4] >= 0 && a.v[4] < 24);
+  }
+  printf("  hflip(p=0.5) applied to %d of 2000 copies\n", flips);
+  ck_assert_int_gt(flips, 900);
+  ck_assert_int_lt(flips, 1100);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("augment_ops");
+  TCase *tc = tcase_create("augment_ops");
+  tcase_add_test(tc, grammar);
+  tcase_add_test(tc, draws_depend_only_on_their_key);
+  suite_add_tcase(s, tc);
+  return tt_run(s);
+}
