@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "augment.h"
 #include "ops/augment_ops.h"
 #include "testutil.h"
 
@@ -117,11 +118,38 @@ START_TEST(draws_depend_only_on_their_key) {
 }
 END_TEST
 
+/* The colour math against double references: the exact value rounded
+ * half up, clamped. */
+START_TEST(colour_math_matches_double) {
+  for (int r = 0; r < 256; r += 5)
+    for (int g = 0; g < 256; g += 7)
+      for (int b = 0; b < 256; b += 11) {
+        double y = (77.0 * r + 150.0 * g + 29.0 * b) / 256.0;
+        ck_assert_int_eq(tsr_aug_luma(r, g, b), (int)floor(y + 0.5));
+      }
+  static const double factors[] = {0.0, 0.25, 0.6, 0.999, 1.0, 1.37, 2.0, 3.5, 16.0};
+  for (size_t i = 0; i < sizeof factors / sizeof factors[0]; i++) {
+    int f = tsr_aug_q12(factors[i]);
+    ck_assert_int_eq(f, (int)floor(factors[i] * 4096 + 0.5));
+    for (int base = 0; base < 256; base += 17)
+      for (int v = 0; v < 256; v++) {
+        double ref = floor(base + (double)(v - base) * f / 4096.0 + 0.5);
+        ref = ref < 0 ? 0 : ref > 255 ? 255 : ref;
+        ck_assert_msg(tsr_aug_blend(v, base, f) == (int)ref, "v %d base %d f %d: %d, want %g", v, base, f,
+                      tsr_aug_blend(v, base, f), ref);
+      }
+  }
+  ck_assert_int_eq(tsr_aug_q12(100.0), 16 << 12);
+  ck_assert_int_eq(tsr_aug_q12(-1.0), 0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("augment_ops");
   TCase *tc = tcase_create("augment_ops");
   tcase_add_test(tc, grammar);
   tcase_add_test(tc, draws_depend_only_on_their_key);
+  tcase_add_test(tc, colour_math_matches_double);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

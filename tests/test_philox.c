@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "augment.h"
 #include "philox.h"
 #include "runtime/cl.h"
 #include "testutil.h"
@@ -81,12 +82,16 @@ START_TEST(device_gives_the_same_words) {
   char *dir = tt_tempdir(), path[600];
   copy_to(dir, "tsr_compat.h");
   copy_to(dir, "philox.h");
+  copy_to(dir, "augment.h");
   snprintf(path, sizeof path, "%s/philox_test.cl", dir);
-  const char *src = "#include \"philox.h\"\n"
+  /* augment.h's colour math rides along: it compiles as OpenCL C and
+   * blends the same there */
+  const char *src = "#include \"philox.h\"\n#include \"augment.h\"\n"
                     "__kernel void draw(__global uint *out, uint k0, uint k1) {\n"
                     "  uint i = get_global_id(0), c[4] = {i, 7, i * 3, 0xdeadbeef}, k[2] = {k0, k1}, o[4];\n"
                     "  tsr_philox4x32_10(c, k, o);\n"
                     "  for (int w = 0; w < 4; w++) out[4 * i + w] = o[w];\n"
+                    "  out[4 * 4096 + i] = tsr_aug_blend(i & 255, (i >> 8) * 17, (i * 997) % 65537);\n"
                     "}\n";
   tt_write_file(path, src, strlen(src));
   setenv("TESSERA_KERNEL_DIR", dir, 1);
@@ -96,17 +101,18 @@ START_TEST(device_gives_the_same_words) {
   ck_assert_int_eq(tsr__cl_kernel(ctx, "philox_test.cl", "draw", &k, NULL, NULL), TSR_OK);
   enum { N = 4096 };
   tsr__buf *b = NULL;
-  ck_assert_int_eq(tsr__buf_alloc(ctx, "test", TSR_BUF_WRITE, N * 16, &b), TSR_OK);
+  ck_assert_int_eq(tsr__buf_alloc(ctx, "test", TSR_BUF_WRITE, N * 20, &b), TSR_OK);
   cl_uint k0 = 0x01234567, k1 = 0x89abcdef;
   tsr__cl_arg args[3] = {TSR_ARG_BUF(b), TSR_ARG_VAL(k0), TSR_ARG_VAL(k1)};
   size_t global = N;
   ck_assert_int_eq(tsr__cl_launch(ctx, 0, k, 3, args, 1, &global, NULL, NULL, NULL), TSR_OK);
-  uint32_t *dev = malloc(N * 16);
-  ck_assert_int_eq(tsr__cl_read(ctx, 0, b, 0, N * 16, dev, 1, NULL, NULL), TSR_OK);
+  uint32_t *dev = malloc(N * 20);
+  ck_assert_int_eq(tsr__cl_read(ctx, 0, b, 0, N * 20, dev, 1, NULL, NULL), TSR_OK);
   for (uint32_t i = 0; i < N; i++) {
     uint32_t c[4] = {i, 7, i * 3, 0xdeadbeef}, key[2] = {k0, k1}, o[4];
     tsr_philox4x32_10(c, key, o);
     ck_assert_mem_eq(o, dev + 4 * i, 16);
+    ck_assert_uint_eq(dev[4 * N + i], (uint32_t)tsr_aug_blend((int)(i & 255), (int)(i >> 8) * 17, (int)((i * 997) % 65537)));
   }
   free(dev);
   tsr__buf_free(ctx, b);
