@@ -144,12 +144,77 @@ START_TEST(colour_math_matches_double) {
 }
 END_TEST
 
+/* The composed map against each op's own map, written here: corners of
+ * crops, flips undone by flips, a quarter turn, a letterbox, resize and
+ * centre crop. */
+static void map(const tsr__aug_plan *pl, double x, double y, double *u, double *v) {
+  *u = pl->m[0] * x + pl->m[1] * y + pl->m[2];
+  *v = pl->m[3] * x + pl->m[4] * y + pl->m[5];
+}
+
+static int near(double a, double b) { return fabs(a - b) < 1e-9; }
+
+START_TEST(geometry_composes) {
+  tsr__aug_ops ops;
+  tsr__aug_plan pl;
+  char err[256];
+  double u, v;
+  /* two flips: the identity */
+  ck_assert_int_eq(parse("hflip(p=1) hflip(p=1) vflip(p=1) vflip(p=1)", &ops, err, sizeof err), TSR_OK);
+  tsr__aug_plan_item(&ops, 1, 2, 3, 640, 480, &pl);
+  ck_assert(near(pl.m[0], 1) && near(pl.m[1], 0) && near(pl.m[2], 0) && near(pl.m[3], 0) && near(pl.m[4], 1) &&
+            near(pl.m[5], 0));
+  ck_assert(pl.out_w == 640 && pl.out_h == 480 && pl.geometric);
+  /* a crop: the output's corners are the drawn rectangle's */
+  ck_assert_int_eq(parse("rrc(size=224x160)", &ops, err, sizeof err), TSR_OK);
+  tsr__aug_plan_item(&ops, 9, 8, 7, 640, 480, &pl);
+  const int *r = pl.params[0].rect;
+  map(&pl, 0, 0, &u, &v);
+  ck_assert(near(u, r[0]) && near(v, r[1]));
+  map(&pl, 224, 160, &u, &v);
+  ck_assert(near(u, r[0] + r[2]) && near(v, r[1] + r[3]));
+  ck_assert(pl.out_w == 224 && pl.out_h == 160);
+  /* a quarter turn counter-clockwise on the screen: the output's top-left
+   * corner shows the input's top-right, its top-right the bottom-right */
+  ck_assert_int_eq(parse("rotate(deg=90:90)", &ops, err, sizeof err), TSR_OK);
+  tsr__aug_plan_item(&ops, 1, 1, 1, 300, 300, &pl);
+  map(&pl, 0, 0, &u, &v);
+  ck_assert_msg(near(u, 300) && near(v, 0), "(0,0) -> (%g,%g)", u, v);
+  map(&pl, 300, 0, &u, &v);
+  ck_assert_msg(near(u, 300) && near(v, 300), "(300,0) -> (%g,%g)", u, v);
+  /* a letterbox: 1280x720 into 640x640, scale 1/2, 140 rows above */
+  ck_assert_int_eq(parse("letterbox(size=640)", &ops, err, sizeof err), TSR_OK);
+  tsr__aug_plan_item(&ops, 1, 1, 1, 1280, 720, &pl);
+  map(&pl, 0, 140, &u, &v);
+  ck_assert(near(u, 0) && near(v, 0));
+  map(&pl, 640, 500, &u, &v);
+  ck_assert(near(u, 1280) && near(v, 720));
+  /* resize to a shorter side of 256, then a centre crop of 224 */
+  ck_assert_int_eq(parse("resize(size=256) ccrop(size=224)", &ops, err, sizeof err), TSR_OK);
+  tsr__aug_plan_item(&ops, 1, 1, 1, 640, 480, &pl);
+  ck_assert(pl.out_w == 224 && pl.out_h == 224);
+  map(&pl, 0, 0, &u, &v); /* the crop starts at (341 - 224) / 2 = 58, (256 - 224) / 2 = 16 */
+  ck_assert(near(u, 58 * 640.0 / 341) && near(v, 16 * 480.0 / 256));
+  /* a pure shift */
+  ck_assert_int_eq(parse("affine(translate=0.2)", &ops, err, sizeof err), TSR_OK);
+  tsr__aug_plan_item(&ops, 5, 5, 5, 500, 400, &pl);
+  map(&pl, 100, 100, &u, &v);
+  ck_assert(near(u, 100 - pl.params[0].v[3]) && near(v, 100 - pl.params[0].v[4]));
+  ck_assert(fabs(pl.params[0].v[3]) <= 100 && fabs(pl.params[0].v[4]) <= 80);
+  /* photometric ops alone: no geometry */
+  ck_assert_int_eq(parse("gray(p=1) jitter(brightness=0.5)", &ops, err, sizeof err), TSR_OK);
+  tsr__aug_plan_item(&ops, 5, 5, 5, 500, 400, &pl);
+  ck_assert(!pl.geometric && pl.out_w == 500 && pl.out_h == 400);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("augment_ops");
   TCase *tc = tcase_create("augment_ops");
   tcase_add_test(tc, grammar);
   tcase_add_test(tc, draws_depend_only_on_their_key);
   tcase_add_test(tc, colour_math_matches_double);
+  tcase_add_test(tc, geometry_composes);
   suite_add_tcase(s, tc);
   return tt_run(s);
 }

@@ -388,3 +388,148 @@ void tsr__aug_draw(const tsr__aug_op *op, int i, uint64_t seed, uint64_t path_ha
   default: return;
   }
 }
+
+/* ---- one item's plan ---------------------------------------------------------------- */
+/* a = a * b for 2x3 affine maps (b applied first). */
+static void compose(double a[6], const double b[6]) {
+  double r[6] = {a[0] * b[0] + a[1] * b[3], a[0] * b[1] + a[1] * b[4], a[0] * b[2] + a[1] * b[5] + a[2],
+                 a[3] * b[0] + a[4] * b[3], a[3] * b[1] + a[4] * b[4], a[3] * b[2] + a[4] * b[5] + a[5]};
+  memcpy(a, r, sizeof r);
+}
+
+/* cos and sin of deg degrees from + - * / only (Taylor series after
+ * reduction to [-45, 45] degrees), the same bits everywhere. */
+static void det_cossin(double deg, double *c, double *s) {
+  while (deg > 180) deg -= 360;
+  while (deg < -180) deg += 360;
+  int quarter = 0;
+  while (deg > 45) {
+    deg -= 90;
+    quarter++;
+  }
+  while (deg < -45) {
+    deg += 90;
+    quarter--;
+  }
+  double x = deg * (3.14159265358979323846 / 180.0), x2 = x * x, cs = 1, sn = x, tc = 1, ts = x;
+  for (int k = 1; k < 12; k++) {
+    tc *= -x2 / ((2 * k - 1) * (2 * k));
+    ts *= -x2 / ((2 * k) * (2 * k + 1));
+    cs += tc;
+    sn += ts;
+  }
+  quarter = ((quarter % 4) + 4) % 4;
+  for (int q = 0; q < quarter; q++) { /* + 90 degrees: (c, s) -> (-s, c) */
+    double t = cs;
+    cs = -sn;
+    sn = t;
+  }
+  *c = cs;
+  *s = sn;
+}
+
+/* The output-to-input map of a rotation by deg (counter-clockwise on the
+ * screen), shear shx degrees, scale sc and shift (tx, ty) about the
+ * centre (cx, cy): the inverse of T(c) T(t) R S(shear) S(scale) T(-c). */
+static void affine_inverse(double deg, double shx, double sc, double tx, double ty, double cx, double cy,
+                           double out[6]) {
+  double c, s, ch, sh;
+  det_cossin(-deg, &c, &s); /* y down: counter-clockwise on screen is clockwise in these axes */
+  det_cossin(shx, &ch, &sh);
+  /* forward linear part A = R * [[1, tan], [0, 1]] * sc */
+  double t = sh / ch;
+  double a = c * sc, b = (c * t - s) * sc, d = s * sc, e = (s * t + c) * sc;
+  double det = a * e - b * d;
+  double ia = e / det, ib = -b / det, id = -d / det, ie = a / det;
+  /* input = A^-1 (out - c - t) + c */
+  double ox = -cx - tx, oy = -cy - ty;
+  out[0] = ia;
+  out[1] = ib;
+  out[2] = ia * ox + ib * oy + cx;
+  out[3] = id;
+  out[4] = ie;
+  out[5] = id * ox + ie * oy + cy;
+}
+
+void tsr__aug_plan_item(const tsr__aug_ops *ops, uint64_t seed, uint64_t path_hash, uint32_t copy, int in_w, int in_h,
+                        tsr__aug_plan *plan) {
+  memset(plan, 0, sizeof *plan);
+  double m[6] = {1, 0, 0, 0, 1, 0};
+  int w = in_w, h = in_h;
+  for (int i = 0; i < ops->n; i++) {
+    const tsr__aug_op *o = &ops->op[i];
+    tsr__aug_params *pp = &plan->params[i];
+    tsr__aug_draw(o, i, seed, path_hash, copy, w, h, pp);
+    double step[6] = {1, 0, 0, 0, 1, 0};
+    int nw = w, nh = h, geo = 1;
+    switch (o->kind) {
+    case TSR_AUG_RRC:
+      nw = o->w;
+      nh = o->h ? o->h : o->w;
+      step[0] = (double)pp->rect[2] / nw;
+      step[2] = pp->rect[0];
+      step[4] = (double)pp->rect[3] / nh;
+      step[5] = pp->rect[1];
+      break;
+    case TSR_AUG_HFLIP:
+      if (pp->apply) {
+        step[0] = -1;
+        step[2] = w;
+      } else geo = 0;
+      break;
+    case TSR_AUG_VFLIP:
+      if (pp->apply) {
+        step[4] = -1;
+        step[5] = h;
+      } else geo = 0;
+      break;
+    case TSR_AUG_ROTATE:
+      if (pp->apply) affine_inverse(pp->v[0], 0, 1, 0, 0, w / 2.0, h / 2.0, step);
+      else geo = 0;
+      break;
+    case TSR_AUG_AFFINE:
+      if (pp->apply) affine_inverse(pp->v[0], pp->v[2], pp->v[1], pp->v[3], pp->v[4], w / 2.0, h / 2.0, step);
+      else geo = 0;
+      break;
+    case TSR_AUG_RESIZE:
+      if (o->h) {
+        nw = o->w;
+        nh = o->h;
+      } else if (w <= h) { /* N: the shorter side */
+        nw = o->w;
+        nh = (int)((int64_t)o->w * h / w);
+      } else {
+        nh = o->w;
+        nw = (int)((int64_t)o->w * w / h);
+      }
+      step[0] = (double)w / nw;
+      step[4] = (double)h / nh;
+      break;
+    case TSR_AUG_CCROP:
+      nw = o->w;
+      nh = o->h ? o->h : o->w;
+      step[2] = (w - nw) / 2;
+      step[5] = (h - nh) / 2;
+      break;
+    case TSR_AUG_LETTERBOX: {
+      nw = o->w;
+      nh = o->h ? o->h : o->w;
+      double s = (double)nw / w < (double)nh / h ? (double)nw / w : (double)nh / h;
+      step[0] = step[4] = 1.0 / s;
+      step[2] = -((nw - w * s) / 2.0) / s;
+      step[5] = -((nh - h * s) / 2.0) / s;
+      break;
+    }
+    default: geo = 0; break;
+    }
+    if (geo) {
+      compose(m, step);
+      plan->geometric = 1;
+    }
+    w = nw;
+    h = nh;
+  }
+  memcpy(plan->m, m, sizeof m);
+  plan->out_w = w;
+  plan->out_h = h;
+}

@@ -93,4 +93,20 @@ uint64_t tsr__aug_path_hash(const char *relpath);
 void tsr__aug_draw(const tsr__aug_op *op, int i, uint64_t seed, uint64_t path_hash, uint32_t copy, int w, int h,
                    tsr__aug_params *out);
 
+/* One item's copy, planned: every op's draw in order (each at the size
+ * the image has when it runs), and the geometric ops (rrc, flips, rotate,
+ * affine, resize, ccrop, letterbox) composed into one affine map from the
+ * output back to the input, so the pixels are sampled once. Coordinates
+ * are continuous (pixel i covers [i, i + 1)): the input point of output
+ * point (x, y) is (m[0] x + m[1] y + m[2], m[3] x + m[4] y + m[5]).
+ * Angles turn counter-clockwise on the screen (y down), as torchvision's. */
+typedef struct {
+  tsr__aug_params params[TSR_AUG_MAX_OPS];
+  double m[6];
+  int out_w, out_h;
+  int geometric; /* some geometric op applied */
+} tsr__aug_plan;
+void tsr__aug_plan_item(const tsr__aug_ops *ops, uint64_t seed, uint64_t path_hash, uint32_t copy, int in_w, int in_h,
+                        tsr__aug_plan *plan);
+
 #endif
