@@ -2,7 +2,8 @@
  * by the CPU loops and the kernels: integers only, factors in Q12 (4096 =
  * 1.0), so every backend writes the same bytes. Each result is the exact
  * value rounded half up and clamped to 0..255 (tests/test_augment_ops.c
- * checks them against double references). */
+ * checks them against double references). Luma (grayscale, the base of
+ * saturation) is tsr_luma8 of tsr_compat.h. */
 #ifndef TSR_AUGMENT_H
 #define TSR_AUGMENT_H
 #include "tsr_compat.h"
@@ -13,10 +14,6 @@
 #define TSR_AUG_FMAX (16 << TSR_AUG_Q)
 
 TSR_INLINE tsr_i32 tsr_aug_clamp8(tsr_i32 v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
-
-/* Luma of an 8-bit RGB pixel, (77 R + 150 G + 29 B + 128) >> 8: the
- * grayscale op and the base of saturation. */
-TSR_INLINE tsr_i32 tsr_aug_luma(tsr_i32 r, tsr_i32 g, tsr_i32 b) { return (77 * r + 150 * g + 29 * b + 128) >> 8; }
 
 /* base + (v - base) * f / 4096, rounded half up, clamped: brightness
  * (base 0), contrast (base: the image's mean luma), saturation (base: the

@@ -63,6 +63,10 @@ TSR_INLINE tsr_i32 tsr_clampi(tsr_i32 v, tsr_i32 lo, tsr_i32 hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
 
+/* Luma of an 8-bit RGB pixel, (77 R + 150 G + 29 B + 128) >> 8: what the
+ * stereo matcher matches on and augment's grayscale. */
+TSR_INLINE tsr_i32 tsr_luma8(tsr_i32 r, tsr_i32 g, tsr_i32 b) { return (77 * r + 150 * g + 29 * b + 128) >> 8; }
+
 /* Floor division remainder: always in [0, n). */
 TSR_INLINE tsr_i32 tsr_modi(tsr_i32 a, tsr_i32 n) {
   tsr_i32 r = a % n;

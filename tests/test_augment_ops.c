@@ -125,7 +125,7 @@ START_TEST(colour_math_matches_double) {
     for (int g = 0; g < 256; g += 7)
       for (int b = 0; b < 256; b += 11) {
         double y = (77.0 * r + 150.0 * g + 29.0 * b) / 256.0;
-        ck_assert_int_eq(tsr_aug_luma(r, g, b), (int)floor(y + 0.5));
+        ck_assert_int_eq(tsr_luma8(r, g, b), (int)floor(y + 0.5));
       }
   static const double factors[] = {0.0, 0.25, 0.6, 0.999, 1.0, 1.37, 2.0, 3.5, 16.0};
   for (size_t i = 0; i < sizeof factors / sizeof factors[0]; i++) {

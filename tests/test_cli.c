@@ -17,21 +17,6 @@
 #include "core/internal.h"
 #include "testutil.h"
 
-/* Runs the CLI with args; returns its exit status and its stderr in err. */
-static int cli(const char *args, char *err, size_t n) {
-  char *dir = tt_tempdir(), cmd[8192], path[4200];
-  snprintf(path, sizeof path, "%s/err", dir);
-  snprintf(cmd, sizeof cmd, "'%s' %s 2>'%s' >/dev/null", TSR_CLI_PATH, args, path);
-  int st = system(cmd);
-  FILE *f = fopen(path, "r");
-  size_t got = f ? fread(err, 1, n - 1, f) : 0;
-  err[got] = 0;
-  if (f) fclose(f);
-  tt_rmtree(dir);
-  free(dir);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 START_TEST(bad_values_are_refused_by_name) {
   static const struct {
     const char *args, *says;
@@ -53,7 +38,7 @@ START_TEST(bad_values_are_refused_by_name) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     char err[4096];
-    int rc = cli(cases[i].args, err, sizeof err);
+    int rc = tt_cli(cases[i].args, err, sizeof err);
     ck_assert_msg(rc == 1, "%s: exit %d", cases[i].args, rc);
     ck_assert_msg(strstr(err, cases[i].says) != NULL, "%s: said '%s'", cases[i].args, err);
   }
@@ -68,7 +53,7 @@ START_TEST(long_paths_keep_the_reason) {
   tt_write_file(out, "x", 1);
   for (int i = 0; i < 30; i++) strcat(out, "/a_rather_long_folder_name_that_users_do_have_in_their_projects");
   snprintf(args, sizeof args, "split '%s/earth_2048x1024.jpg' -o '%s' --device cpu", TSR_TEST_DATA, out);
-  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_int_ne(tt_cli(args, err, sizeof err), 0);
   ck_assert_uint_gt(strlen(out), 1500);
   ck_assert_msg(strstr(err, "Not a directory") != NULL, "%s", err);
   tt_rmtree(dir);
@@ -83,7 +68,7 @@ START_TEST(missing_input_named_once) {
   for (int q = 0; q <= 1; q++) {
     snprintf(args, sizeof args, "split /nonexistent/missing_frame.jpg '%s/earth_2048x1024.jpg' -o '%s/o%d' --size 64x48 --device cpu%s",
              TSR_TEST_DATA, dir, q, q ? " -q" : "");
-    ck_assert_int_ne(cli(args, err, sizeof err), 0);
+    ck_assert_int_ne(tt_cli(args, err, sizeof err), 0);
     int n = 0;
     for (const char *p = err; (p = strstr(p, "missing_frame.jpg")); p++) n++;
     ck_assert_msg(n == 1, "%s: named %d times: %s", q ? "-q" : "default", n, err);
@@ -96,12 +81,12 @@ END_TEST
 /* Options every command takes may come before the command. */
 START_TEST(common_options_before_the_command) {
   char err[4096];
-  ck_assert_int_eq(cli("--device cpu --threads=1 devices --json", err, sizeof err), 0);
-  ck_assert_int_eq(cli("--device=nosuchdevice split IN -o OUT", err, sizeof err), 10 - TSR_E_NO_DEVICE);
+  ck_assert_int_eq(tt_cli("--device cpu --threads=1 devices --json", err, sizeof err), 0);
+  ck_assert_int_eq(tt_cli("--device=nosuchdevice split IN -o OUT", err, sizeof err), 10 - TSR_E_NO_DEVICE);
   ck_assert_msg(strstr(err, "nosuchdevice") != NULL, "%s", err);
-  ck_assert_int_eq(cli("--frobnicate split IN -o OUT", err, sizeof err), 1);
+  ck_assert_int_eq(tt_cli("--frobnicate split IN -o OUT", err, sizeof err), 1);
   ck_assert_msg(strstr(err, "before the command") != NULL, "%s", err);
-  ck_assert_int_eq(cli("--device", err, sizeof err), 1);
+  ck_assert_int_eq(tt_cli("--device", err, sizeof err), 1);
 }
 END_TEST
 
@@ -122,14 +107,14 @@ START_TEST(coverage_picture_is_screen_sized) {
     snprintf(out, sizeof out, "%s/c%zu.png", dir, i);
     snprintf(args, sizeof args, "rig show ring8 --on '%s/earth_2048x1024.jpg' -o '%s' %s", TSR_TEST_DATA, out,
              cases[i].size);
-    ck_assert_msg(cli(args, err, sizeof err) == 0, "%s: %s", args, err);
+    ck_assert_msg(tt_cli(args, err, sizeof err) == 0, "%s: %s", args, err);
     tsr_image *im = NULL;
     ck_assert_int_eq(tsr_image_read(ctx, out, 0, &im), TSR_OK);
     ck_assert_msg(im->width == cases[i].w && im->height == cases[i].h, "%s: %dx%d", args, im->width, im->height);
     tsr_image_free(im);
   }
   char err[4096];
-  ck_assert_int_eq(cli("rig show ring8 --on x.jpg -o y.png --size 3", err, sizeof err), 1);
+  ck_assert_int_eq(tt_cli("rig show ring8 --on x.jpg -o y.png --size 3", err, sizeof err), 1);
   ck_assert_msg(strstr(err, "--size '3'") != NULL, "%s", err);
   tsr_context_destroy(ctx);
   tt_rmtree(dir);
@@ -316,7 +301,7 @@ START_TEST(one_run_per_output_folder) {
   while (!tt_file_exists(p) && tsr__now() - t0 < 30) usleep(1000);
   snprintf(args, sizeof args, "split '%s/earth_2048x1024.jpg' -o '%s' --rig dome16 --size 480x360 --interp lanczos3 -q "
            "--device cpu", TSR_TEST_DATA, out);
-  int rc = cli(args, err, sizeof err);
+  int rc = tt_cli(args, err, sizeof err);
   int status;
   waitpid(pid, &status, 0);
   ck_assert_msg(rc == 10 - TSR_E_BUSY, "second run: exit %d: %s", rc, err);
@@ -329,7 +314,7 @@ START_TEST(one_run_per_output_folder) {
   fclose(f);
   ck_assert_int_eq(lines, 16);
   /* Once it is done, the folder is free again: the re-run resumes. */
-  ck_assert_int_eq(cli(args, err, sizeof err), 0);
+  ck_assert_int_eq(tt_cli(args, err, sizeof err), 0);
   tt_rmtree(dir);
   free(dir);
 }
@@ -341,13 +326,13 @@ START_TEST(links_in_the_output_folder_are_refused) {
   char *dir = tt_tempdir(), out[4200], p[4400], q[4400], args[8192], err[8192];
   snprintf(out, sizeof out, "%s/out", dir);
   snprintf(args, sizeof args, "split '%s/earth_2048x1024.jpg' -o '%s' --size 64x48 --device cpu", TSR_TEST_DATA, out);
-  ck_assert_int_eq(cli(args, err, sizeof err), 0);
+  ck_assert_int_eq(tt_cli(args, err, sizeof err), 0);
   snprintf(p, sizeof p, "%s/precious.txt", dir);
   tt_write_file(p, "keep me\n", 8);
   snprintf(q, sizeof q, "%s/manifest.jsonl", out);
   unlink(q);
   ck_assert_int_eq(symlink(p, q), 0);
-  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_int_ne(tt_cli(args, err, sizeof err), 0);
   ck_assert_msg(strstr(err, "symbolic link") != NULL, "%s", err);
   struct stat sb;
   ck_assert_int_eq(stat(p, &sb), 0);
@@ -358,7 +343,7 @@ START_TEST(links_in_the_output_folder_are_refused) {
   mkdir(p, 0755);
   tt_rmtree(q);
   ck_assert_int_eq(symlink(p, q), 0);
-  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_int_ne(tt_cli(args, err, sizeof err), 0);
   ck_assert_msg(strstr(err, "y090_p+00 is a symbolic link") != NULL, "%s", err);
   ck_assert_int_eq(tt_dir_entries(p), 0);
   /* the masks folder too (--mask-nadir), in a folder of its own */
@@ -369,7 +354,7 @@ START_TEST(links_in_the_output_folder_are_refused) {
   ck_assert_int_eq(symlink(p, q), 0);
   snprintf(args, sizeof args, "split '%s/earth_2048x1024.jpg' -o '%s' --size 64x48 --device cpu --mask-nadir 30",
            TSR_TEST_DATA, out2);
-  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_int_ne(tt_cli(args, err, sizeof err), 0);
   ck_assert_msg(strstr(err, "masks is a symbolic link") != NULL, "%s", err);
   ck_assert_int_eq(tt_dir_entries(p), 0);
   tt_rmtree(dir);
@@ -476,7 +461,7 @@ START_TEST(manifest_short_write_named_and_taken_back) {
   char args[8192];
   snprintf(args, sizeof args, "split '%s/in' -o '%s/o' --size 64x48 --device cpu --threads 1", dir, dir);
   setenv("TESSERA_FAULT_MANIFEST_AFTER", "10", 1);
-  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_int_ne(tt_cli(args, err, sizeof err), 0);
   unsetenv("TESSERA_FAULT_MANIFEST_AFTER");
   ck_assert_msg(strstr(err, "manifest.jsonl: only") && strstr(err, "disk full?"), "%s", err);
   int written = -1, complete = -1, failed = -1;
@@ -493,7 +478,7 @@ START_TEST(manifest_short_write_named_and_taken_back) {
   fclose(f);
   ck_assert_int_eq(lines, 10);
   ck_assert_int_eq(last, '\n'); /* no torn line */
-  ck_assert_int_eq(cli(args, err, sizeof err), 0);
+  ck_assert_int_eq(tt_cli(args, err, sizeof err), 0);
   snprintf(cmd, sizeof cmd, "test $(sort -u '%s/o/manifest.jsonl' | wc -l) -eq 24", dir);
   ck_assert_int_eq(system(cmd), 0);
   tt_rmtree(dir);

@@ -189,37 +189,45 @@ START_TEST(motorcycle_bad2) {
 END_TEST
 
 /* ---- the same values everywhere ------------------------------------------------------ */
+/* Both backends on one pair with the same options: each says where it
+ * ran (the second really on the device, on the same grid), and the
+ * disparities, right view and confidence agree bit for bit. */
+static void backends_match(const tsr_image *l, const tsr_image *r, const tsr_stereo_options *o, const char *what,
+                           tsr_stereo_stats st[2]) {
+  size_t n = (size_t)l->width * (size_t)l->height;
+  int16_t *d[2], *rd[2];
+  uint8_t *cf[2];
+  for (int b = 0; b < 2; b++) {
+    d[b] = malloc(n * 2);
+    rd[b] = malloc(n * 2);
+    cf[b] = malloc(n);
+    ck_assert_int_eq(match(tt_backend(b), 0, 0, l, r, o, d[b], rd[b], cf[b], &st[b]), TSR_OK);
+  }
+  ck_assert_str_eq(st[0].device, "cpu");
+  ck_assert_str_ne(st[1].device, "cpu"); /* really on the device */
+  ck_assert_int_eq(st[0].tiles_x * st[0].tiles_y, st[1].tiles_x * st[1].tiles_y);
+  ck_assert_msg(!memcmp(d[0], d[1], n * 2), "%s: disparities differ", what);
+  ck_assert_msg(!memcmp(rd[0], rd[1], n * 2), "%s: right view differs", what);
+  ck_assert_msg(!memcmp(cf[0], cf[1], n), "%s: confidence differs", what);
+  for (int b = 0; b < 2; b++) {
+    free(d[b]);
+    free(rd[b]);
+    free(cf[b]);
+  }
+}
+
 START_TEST(backends_are_bit_identical) {
   /* the CPU backend and the OpenCL device on one grid of 9 tiles */
   tsr_image *l = tt_load(MB "/im0.png"), *r = tt_load(MB "/im1.png");
-  size_t n = (size_t)l->width * (size_t)l->height;
   tsr_stereo_options o;
   tsr_stereo_options_init(&o);
   o.num_disp = 64;
   o.tile_w = 320;
   o.tile_h = 300;
-  int16_t *d[2], *rd[2];
-  uint8_t *c[2];
   tsr_stereo_stats st[2];
-  for (int b = 0; b < 2; b++) {
-    d[b] = malloc(n * 2);
-    rd[b] = malloc(n * 2);
-    c[b] = malloc(n);
-    ck_assert_int_eq(match(tt_backend(b), 0, 0, l, r, &o, d[b], rd[b], c[b], &st[b]), TSR_OK);
-    printf("  %s: %dx%d tiles\n", st[b].device, st[b].tiles_x, st[b].tiles_y);
-  }
-  ck_assert_str_eq(st[0].device, "cpu");
-  ck_assert_str_ne(st[1].device, "cpu"); /* really on the device */
+  backends_match(l, r, &o, "motorcycle", st);
+  printf("  %s and %s: %dx%d tiles\n", st[0].device, st[1].device, st[1].tiles_x, st[1].tiles_y);
   ck_assert_int_eq(st[0].tiles_x * st[0].tiles_y, 9);
-  ck_assert_int_eq(st[1].tiles_x * st[1].tiles_y, 9);
-  ck_assert_mem_eq(d[0], d[1], n * 2);
-  ck_assert_mem_eq(rd[0], rd[1], n * 2);
-  ck_assert_mem_eq(c[0], c[1], n);
-  for (int b = 0; b < 2; b++) {
-    free(d[b]);
-    free(rd[b]);
-    free(c[b]);
-  }
   tsr_image_free(l);
   tsr_image_free(r);
 }
@@ -447,7 +455,6 @@ START_TEST(backends_agree_on_every_option) {
   scene s = {230, 90, -6, 12, 0, 80, 150, 20, 70, 41};
   tsr_image *l, *r;
   make_scene(&s, &l, &r, NULL);
-  size_t n = (size_t)s.w * (size_t)s.h;
   struct {
     int dmin, nd, paths, median, lr, uq, p2, tw, th, overlap;
   } cases[] = {{-10, 37, 8, 0, 1, 0, 0, 0, 0, 0},  {-16, 33, 4, 0, 1, 0, 0, 0, 0, 0},
@@ -466,25 +473,10 @@ START_TEST(backends_agree_on_every_option) {
     o.tile_w = cases[c].tw;
     o.tile_h = cases[c].th;
     o.overlap = cases[c].overlap;
-    int16_t *d[2], *rd[2];
-    uint8_t *cf[2];
+    char what[32];
+    snprintf(what, sizeof what, "case %zu", c);
     tsr_stereo_stats st[2];
-    for (int b = 0; b < 2; b++) {
-      d[b] = malloc(n * 2);
-      rd[b] = malloc(n * 2);
-      cf[b] = malloc(n);
-      ck_assert_int_eq(match(tt_backend(b), 0, 0, l, r, &o, d[b], rd[b], cf[b], &st[b]), TSR_OK);
-    }
-    ck_assert_str_ne(st[1].device, "cpu");
-    ck_assert_int_eq(st[0].tiles_x * st[0].tiles_y, st[1].tiles_x * st[1].tiles_y);
-    ck_assert_msg(!memcmp(d[0], d[1], n * 2), "case %zu: disparities differ", c);
-    ck_assert_msg(!memcmp(rd[0], rd[1], n * 2), "case %zu: right view differs", c);
-    ck_assert_msg(!memcmp(cf[0], cf[1], n), "case %zu: confidence differs", c);
-    for (int b = 0; b < 2; b++) {
-      free(d[b]);
-      free(rd[b]);
-      free(cf[b]);
-    }
+    backends_match(l, r, &o, what, st);
   }
   tsr_image_free(l);
   tsr_image_free(r);
@@ -696,19 +688,6 @@ START_TEST(evaluation_rules) {
 END_TEST
 
 /* ---- batches and bad input ----------------------------------------------------------- */
-static int cli(const char *args, char *err, size_t n) {
-  char *dir = tt_tempdir(), cmd[16384], path[4200];
-  snprintf(path, sizeof path, "%s/err", dir);
-  snprintf(cmd, sizeof cmd, "'%s' %s 2>'%s' >/dev/null", TSR_CLI_PATH, args, path);
-  int st = system(cmd);
-  FILE *f = fopen(path, "r");
-  size_t got = f ? fread(err, 1, n - 1, f) : 0;
-  err[got] = 0;
-  if (f) fclose(f);
-  tt_rmtree(dir);
-  free(dir);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static void write_scene_dir(const char *dir, const scene *s, const char *calib) {
   char p[4200];
@@ -766,7 +745,7 @@ START_TEST(batch_reports_bad_pairs_and_finishes_the_rest) {
   snprintf(args2, args2_len,
            "stereo '%s' '%s' '%s' '%s' '%s' '%s' '%s/no-such-scene' '%s' -o '%s' --device cpu --extras vis", good,
            size, calib, calib2, calib3, unread, dir, good2, out);
-  int rc = cli(args2, err, sizeof err);
+  int rc = tt_cli(args2, err, sizeof err);
   ck_assert_int_ne(rc, 0);
   /* one line each, naming the file and the reason */
   ck_assert_msg(strstr(err, "sizes/im0.png is 160x96 but") && strstr(err, "sizes/im1.png is 150x96"), "%s", err);
@@ -788,14 +767,14 @@ START_TEST(batch_reports_bad_pairs_and_finishes_the_rest) {
   struct stat before, after;
   snprintf(p, sizeof p, "%s/good/disp0.pfm", out);
   ck_assert_int_eq(stat(p, &before), 0);
-  rc = cli(args2, err, sizeof err);
+  rc = tt_cli(args2, err, sizeof err);
   ck_assert_int_ne(rc, 0);
   ck_assert_int_eq(stat(p, &after), 0);
   ck_assert(before.st_mtim.tv_sec == after.st_mtim.tv_sec && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec);
   ck_assert_msg(strstr(err, "sizes/im0.png is 160x96 but"), "%s", err);
   /* other options into the same folder are refused */
   snprintf(args2, args2_len, "stereo '%s' -o '%s' --device cpu --paths 4", good, out);
-  rc = cli(args2, err, sizeof err);
+  rc = tt_cli(args2, err, sizeof err);
   ck_assert_int_ne(rc, 0);
   ck_assert_msg(strstr(err, "paths"), "%s", err);
   free(args2);
@@ -830,7 +809,7 @@ START_TEST(kitti_folders) {
   snprintf(p, sizeof p, "%s/image_2/000002_10.png", k);
   tt_write_file(p, "x", 1);
   snprintf(args, 20000, "stereo '%s' -o '%s' --device cpu --ndisp 32 --extras vis,right,confidence", k, out);
-  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_int_ne(tt_cli(args, err, sizeof err), 0);
   ck_assert_msg(strstr(err, "000002_10.png"), "%s", err);
   for (int f = 0; f < 2; f++) {
     static const char *sub[4] = {"disp_0", "vis", "disp_1", "conf"};
@@ -841,7 +820,7 @@ START_TEST(kitti_folders) {
   }
   /* KITTI's 16-bit convention, read back by stereo-eval against itself */
   snprintf(args, 20000, "stereo-eval '%s/kitti/disp_0/000000_10.png' '%s/kitti/disp_0/000000_10.png'", out, out);
-  ck_assert_int_eq(cli(args, err, sizeof err), 0);
+  ck_assert_int_eq(tt_cli(args, err, sizeof err), 0);
   tsr_image *d = tt_load((snprintf(p, sizeof p, "%s/kitti/disp_0/000000_10.png", out), p));
   ck_assert_int_eq(d->depth, 16);
   ck_assert_int_eq(d->channels, 1);
@@ -863,18 +842,18 @@ START_TEST(pair_errors_name_the_file) {
   write_scene_dir(a, &s, "ndisp=16\n");
   snprintf(b, sizeof b, "%s/nope.png", dir);
   snprintf(args, sizeof args, "stereo '%s/im0.png' '%s' -o '%s/d.pfm' --device cpu", a, b, dir);
-  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_int_ne(tt_cli(args, err, sizeof err), 0);
   ck_assert_msg(strstr(err, "nope.png"), "%s", err);
   snprintf(args, sizeof args, "stereo '%s/im0.png' '%s/im1.png' -o '%s/d.pfm' --device cpu --ndisp 5000", a, a, dir);
-  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_int_ne(tt_cli(args, err, sizeof err), 0);
   ck_assert_msg(strstr(err, "--ndisp"), "%s", err);
   snprintf(args, sizeof args, "stereo '%s/im0.png' '%s/im1.png' -o '%s/d.pfm' --device cpu --tile 40x40 --overlap 64", a,
            a, dir);
-  ck_assert_int_ne(cli(args, err, sizeof err), 0);
+  ck_assert_int_ne(tt_cli(args, err, sizeof err), 0);
   ck_assert_msg(strstr(err, "no core"), "%s", err);
   snprintf(args, sizeof args, "stereo '%s/im0.png' '%s/im1.png' -o '%s/d.pfm' --device cpu --tile kitti --ndisp 16", a,
            a, dir);
-  ck_assert_int_eq(cli(args, err, sizeof err), 0);
+  ck_assert_int_eq(tt_cli(args, err, sizeof err), 0);
   tt_rmtree(dir);
   free(dir);
 }

@@ -73,6 +73,23 @@ char *tt_tempdir(void) {
   return p;
 }
 
+int tt_cli(const char *args, char *err, size_t n) {
+  char *dir = tt_tempdir(), path[4200];
+  snprintf(path, sizeof path, "%s/err", dir);
+  size_t len = strlen(args) + strlen(path) + strlen(TSR_CLI_PATH) + 32;
+  char *cmd = malloc(len);
+  snprintf(cmd, len, "'%s' %s 2>'%s' >/dev/null", TSR_CLI_PATH, args, path);
+  int st = system(cmd);
+  free(cmd);
+  FILE *f = fopen(path, "r");
+  size_t got = f ? fread(err, 1, n - 1, f) : 0;
+  err[got] = 0;
+  if (f) fclose(f);
+  tt_rmtree(dir);
+  free(dir);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 void tt_rmtree(const char *dir) {
   DIR *d = opendir(dir);
   if (!d) return;

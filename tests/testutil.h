@@ -26,6 +26,9 @@ void tt_rmtree(const char *dir);
 /* Writes bytes to a file. */
 void tt_write_file(const char *path, const void *data, size_t n);
 int tt_file_exists(const char *path);
+/* Runs the tessera CLI with args (shell-quoted by the caller); returns
+ * its exit status and the start of its stderr in err. */
+int tt_cli(const char *args, char *err, size_t n);
 /* Counts entries of a folder (excluding . and ..). */
 int tt_dir_entries(const char *dir);
 

@@ -17,6 +17,11 @@
 #include "ops/stereo_impl.h"
 #include "runtime/cl.h"
 
+/* The public constants are the kernels' own. */
+_Static_assert(TSR_STEREO_SCALE == TSR_DISP_SCALE && TSR_STEREO_INVALID == TSR_DISP_INVALID &&
+                   TSR_STEREO_DISP_LIMIT == TSR_DISP_LIMIT,
+               "include/tessera/stereo.h and cl/stereo.h disagree");
+
 #define DEFAULT_MARGIN 32
 #define GUIDE_FACTOR 4
 #define GUIDE_CORE 384 /* the core of a guided tile: small enough that its range is narrow */
@@ -51,7 +56,7 @@ tsr_status tsr_image_gray8(tsr_context *ctx, const tsr_image *img, tsr_image **g
         gg = colour ? p[1] : r;
         b = colour ? p[2] : r;
       }
-      o[x] = (uint8_t)((77 * r + 150 * gg + 29 * b + 128) >> 8);
+      o[x] = (uint8_t)tsr_luma8(r, gg, b);
     }
   }
   *gray = g;
