@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "ops/stereo_impl.h"
 #include "testutil.h"
@@ -773,6 +774,18 @@ START_TEST(batch_reports_bad_pairs_and_finishes_the_rest) {
   ck_assert(before.st_mtim.tv_sec == after.st_mtim.tv_sec && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec);
   ck_assert_msg(strstr(err, "sizes/im0.png is 160x96 but"), "%s", err);
   /* other options into the same folder are refused */
+  /* nothing is written through a link inside the output folder */
+  char out2[4000], elsewhere[4000];
+  snprintf(out2, sizeof out2, "%s/out2", dir);
+  snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", dir);
+  mkdir(out2, 0755);
+  mkdir(elsewhere, 0755);
+  snprintf(p, sizeof p, "%.4000s/good", out2);
+  ck_assert_int_eq(symlink(elsewhere, p), 0);
+  snprintf(args2, args2_len, "stereo '%s' -o '%s' --device cpu", good, out2);
+  ck_assert_int_ne(tt_cli(args2, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "good is a symbolic link"), "%s", err);
+  ck_assert_int_eq(tt_dir_entries(elsewhere), 0);
   snprintf(args2, args2_len, "stereo '%s' -o '%s' --device cpu --paths 4", good, out);
   rc = tt_cli(args2, err, sizeof err);
   ck_assert_int_ne(rc, 0);

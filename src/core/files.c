@@ -143,6 +143,27 @@ int tsr__mkdirs(const char *path) {
   return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
 }
 
+tsr_status tsr__mkdirs_inside(tsr_context *ctx, const char *outdir, const char *sub) {
+  char path[4096];
+  if ((size_t)snprintf(path, sizeof path, "%s/%s", outdir, sub) >= sizeof path)
+    return tsr__fail(ctx, TSR_E_INVALID, "%s/%s: path too long", outdir, sub);
+  if (tsr__mkdirs(outdir)) return tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", outdir, strerror(errno));
+  /* each folder below outdir in turn: checked, then made */
+  for (char *p = path + strlen(outdir) + 1;; p++) {
+    if (*p && *p != '/') continue;
+    char c = *p;
+    *p = 0;
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode))
+      return tsr__fail(ctx, TSR_E_IO, "%s is a symbolic link; tessera does not write through links in its output "
+                                      "folder", path);
+    if (mkdir(path, 0755) && errno != EEXIST) return tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", path, strerror(errno));
+    *p = c;
+    if (!c) break;
+  }
+  return TSR_OK;
+}
+
 tsr_status tsr__write_json(tsr_context *ctx, const char *path, const cJSON *json) {
   char *text = cJSON_Print(json);
   if (!text) return tsr__fail(ctx, TSR_E_NOMEM, "%s: out of memory", path);

@@ -113,5 +113,9 @@ struct cJSON;
 tsr_status tsr__write_json(tsr_context *ctx, const char *path, const struct cJSON *json);
 /* mkdir -p; 0 or -1 with errno set. */
 int tsr__mkdirs(const char *path);
+/* mkdir -p of outdir/sub (sub: a relative folder path), refusing every
+ * folder below outdir that is a symbolic link, before anything is created
+ * inside it: tessera writes only inside its output folder. */
+tsr_status tsr__mkdirs_inside(tsr_context *ctx, const char *outdir, const char *sub);
 
 #endif

@@ -781,32 +781,13 @@ tsr_status tsr_split(tsr_context *ctx, const tsr_split_options *opts, const char
    * folder, masks/ or masks/<view> pointing elsewhere is refused, before
    * anything is created inside it. */
   for (int v = 0; v < sp.rig->nviews && !st; v++) {
-    const char *sub[3] = {sp.rig->views[v].name, o->mask_nadir > 0 ? "masks" : NULL, NULL};
-    char mpath[4200];
-    snprintf(mpath, sizeof mpath, "masks/%s", sp.rig->views[v].name);
-    sub[2] = o->mask_nadir > 0 ? mpath : NULL;
-    for (int k = 0; k < 3 && !st; k++) {
-      if (!sub[k]) continue;
-      struct stat lb;
-      snprintf(path, sizeof path, "%s/%s", o->outdir, sub[k]);
-      if (lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode))
-        st = tsr__fail(ctx, TSR_E_IO, "%s is a symbolic link; tessera does not write through links in its output "
-                                      "folder", path);
+    st = tsr__mkdirs_inside(ctx, o->outdir, sp.rig->views[v].name);
+    if (!st && o->mask_nadir > 0) {
+      snprintf(path, sizeof path, "masks/%s", sp.rig->views[v].name);
+      st = tsr__mkdirs_inside(ctx, o->outdir, path);
     }
   }
   if (st) goto done;
-  for (int v = 0; v < sp.rig->nviews; v++) {
-    snprintf(path, sizeof path, "%s/%s", o->outdir, sp.rig->views[v].name);
-    int bad = tsr__mkdirs(path);
-    if (!bad && o->mask_nadir > 0) {
-      snprintf(path, sizeof path, "%s/masks/%s", o->outdir, sp.rig->views[v].name);
-      bad = tsr__mkdirs(path);
-    }
-    if (bad) {
-      st = tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", path, strerror(errno));
-      goto done;
-    }
-  }
   if (o->mask_nadir > 0 && (st = make_masks(&sp))) goto done;
   if ((st = tsr__write_colmap(ctx, sp.rig, o->outdir))) goto done;
   snprintf(path, sizeof path, "%s/manifest.jsonl", o->outdir);

@@ -249,31 +249,13 @@ static void batch_compute(void *job, tsr__pipeline *p, tsr__item **items, int n)
   }
 }
 
-/* mkdir -p of a file's folder, refusing links inside the output folder. */
+/* The folder of an output file (below outdir), made; never through a link. */
 static tsr_status make_parent(tsr_context *lc, const batch_job *j, const char *file) {
-  char *dir = strdup(file);
-  if (!dir) return tsr__fail(lc, TSR_E_NOMEM, "out of memory");
-  char *slash = strrchr(dir, '/');
-  if (slash) *slash = 0;
-  tsr_status st = TSR_OK;
   size_t base = strlen(j->bo->outdir);
-  for (char *q = dir + base + 1; !st && q && *q; q = strchr(q + 1, '/')) {
-    char c = *q;
-    *q = 0;
-    struct stat sb;
-    if (strlen(dir) > base && lstat(dir, &sb) == 0 && S_ISLNK(sb.st_mode))
-      st = tsr__fail(lc, TSR_E_IO, "%s is a link: tessera writes only inside the output folder", dir);
-    *q = c;
-    if (!c) break;
-  }
-  if (!st && tsr__mkdirs(dir)) st = tsr__fail(lc, TSR_E_IO, "%s: cannot create: %s", dir, strerror(errno));
-  if (!st) {
-    struct stat sb;
-    if (lstat(dir, &sb) == 0 && S_ISLNK(sb.st_mode))
-      st = tsr__fail(lc, TSR_E_IO, "%s is a link: tessera writes only inside the output folder", dir);
-  }
-  free(dir);
-  return st;
+  const char *rel = file + base + 1, *slash = strrchr(rel, '/');
+  char sub[4096];
+  snprintf(sub, sizeof sub, "%.*s", slash ? (int)(slash - rel) : 0, rel);
+  return tsr__mkdirs_inside(lc, j->bo->outdir, sub);
 }
 
 static tsr_status batch_unit(void *job, tsr_context *lc, tsr__item *it, int index, void *data) {
