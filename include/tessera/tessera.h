@@ -17,5 +17,6 @@
 #include "tessera/split.h"
 #include "tessera/merge.h"
 #include "tessera/stereo.h"
+#include "tessera/augment.h"
 
 #endif

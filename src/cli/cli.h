@@ -71,5 +71,7 @@ int cmd_merge(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_stereo(int argc, char **argv);
 int cmd_stereo_eval(int argc, char **argv);
+int cmd_augment(int argc, char **argv);
+int cmd_manifest(int argc, char **argv);
 
 #endif

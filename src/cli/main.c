@@ -154,6 +154,8 @@ static void usage(FILE *f) {
           "  merge       a split's views back into an equirectangular panorama\n"
           "  stereo      disparity of rectified pairs, tiled from the memory budget\n"
           "  stereo-eval errors of a disparity map against ground truth\n"
+          "  augment     dataset augmentation, the same bytes on every run, device and shard\n"
+          "  manifest    manifest merge: join the manifests of augment's shards\n"
           "  bench       the same workloads on every device, measured the same way (tessera bench --help)\n"
           "\n"
           "options for every command:\n"
@@ -216,6 +218,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
   if (!strcmp(cmd, "stereo")) return cmd_stereo(argc - 1, argv + 1);
   if (!strcmp(cmd, "stereo-eval")) return cmd_stereo_eval(argc - 1, argv + 1);
+  if (!strcmp(cmd, "augment")) return cmd_augment(argc - 1, argv + 1);
+  if (!strcmp(cmd, "manifest")) return cmd_manifest(argc - 1, argv + 1);
   fprintf(stderr, "tessera: unknown command '%s'\n", cmd);
   usage(stderr);
   return 1;

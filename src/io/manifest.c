@@ -103,6 +103,116 @@ tsr_status tsr__manifest_add(tsr_context *ctx, tsr__manifest *m, const char *fra
   return TSR_OK;
 }
 
+int tsr__manifest_has(const tsr__manifest *m, const char *frame, const char *view) {
+  uint64_t k = key(frame, view);
+  return m->nseen && bsearch(&k, m->seen, m->nseen, sizeof k, cmp_u64) != NULL;
+}
+
+int tsr__csv_field(const char *s, char *out, size_t n) {
+  int quote = strpbrk(s, ",\"\r\n") != NULL;
+  size_t used = 0;
+#define PUTC(c)                      \
+  do {                               \
+    if (used + 1 < n) out[used] = c; \
+    used++;                          \
+  } while (0)
+  if (quote) PUTC('"');
+  for (const char *p = s; *p; p++) {
+    if (*p == '"') PUTC('"');
+    PUTC(*p);
+  }
+  if (quote) PUTC('"');
+#undef PUTC
+  if (n) out[used < n ? used : n - 1] = 0;
+  return (int)used;
+}
+
+int tsr__csv_first(const char *line, size_t len, char *out, size_t n) {
+  size_t i = 0, o = 0;
+  if (!n) return -1;
+  if (len && line[0] == '"') {
+    for (i = 1;; i++) {
+      if (i >= len) return -1;
+      if (line[i] == '"') {
+        if (i + 1 < len && line[i + 1] == '"') i++;
+        else {
+          i++;
+          break;
+        }
+      }
+      if (o + 1 < n) out[o++] = line[i];
+    }
+    if (i < len && line[i] != ',') return -1;
+  } else {
+    for (; i < len && line[i] != ','; i++)
+      if (o + 1 < n) out[o++] = line[i];
+  }
+  out[o] = 0;
+  return (int)i;
+}
+
+tsr_status tsr__manifest_open_csv(tsr_context *ctx, const char *path, const char *header, tsr__manifest *m) {
+  memset(m, 0, sizeof *m);
+  m->fd = -1;
+  struct stat sb;
+  if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode))
+    return tsr__fail(ctx, TSR_E_IO, "%s is a symbolic link; tessera does not write through links in its output "
+                                    "folder", path);
+  int fresh = 1;
+  if (stat(path, &sb) == 0 && sb.st_size > 0) {
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    tsr_status st = tsr__read_file(ctx, path, &buf, &size);
+    if (st) return st;
+    size_t keep = size;
+    while (keep > 0 && buf[keep - 1] != '\n') keep--;
+    if (keep < size && truncate(path, (off_t)keep) != 0) {
+      free(buf);
+      return tsr__fail(ctx, TSR_E_IO, "%s: cannot cut the torn last line: %s", path, strerror(errno));
+    }
+    size_t hl = strlen(header);
+    if (keep > 0 && (keep < hl + 1 || memcmp(buf, header, hl) || buf[hl] != '\n')) {
+      free(buf);
+      return tsr__fail(ctx, TSR_E_MISMATCH, "%s does not start with the line '%s'", path, header);
+    }
+    fresh = keep == 0;
+    size_t lines = 0;
+    for (size_t i = 0; i < keep; i++) lines += buf[i] == '\n';
+    m->seen = malloc((lines + 1) * sizeof *m->seen);
+    if (!m->seen) {
+      free(buf);
+      return tsr__fail(ctx, TSR_E_NOMEM, "out of memory reading %s", path);
+    }
+    size_t start = hl + 1;
+    for (size_t i = start; i < keep; i++) {
+      if (buf[i] != '\n') continue;
+      char first[4096];
+      if (tsr__csv_first((const char *)buf + start, i - start, first, sizeof first) >= 0)
+        m->seen[m->nseen++] = key(first, "");
+      start = i + 1;
+    }
+    qsort(m->seen, m->nseen, sizeof *m->seen, cmp_u64);
+    free(buf);
+  }
+  m->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (m->fd < 0) {
+    free(m->seen);
+    m->seen = NULL;
+    return tsr__fail(ctx, TSR_E_IO, "%s: cannot open: %s", path, strerror(errno));
+  }
+  pthread_mutex_init(&m->lock, NULL);
+  if (fresh) {
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s\n", header);
+    if (write(m->fd, line, (size_t)n) != n) {
+      int e = errno;
+      tsr__manifest_close(m);
+      return tsr__fail(ctx, TSR_E_IO, "%s: cannot write: %s", path, strerror(e));
+    }
+  }
+  return TSR_OK;
+}
+
 void tsr__manifest_close(tsr__manifest *m) {
   if (m->fd >= 0) {
     close(m->fd);

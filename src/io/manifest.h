@@ -24,4 +24,18 @@ tsr_status tsr__manifest_add(tsr_context *ctx, tsr__manifest *m, const char *fra
                              const char *line);
 void tsr__manifest_close(tsr__manifest *m);
 
+/* The same for a CSV manifest (augment's): the first line is `header`
+ * (written when the file is new; a file with another first line is
+ * refused), each later line is keyed by its first field (frame = that
+ * field, view = ""). */
+tsr_status tsr__manifest_open_csv(tsr_context *ctx, const char *path, const char *header, tsr__manifest *m);
+/* Whether (frame, view) was in the manifest when it was opened. */
+int tsr__manifest_has(const tsr__manifest *m, const char *frame, const char *view);
+/* A CSV field as RFC 4180 writes it: quoted (quotes doubled) when it holds
+ * a comma, a quote or a line break. Returns as snprintf. */
+int tsr__csv_field(const char *s, char *out, size_t n);
+/* The first field of a CSV line, unquoted, into out; returns the length
+ * of the field as it stands in the line (to the comma), -1 if malformed. */
+int tsr__csv_first(const char *line, size_t len, char *out, size_t n);
+
 #endif

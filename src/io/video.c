@@ -69,7 +69,7 @@ struct tsr__video {
 
   tsr__video_sampling s;
   int mode;
-  double step, end;
+  double step, end, first; /* targets: first + k * step, up to end */
   long k;           /* next target */
   int have_target, started;
   double thr;       /* current target minus half a period */
@@ -249,8 +249,8 @@ static tsr_status check_sampling(const tsr__video_sampling *s, const char *path,
       !isfinite(s->start) || !isfinite(s->duration))
     return say(err, errlen, TSR_E_INVALID, path, "bad sampling (fps %g, every %d, start %g, duration %g)", s->fps,
                s->every, s->start, s->duration);
-  if (s->fps > 0 && s->every > 0)
-    return say(err, errlen, TSR_E_INVALID, path, "fps and every cannot both be set");
+  if ((s->fps > 0) + (s->every > 0) + (s->count > 0) > 1 || s->count < 0)
+    return say(err, errlen, TSR_E_INVALID, path, "only one of fps, every and a frame count can be set");
   return TSR_OK;
 }
 
@@ -382,6 +382,18 @@ tsr_status tsr__video_open(const char *path, const tsr__video_sampling *s, tsr__
   } else if (s->fps > 0) {
     v->mode = MODE_TARGETS;
     v->step = 1.0 / s->fps;
+  } else if (s->count > 0) {
+    double span = (s->duration > 0 ? v->end : v->stats.duration_s) - s->start;
+    if (!(span > 0)) {
+      st = say(err, errlen, v->stats.duration_s > 0 ? TSR_E_INVALID : TSR_E_UNSUPPORTED, path,
+               v->stats.duration_s > 0 ? "the start is past the end of the video"
+                                       : "cannot spread %d frames: the video's duration is unknown", s->count);
+      goto fail;
+    }
+    v->mode = MODE_TARGETS;
+    v->step = span / s->count;
+    v->first = 0.5 * v->step;
+    v->end = s->start + span;
   } else v->mode = MODE_ALL;
   v->last_pos = -1;
   v->max_read_t = -INFINITY;
@@ -703,7 +715,7 @@ tsr_status tsr__video_next(tsr__video *v, tsr_image **img, long *index, double *
     if (v->failed) break;
     if (v->done) return TSR_OK;
     if (v->mode == MODE_TARGETS && !v->have_target) {
-      double tk = v->s.start + (double)v->k * v->step;
+      double tk = v->s.start + v->first + (double)v->k * v->step;
       if (!(tk < v->end - EPS)) {
         v->done = 1;
         continue;
@@ -744,7 +756,7 @@ tsr_status tsr__video_next(tsr__video *v, tsr_image **img, long *index, double *
     if (v->mode == MODE_TARGETS) {
       /* Targets this frame would also answer are passed over: no frame is
        * kept twice when the rate is above the stream's. */
-      double kk = floor((ft + v->half + EPS - v->s.start) / v->step) + 1;
+      double kk = floor((ft + v->half + EPS - v->s.start - v->first) / v->step) + 1;
       if (kk < 1e15) v->k = (long)kk > v->k + 1 ? (long)kk : v->k + 1;
       else v->done = 1;
       v->have_target = 0;

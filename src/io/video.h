@@ -29,7 +29,9 @@ typedef struct {
   int every;       /* > 0: keep every Nth frame of the stream */
   double start;    /* seconds from the start of the stream (>= 0) */
   double duration; /* seconds after start; 0: to the end */
-} tsr__video_sampling; /* fps and every both 0: keep every frame */
+  int count;       /* > 0: keep this many frames, spread evenly: the frames nearest the middles of
+                      `count` equal parts of the range (needs a known duration) */
+} tsr__video_sampling; /* fps, every and count all 0: keep every frame */
 
 typedef struct {
   long decoded_frames; /* frames the decoder produced (the cost) */
@@ -58,7 +60,8 @@ int tsr__is_video_name(const char *path);
  * no video stream (TSR_E_FORMAT), a truncated or corrupt container
  * (TSR_E_CORRUPT), a codec without a decoder (TSR_E_UNSUPPORTED), frames
  * above the size limits (TSR_E_TOO_LARGE), or a bad sampling
- * (TSR_E_INVALID: negative values, or both fps and every set). */
+ * (TSR_E_INVALID: negative values, or more than one of fps, every and count set;
+ * TSR_E_UNSUPPORTED: count on a stream of unknown duration). */
 tsr_status tsr__video_open(const char *path, const tsr__video_sampling *s, tsr__video **out, char *err,
                            size_t errlen);
 

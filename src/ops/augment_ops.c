@@ -145,6 +145,8 @@ static int apply_arg(tsr__aug_op *o, const char *key, const char *val, char *why
   return ok && known;
 }
 
+static int is_geometric(tsr__aug_kind k);
+
 static int needs_size(tsr__aug_kind k) {
   return k == TSR_AUG_RRC || k == TSR_AUG_RESIZE || k == TSR_AUG_CCROP || k == TSR_AUG_LETTERBOX;
 }
@@ -208,6 +210,18 @@ tsr_status tsr__aug_parse(tsr_context *ctx, const char *text, tsr__aug_ops *ops)
       return tsr__fail(ctx, TSR_E_INVALID, "--ops: rotate needs deg= (a range a:b, or v for -v:v)");
   }
   if (!ops->n) return tsr__fail(ctx, TSR_E_INVALID, "--ops: no ops");
+  /* the geometric ops are sampled once, so no pixel op may sit between two of them */
+  int first_geo = -1, last_geo = -1;
+  for (int i = 0; i < ops->n; i++)
+    if (is_geometric(ops->op[i].kind)) {
+      if (first_geo < 0) first_geo = i;
+      last_geo = i;
+    }
+  for (int i = first_geo + 1; i < last_geo; i++)
+    if (!is_geometric(ops->op[i].kind))
+      return tsr__fail(ctx, TSR_E_INVALID, "--ops: %s sits between %s and %s: the geometric ops are applied as one "
+                       "resample, so pixel ops go before all of them or after all of them", kind_name[ops->op[i].kind],
+                       kind_name[ops->op[first_geo].kind], kind_name[ops->op[last_geo].kind]);
   return TSR_OK;
 }
 
@@ -532,4 +546,179 @@ void tsr__aug_plan_item(const tsr__aug_ops *ops, uint64_t seed, uint64_t path_ha
   memcpy(plan->m, m, sizeof m);
   plan->out_w = w;
   plan->out_h = h;
+}
+
+/* ---- execution ------------------------------------------------------------------ */
+static int is_geometric(tsr__aug_kind k) {
+  return k == TSR_AUG_RRC || k == TSR_AUG_HFLIP || k == TSR_AUG_VFLIP || k == TSR_AUG_ROTATE || k == TSR_AUG_AFFINE ||
+         k == TSR_AUG_RESIZE || k == TSR_AUG_CCROP || k == TSR_AUG_LETTERBOX;
+}
+
+int tsr__aug_has_pre(const tsr__aug_ops *ops) {
+  for (int i = 0; i < ops->n; i++) {
+    if (is_geometric(ops->op[i].kind)) return 0;
+    for (int j = i + 1; j < ops->n; j++)
+      if (is_geometric(ops->op[j].kind)) return 1;
+  }
+  return 0;
+}
+
+double tsr__aug_shrink(const tsr__aug_plan *plan) {
+  if (!plan->geometric) return 0;
+  const double *m = plan->m;
+  double sx = sqrt(m[0] * m[0] + m[3] * m[3]), sy = sqrt(m[1] * m[1] + m[4] * m[4]);
+  return sx > sy ? sx : sy;
+}
+
+/* Order k (0..23) of the four jitter parts, lexicographic. */
+static void perm4(int k, int out[4]) {
+  int left[4] = {0, 1, 2, 3}, n = 4;
+  static const int fact[4] = {6, 2, 1, 1};
+  for (int i = 0; i < 4; i++) {
+    int q = (k / fact[i]) % n;
+    out[i] = left[q];
+    for (int j = q; j + 1 < n; j++) left[j] = left[j + 1];
+    n--;
+  }
+}
+
+static int64_t q16(double v) { return (int64_t)floor(v * 65536.0 + 0.5); }
+
+static void blur_taps(double sigma, tsr__aug_pix *px) {
+  int r = (int)ceil(3 * sigma);
+  if (r < 1) r = 1;
+  if (r > TSR_AUG_BLUR_MAX_R) r = TSR_AUG_BLUR_MAX_R;
+  double g[2 * TSR_AUG_BLUR_MAX_R + 1], sum = 0;
+  for (int k = -r; k <= r; k++) sum += g[k + r] = det_exp(-(double)(k * k) / (2 * sigma * sigma));
+  int32_t tot = 0;
+  for (int k = -r; k <= r; k++) tot += px->taps[k + r] = (int32_t)floor(g[k + r] / sum * 16384.0 + 0.5);
+  px->taps[r] += 16384 - tot; /* the taps sum to exactly 1 */
+  px->a = r;
+}
+
+/* Appends op i's pixel parts to list (n entries so far); returns the new n. */
+static int add_pix(const tsr__aug_op *o, const tsr__aug_params *pp, tsr__aug_pix *list, int n) {
+  if (!pp->apply) return n;
+  tsr__aug_pix *px = &list[n];
+  memset(px, 0, sizeof *px);
+  switch (o->kind) {
+  case TSR_AUG_JITTER: {
+    int order[4];
+    perm4((int)pp->v[4], order);
+    for (int k = 0; k < 4; k++) {
+      int part = order[k];
+      if (part < 3 && pp->v[part] == 1.0) continue;
+      if (part == 3 && pp->v[3] == 0.0) continue;
+      px = &list[n++];
+      memset(px, 0, sizeof *px);
+      if (part == 3) {
+        px->kind = TSR_AUGP_HUE;
+        int64_t s = (int64_t)floor(pp->v[3] * 6 * 65536 + 0.5) % (6 * 65536);
+        px->a = (int32_t)(s < 0 ? s + 6 * 65536 : s);
+      } else {
+        px->kind = part == 0 ? TSR_AUGP_BRIGHT : part == 1 ? TSR_AUGP_CONTRAST : TSR_AUGP_SAT;
+        px->a = tsr_aug_q12(pp->v[part]);
+      }
+    }
+    return n;
+  }
+  case TSR_AUG_GRAY: px->kind = TSR_AUGP_GRAY; return n + 1;
+  case TSR_AUG_BLUR:
+    px->kind = TSR_AUGP_BLUR;
+    blur_taps(pp->v[0], px);
+    return n + 1;
+  case TSR_AUG_ERASE:
+    px->kind = TSR_AUGP_ERASE;
+    memcpy(px->rect, pp->rect, sizeof px->rect);
+    px->a = o->fill;
+    return n + 1;
+  default: return n;
+  }
+}
+
+void tsr__aug_exec_make(const tsr__aug_ops *ops, const tsr__aug_plan *plan, int in_w, int in_h, int ch, int denom,
+                        tsr__aug_exec *e) {
+  memset(e, 0, sizeof *e);
+  e->in_w = in_w;
+  e->in_h = in_h;
+  e->ch = ch;
+  e->out_w = plan->out_w;
+  e->out_h = plan->out_h;
+  e->warp = plan->geometric;
+  e->interp = 1;
+  int aa = 1, seen_geo = 0;
+  for (int i = 0; i < ops->n; i++) {
+    const tsr__aug_op *o = &ops->op[i];
+    if (o->kind == TSR_AUG_RRC || o->kind == TSR_AUG_RESIZE)
+      e->interp = o->interp == TSR_AUG_NEAREST ? 0 : o->interp == TSR_AUG_BICUBIC ? 2 : 1; /* area: bilinear, antialiased */
+    if (o->kind == TSR_AUG_RESIZE && !o->aa) aa = 0;
+    if (o->kind == TSR_AUG_ROTATE || o->kind == TSR_AUG_AFFINE) {
+      e->border = o->border;
+      e->fill = o->fill;
+    } else if (o->kind == TSR_AUG_LETTERBOX) {
+      e->border = TSR_AUG_CONSTANT;
+      e->fill = o->fill;
+    }
+    if (is_geometric(o->kind)) seen_geo = 1;
+    else if (!seen_geo) e->npre = add_pix(o, &plan->params[i], e->pre, e->npre);
+    else e->npost = add_pix(o, &plan->params[i], e->post, e->npost);
+  }
+  if (!seen_geo) { /* no geometric op listed: everything runs on the output (the input's size) */
+    memcpy(e->post, e->pre, sizeof e->pre);
+    e->npost = e->npre;
+    e->npre = 0;
+  }
+  const double *m = plan->m;
+  double d = denom > 0 ? denom : 1;
+  e->q[0] = q16(m[0] / d);
+  e->q[1] = q16(m[1] / d);
+  e->q[2] = q16(m[2] / d - 0.5);
+  e->q[3] = q16(m[3] / d);
+  e->q[4] = q16(m[4] / d);
+  e->q[5] = q16(m[5] / d - 0.5);
+  double shrink = tsr__aug_shrink(plan) / d;
+  e->sub = 0;
+  if (aa && e->interp != 0)
+    while (e->sub < 3 && (double)(1 << e->sub) < shrink - 1e-9) e->sub++;
+}
+
+int tsr__aug_params_json(const tsr__aug_ops *ops, const tsr__aug_plan *plan, char *out, size_t n) {
+  size_t used = 0;
+  int total = 0;
+#define PUT(...)                                                                          \
+  do {                                                                                    \
+    int r_ = snprintf(out + (used < n ? used : n), used < n ? n - used : 0, __VA_ARGS__); \
+    if (r_ > 0) {                                                                         \
+      used += (size_t)r_;                                                                 \
+      total += r_;                                                                        \
+    }                                                                                     \
+  } while (0)
+  PUT("{");
+  int first = 1;
+  for (int i = 0; i < ops->n; i++) {
+    const tsr__aug_op *o = &ops->op[i];
+    const tsr__aug_params *pp = &plan->params[i];
+    int sized = needs_size(o->kind);
+    if (!sized && !pp->apply) continue;
+    PUT("%s\"%d:%s\":", first ? "" : ",", i, kind_name[o->kind]);
+    first = 0;
+    switch (o->kind) {
+    case TSR_AUG_RRC:
+    case TSR_AUG_ERASE: PUT("[%d,%d,%d,%d]", pp->rect[0], pp->rect[1], pp->rect[2], pp->rect[3]); break;
+    case TSR_AUG_ROTATE: PUT("%.6g", pp->v[0]); break;
+    case TSR_AUG_AFFINE: PUT("[%.6g,%.6g,%.6g,%d,%d]", pp->v[0], pp->v[1], pp->v[2], (int)pp->v[3], (int)pp->v[4]); break;
+    case TSR_AUG_JITTER: {
+      int order[4];
+      perm4((int)pp->v[4], order);
+      PUT("{\"brightness\":%.6g,\"contrast\":%.6g,\"saturation\":%.6g,\"hue\":%.6g,\"order\":\"%c%c%c%c\"}", pp->v[0],
+          pp->v[1], pp->v[2], pp->v[3], "bcsh"[order[0]], "bcsh"[order[1]], "bcsh"[order[2]], "bcsh"[order[3]]);
+      break;
+    }
+    case TSR_AUG_BLUR: PUT("%.6g", pp->v[0]); break;
+    default: PUT("1"); break;
+    }
+  }
+  PUT("}");
+#undef PUT
+  return total;
 }

@@ -109,4 +109,64 @@ typedef struct {
 void tsr__aug_plan_item(const tsr__aug_ops *ops, uint64_t seed, uint64_t path_hash, uint32_t copy, int in_w, int in_h,
                         tsr__aug_plan *plan);
 
+
+/* ---- execution --------------------------------------------------------------
+ * A planned copy turned into what the pixel code of cl/augment.h runs:
+ * the pixel ops listed before the first geometric op (pre, on the input),
+ * the one resample (the composed map in Q16), and the pixel ops after the
+ * last geometric op (post, on the output). tsr__aug_parse refuses a pixel
+ * op between two geometric ops. Jitter becomes its four parts in their
+ * drawn order; blur its Q14 taps; erase its rectangle. */
+#include "augment.h"
+typedef struct {
+  int kind; /* TSR_AUGP_* */
+  int32_t a, b;
+  int rect[4];
+  int32_t taps[2 * TSR_AUG_BLUR_MAX_R + 1];
+} tsr__aug_pix;
+
+#define TSR_AUG_MAX_PIX (4 * TSR_AUG_MAX_OPS)
+typedef struct {
+  int in_w, in_h, ch, out_w, out_h;
+  int warp;     /* 0: no geometric op applies; the output is the input */
+  int64_t q[6]; /* cl/augment.h's map */
+  int interp;   /* 0 nearest, 1 bilinear, 2 bicubic */
+  int sub;      /* 2^sub x 2^sub points per output pixel */
+  int border, fill;
+  tsr__aug_pix pre[TSR_AUG_MAX_PIX], post[TSR_AUG_MAX_PIX];
+  int npre, npost;
+} tsr__aug_exec;
+
+/* The largest shrink of the plan's map (input pixels per output pixel along
+ * either output axis); 0 when no geometric op applies. */
+double tsr__aug_shrink(const tsr__aug_plan *plan);
+/* Builds the execution of a plan for an input of in_w x in_h (ch 1..4)
+ * that was decoded at 1 / denom of the size the plan was drawn for
+ * (denom 1, or a JPEG's DCT scale; only when no pixel op runs before the
+ * geometry). */
+void tsr__aug_exec_make(const tsr__aug_ops *ops, const tsr__aug_plan *plan, int in_w, int in_h, int ch, int denom,
+                        tsr__aug_exec *e);
+/* Whether the list has pixel ops before its geometry (they need the
+ * input at its full size). */
+int tsr__aug_has_pre(const tsr__aug_ops *ops);
+
+/* CPU backend (cpu/augment_cpu.c), one thread: src (in_w x in_h x ch,
+ * packed) into dst (out_w x out_h x ch, packed). work: NULL, or scratch
+ * the function may grow (freed by the caller with free()). */
+typedef struct {
+  uint8_t *buf;
+  size_t cap;
+} tsr__aug_scratch;
+tsr_status tsr__aug_run_cpu(const tsr__aug_exec *e, const uint8_t *src, uint8_t *dst, tsr__aug_scratch *work);
+/* OpenCL backend (src/ops/augment_cl.c): every copy of one item (frames
+ * decoded at 1 / denom of w x h, packed 8-bit) on ctx's device; *outs is
+ * copies x nframes malloc'ed outputs (copy-major), each out_w x out_h x
+ * ch of its copy's execution. An error is the device's (TSR_E_DEVICE when
+ * it failed) or out of memory. */
+tsr_status tsr__aug_item_cl(tsr_context *ctx, const tsr__aug_ops *ops, uint64_t seed, uint64_t hash, int copies,
+                            int w, int h, int denom, tsr_image *const *frames, int nframes, uint8_t ***outs);
+/* The drawn parameters of a plan as a JSON object (the manifest's column):
+ * the ops that applied, by name, with their values. Returns as snprintf. */
+int tsr__aug_params_json(const tsr__aug_ops *ops, const tsr__aug_plan *plan, char *out, size_t n);
+
 #endif

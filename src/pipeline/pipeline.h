@@ -133,6 +133,9 @@ struct cJSON;
  * (released when the process ends, however it ends); a second run gets
  * TSR_E_BUSY naming the folder. *fd is for tsr__outdir_unlock. */
 tsr_status tsr__outdir_lock(tsr_context *ctx, const char *outdir, int *fd);
+/* The same with a lock file of another name (shards of one run share a
+ * folder, each with its own lock). */
+tsr_status tsr__outdir_lock_as(tsr_context *ctx, const char *outdir, const char *name, int *fd);
 void tsr__outdir_unlock(int fd);
 tsr_status tsr__run_record(tsr_context *ctx, const char *outdir, const char *job, const struct cJSON *fingerprint,
                            int overwrite);

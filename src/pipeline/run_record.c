@@ -91,8 +91,12 @@ tsr_status tsr__run_record(tsr_context *ctx, const char *outdir, const char *job
 }
 
 tsr_status tsr__outdir_lock(tsr_context *ctx, const char *outdir, int *fd) {
+  return tsr__outdir_lock_as(ctx, outdir, ".tessera.lock", fd);
+}
+
+tsr_status tsr__outdir_lock_as(tsr_context *ctx, const char *outdir, const char *name, int *fd) {
   char path[4200];
-  snprintf(path, sizeof path, "%s/.tessera.lock", outdir);
+  snprintf(path, sizeof path, "%s/%s", outdir, name);
   *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (*fd < 0) return tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", path, strerror(errno));
   if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return TSR_OK;

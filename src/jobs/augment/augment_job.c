@@ -1,0 +1,777 @@
+/* tessera augment as a job on the streaming pipeline.
+ *
+ * The inputs are listed first (files and folders walked in sorted order,
+ * each with its path relative to its input root, its label and its key,
+ * the xxHash64 of that path); folds and shards come from the keys, so
+ * every shard agrees on them. The items are the pipeline's named items (an
+ * image or a clip). The reader reads an image's bytes (or decodes a
+ * clip's frames: only the GOPs the --frames sampling needs); compute
+ * hands each item to a worker (CPU backend) or runs its copies on the
+ * OpenCL device; the worker decodes an image (at a reduced JPEG DCT scale
+ * where every copy shrinks it by that much), runs the copies not run yet,
+ * writes each copy's files and then its manifest line. Memory: two items
+ * in the queue and one per worker, whatever the number of inputs. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "io/codec.h"
+#include "io/manifest.h"
+#include "ops/augment_ops.h"
+#include "pipeline/pipeline.h"
+#include "tessera/augment.h"
+
+/* ---- the input list ------------------------------------------------------------- */
+typedef struct {
+  char *path;  /* as found */
+  char *rel;   /* relative to its input root: the key's text and the output's name */
+  char *label; /* the first folder level under a folder input; "" */
+  uint64_t hash;
+  int fold;
+  int video;
+} spec;
+
+typedef struct {
+  spec *v;
+  int n, cap;
+} spec_list;
+
+static int is_image_name(const char *n) {
+  const char *dot = strrchr(n, '.');
+  if (!dot) return 0;
+  static const char *const ext[] = {".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".pam"};
+  for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+    if (!strcasecmp(dot, ext[i])) return 1;
+  return 0;
+}
+
+static void spec_free(spec *s) {
+  free(s->path);
+  free(s->rel);
+  free(s->label);
+}
+
+typedef struct {
+  int count;
+  tsr_status first;
+  char first_msg[1024];
+} skipped;
+
+static void skip(tsr_context *ctx, skipped *sk, tsr_status st) {
+  tsr__log(ctx, TSR_LOG_ERROR, "skipped %s", tsr_context_error(ctx));
+  if (!sk->count++) {
+    sk->first = st;
+    snprintf(sk->first_msg, sizeof sk->first_msg, "%s", tsr_context_error(ctx));
+  }
+}
+
+static tsr_status add(tsr_context *ctx, spec_list *l, skipped *sk, const char *path, const char *rel, int depth) {
+  for (const char *p = rel; *p; p++)
+    if ((unsigned char)*p < 32) {
+      skip(ctx, sk, tsr__fail(ctx, TSR_E_INVALID, "%s: a control character in the name", path));
+      return TSR_OK;
+    }
+  if (strlen(rel) >= 200) {
+    skip(ctx, sk, tsr__fail(ctx, TSR_E_INVALID, "%s: the path below its input folder is too long", path));
+    return TSR_OK;
+  }
+  if (l->n == l->cap) {
+    int nc = l->cap ? l->cap * 2 : 256;
+    spec *nv = realloc(l->v, (size_t)nc * sizeof *nv);
+    if (!nv) return tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+    l->v = nv;
+    l->cap = nc;
+  }
+  spec *s = &l->v[l->n];
+  memset(s, 0, sizeof *s);
+  s->path = strdup(path);
+  s->rel = strdup(rel);
+  const char *slash = depth > 0 ? strchr(rel, '/') : NULL;
+  s->label = slash ? strndup(rel, (size_t)(slash - rel)) : strdup("");
+  if (!s->path || !s->rel || !s->label) {
+    spec_free(s);
+    return tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+  }
+  s->hash = tsr__aug_path_hash(rel);
+  s->video = tsr__is_video_name(rel);
+  l->n++;
+  return TSR_OK;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A folder's images and videos, recursively, in sorted order. */
+static tsr_status walk(tsr_context *ctx, spec_list *l, skipped *sk, const char *root, const char *sub, int depth) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s%s%s", root, *sub ? "/" : "", sub);
+  DIR *d = opendir(dir);
+  if (!d) {
+    skip(ctx, sk, tsr__fail(ctx, TSR_E_IO, "%s: cannot open folder: %s", dir, strerror(errno)));
+    return TSR_OK;
+  }
+  char **names = NULL;
+  int n = 0, cap = 0;
+  struct dirent *e;
+  tsr_status st = TSR_OK;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 64;
+      char **nv = realloc(names, (size_t)cap * sizeof *nv);
+      if (!nv) {
+        st = TSR_E_NOMEM;
+        break;
+      }
+      names = nv;
+    }
+    if (!(names[n] = strdup(e->d_name))) {
+      st = TSR_E_NOMEM;
+      break;
+    }
+    n++;
+  }
+  closedir(d);
+  if (names) qsort(names, (size_t)n, sizeof *names, cmp_str);
+  if (st) st = tsr__fail(ctx, st, "out of memory");
+  for (int i = 0; i < n && !st; i++) {
+    char path[4096], rel[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= (int)sizeof path ||
+        snprintf(rel, sizeof rel, "%s%s%s", sub, *sub ? "/" : "", names[i]) >= (int)sizeof rel) {
+      skip(ctx, sk, tsr__fail(ctx, TSR_E_INVALID, "%s/%s: the path is too long", dir, names[i]));
+      continue;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0) continue;
+    if (S_ISDIR(sb.st_mode)) st = walk(ctx, l, sk, root, rel, depth + 1);
+    else if (is_image_name(names[i]) || tsr__is_video_name(names[i])) st = add(ctx, l, sk, path, rel, depth);
+  }
+  for (int i = 0; i < n; i++) free(names[i]);
+  free(names);
+  return st;
+}
+
+static int cmp_rel(const void *a, const void *b) { return strcmp(((const spec *)a)->rel, ((const spec *)b)->rel); }
+
+/* Folds, stratified by label: within a label the inputs in key order take
+ * folds 0, 1, ..., K-1, 0, ... */
+static int cmp_label_hash(const void *a, const void *b) {
+  const spec *x = *(const spec *const *)a, *y = *(const spec *const *)b;
+  int c = strcmp(x->label, y->label);
+  if (c) return c;
+  if (x->hash != y->hash) return x->hash < y->hash ? -1 : 1;
+  return strcmp(x->rel, y->rel);
+}
+
+static tsr_status collect(tsr_context *ctx, const char *const *inputs, int n, int folds, spec_list *l, skipped *sk) {
+  tsr_status st = TSR_OK;
+  for (int i = 0; i < n && !st; i++) {
+    struct stat sb;
+    if (stat(inputs[i], &sb) != 0) {
+      skip(ctx, sk, tsr__fail(ctx, TSR_E_IO, "%s: %s", inputs[i], strerror(errno)));
+    } else if (S_ISDIR(sb.st_mode)) {
+      char root[4096];
+      snprintf(root, sizeof root, "%s", inputs[i]);
+      size_t len = strlen(root);
+      while (len > 1 && root[len - 1] == '/') root[--len] = 0;
+      st = walk(ctx, l, sk, root, "", 0);
+    } else if (is_image_name(inputs[i]) || tsr__is_video_name(inputs[i])) {
+      const char *b = strrchr(inputs[i], '/');
+      st = add(ctx, l, sk, inputs[i], b ? b + 1 : inputs[i], 0);
+    } else {
+      skip(ctx, sk, tsr__fail(ctx, TSR_E_FORMAT, "%s: not an image (jpg, png, ppm, pgm, pam) or a video", inputs[i]));
+    }
+  }
+  if (st) return st;
+  if (l->n) qsort(l->v, (size_t)l->n, sizeof *l->v, cmp_rel);
+  for (int i = 1; i < l->n; i++)
+    if (!strcmp(l->v[i].rel, l->v[i - 1].rel))
+      return tsr__fail(ctx, TSR_E_INVALID, "%s and %s have the same path below their inputs (%s): their outputs "
+                       "would collide", l->v[i - 1].path, l->v[i].path, l->v[i].rel);
+  if (folds > 1 && l->n) {
+    spec **order = malloc((size_t)l->n * sizeof *order);
+    if (!order) return tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+    for (int i = 0; i < l->n; i++) order[i] = &l->v[i];
+    qsort(order, (size_t)l->n, sizeof *order, cmp_label_hash);
+    int rank = 0;
+    for (int i = 0; i < l->n; i++) {
+      if (i && strcmp(order[i]->label, order[i - 1]->label)) rank = 0;
+      order[i]->fold = rank++ % folds;
+    }
+    free(order);
+  }
+  return TSR_OK;
+}
+
+/* ---- the job ------------------------------------------------------------------- */
+typedef struct {
+  tsr_context *ctx;
+  const tsr_augment_options *o;
+  tsr__aug_ops ops;
+  spec *specs;
+  int nspecs;
+  tsr__manifest man;
+  const char *ext; /* output extension for images and clip frames */
+  int device;      /* run the copies on the OpenCL device */
+  long outputs, res_decoded, res_kept;
+  int res_videos;
+  pthread_mutex_t lock;
+} job;
+
+typedef struct {
+  const spec *sp;
+  uint8_t *bytes;
+  size_t size;
+  tsr_image **frames; /* decoded: one for an image, the clip's for a video */
+  int nframes;
+  int w, h;           /* the size the plans are drawn for */
+  int denom;          /* the frames' DCT scale */
+  uint8_t **outs;     /* the device's results, copies x frames (NULL: run on the CPU) */
+} item;
+
+static const spec *find(const job *j, const char *rel) {
+  int lo = 0, hi = j->nspecs - 1;
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2, c = strcmp(j->specs[mid].rel, rel);
+    if (!c) return &j->specs[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return NULL;
+}
+
+/* Output k of an input, relative to outdir: <rel without extension>_aug<k>
+ * plus .<ext> (images), .npy, or nothing (a clip folder). */
+static void out_rel(const job *j, const spec *sp, int k, char *out, size_t n) {
+  const char *slash = strrchr(sp->rel, '/'), *dot = strrchr(sp->rel, '.');
+  size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - sp->rel) : strlen(sp->rel);
+  const char *ext = j->o->format == TSR_AUG_OUT_NPY ? "npy" : sp->video ? NULL : j->ext;
+  if (j->o->format == TSR_AUG_OUT_AUTO && !sp->video && dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg")))
+    ext = "jpg";
+  snprintf(out, n, "%.*s_aug%d%s%s", (int)stem, sp->rel, k, ext ? "." : "", ext ? ext : "");
+}
+
+static int complete(void *jp, tsr__item *it) {
+  job *j = jp;
+  if (j->o->overwrite) return 0;
+  const spec *sp = find(j, it->name);
+  if (!sp) return 0;
+  for (int k = 0; k < j->o->copies; k++) {
+    char rel[512], path[4608];
+    out_rel(j, sp, k, rel, sizeof rel);
+    if (!tsr__manifest_has(&j->man, rel, "")) return 0;
+    snprintf(path, sizeof path, "%s/%s", j->o->outdir, rel);
+    struct stat sb;
+    if (stat(path, &sb) != 0) return 0;
+  }
+  return 1;
+}
+
+/* 8-bit samples (16-bit ones rounded), packed. */
+static tsr_status to8(tsr_context *ctx, tsr_image **img) {
+  tsr_image *s = *img;
+  if (s->depth == 8) return TSR_OK;
+  tsr_image *d = NULL;
+  if (tsr_image_create(s->width, s->height, s->channels, 8, &d)) return tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+  for (int y = 0; y < s->height; y++) {
+    const uint16_t *a = (const uint16_t *)(const void *)(s->data + (size_t)y * s->stride);
+    uint8_t *b = d->data + (size_t)y * d->stride;
+    for (int x = 0; x < s->width * s->channels; x++) b[x] = (uint8_t)((a[x] * 255u + 32767u) / 65535u);
+  }
+  tsr_image_free(s);
+  *img = d;
+  return TSR_OK;
+}
+
+static tsr_status prepare(void *jp, tsr_context *lc, tsr__item *it) {
+  job *j = jp;
+  item *ai = calloc(1, sizeof *ai);
+  if (!ai) return tsr__fail(lc, TSR_E_NOMEM, "out of memory");
+  it->data = ai;
+  it->group = 0;
+  const spec *sp = ai->sp = find(j, it->name);
+  if (!sp) return tsr__fail(lc, TSR_E_INVALID, "%s: unknown input", it->name);
+  ai->denom = 1;
+  if (!sp->video) {
+    tsr_status st = tsr__read_file(lc, sp->path, &ai->bytes, &ai->size);
+    if (st) return st;
+    int ch = 0;
+    if (tsr_format_from_name(sp->path) == TSR_FMT_JPEG)
+      return tsr__jpeg_info(lc, ai->bytes, ai->size, sp->path, &ai->w, &ai->h, &ch);
+    return TSR_OK; /* other formats: the size when decoded */
+  }
+  tsr__video_sampling s = {0};
+  s.count = j->o->frames;
+  tsr__video *v = NULL;
+  char err[TSR_ERRMSG_MAX];
+  tsr_status st = tsr__video_open(sp->path, &s, &v, err, sizeof err);
+  if (st) return tsr__fail(lc, st, "%s", err);
+  ai->frames = calloc((size_t)j->o->frames, sizeof *ai->frames);
+  if (!ai->frames) st = tsr__fail(lc, TSR_E_NOMEM, "out of memory");
+  while (!st && ai->nframes < j->o->frames) {
+    tsr_image *img = NULL;
+    st = tsr__video_next(v, &img, NULL, NULL, err, sizeof err);
+    if (st) st = tsr__fail(lc, st, "%s", err);
+    else if (!img) break;
+    else if (!(st = to8(lc, &img))) ai->frames[ai->nframes++] = img;
+    else tsr_image_free(img);
+  }
+  tsr__video_stats vs;
+  tsr__video_get_stats(v, &vs);
+  tsr__video_close(v);
+  pthread_mutex_lock(&j->lock);
+  j->res_decoded += vs.decoded_frames;
+  j->res_kept += vs.kept_frames;
+  j->res_videos++;
+  pthread_mutex_unlock(&j->lock);
+  if (!st && !ai->nframes) st = tsr__fail(lc, TSR_E_EMPTY, "%s: no frames", sp->path);
+  if (!st) {
+    ai->w = ai->frames[0]->width;
+    ai->h = ai->frames[0]->height;
+  }
+  return st;
+}
+
+/* An image's frames, decoded in the worker: a JPEG at 1/2, 1/4 or 1/8 of
+ * its size when every copy shrinks it at least that much (and no pixel op
+ * runs before the geometry); the plans' maps are scaled to match. */
+static tsr_status decode(job *j, tsr_context *lc, item *ai) {
+  if (ai->frames) return TSR_OK;
+  const spec *sp = ai->sp;
+  int jpeg = tsr_format_from_name(sp->path) == TSR_FMT_JPEG;
+  ai->denom = 1;
+  if (jpeg && !j->o->full_decode && !tsr__aug_has_pre(&j->ops)) {
+    double least = 1e30;
+    for (int k = 0; k < j->o->copies; k++) {
+      tsr__aug_plan plan;
+      tsr__aug_plan_item(&j->ops, j->o->seed, sp->hash, (uint32_t)k, ai->w, ai->h, &plan);
+      double s = tsr__aug_shrink(&plan);
+      if (s < least) least = s;
+    }
+    while (ai->denom < 8 && 2.0 * ai->denom <= least + 1e-9) ai->denom *= 2;
+  }
+  tsr_image *img = NULL;
+  tsr_status st;
+  if (ai->denom > 1)
+    st = tsr__jpeg_decode_band(lc, ai->bytes, ai->size, sp->path, ai->denom, 0, (ai->h + ai->denom - 1) / ai->denom,
+                               &img);
+  else st = tsr_image_decode(lc, ai->bytes, ai->size, sp->path, 0, &img);
+  free(ai->bytes);
+  ai->bytes = NULL;
+  if (!st) st = to8(lc, &img);
+  if (st) {
+    tsr_image_free(img);
+    return st;
+  }
+  if (!jpeg) {
+    ai->w = img->width;
+    ai->h = img->height;
+  }
+  ai->frames = malloc(sizeof *ai->frames);
+  if (!ai->frames) {
+    tsr_image_free(img);
+    return tsr__fail(lc, TSR_E_NOMEM, "out of memory");
+  }
+  ai->frames[0] = img;
+  ai->nframes = 1;
+  return TSR_OK;
+}
+
+static tsr_status write_npy(tsr_context *lc, const char *path, tsr_image *const *f, int n, int clip) {
+  const tsr_image *a = f[0];
+  char dict[256];
+  int dl = clip ? snprintf(dict, sizeof dict, "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d, %d, %d), }",
+                           n, a->height, a->width, a->channels)
+                : snprintf(dict, sizeof dict, "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d, %d), }",
+                           a->height, a->width, a->channels);
+  size_t hlen = ((size_t)10 + (size_t)dl + 1 + 63) / 64 * 64; /* magic, version, length, dict, '\n': 64-aligned */
+  size_t frame = (size_t)a->width * a->height * a->channels, total = hlen + frame * (size_t)n;
+  uint8_t *buf = malloc(total);
+  if (!buf) return tsr__fail(lc, TSR_E_NOMEM, "out of memory");
+  memcpy(buf, "\x93NUMPY\x01\x00", 8);
+  buf[8] = (uint8_t)((hlen - 10) & 255);
+  buf[9] = (uint8_t)((hlen - 10) >> 8);
+  memset(buf + 10, ' ', hlen - 10);
+  memcpy(buf + 10, dict, (size_t)dl);
+  buf[hlen - 1] = '\n';
+  for (int i = 0; i < n; i++) memcpy(buf + hlen + frame * (size_t)i, f[i]->data, frame);
+  tsr_status st = tsr__write_atomic(lc, path, buf, total);
+  free(buf);
+  return st;
+}
+
+/* The folder part of a relative path, made inside outdir. */
+static tsr_status make_parent(tsr_context *lc, const char *outdir, const char *rel) {
+  const char *slash = strrchr(rel, '/');
+  if (!slash) return TSR_OK;
+  char sub[512];
+  snprintf(sub, sizeof sub, "%.*s", (int)(slash - rel), rel);
+  return tsr__mkdirs_inside(lc, outdir, sub);
+}
+
+/* Copy k's files and manifest line. */
+static tsr_status write_copy(job *j, tsr_context *lc, const item *ai, int k, tsr_image *const *outs,
+                             const tsr__aug_plan *plan) {
+  const spec *sp = ai->sp;
+  char rel[512], path[4608];
+  out_rel(j, sp, k, rel, sizeof rel);
+  snprintf(path, sizeof path, "%s/%s", j->o->outdir, rel);
+  tsr_status st = make_parent(lc, j->o->outdir, rel);
+  tsr_write_options wo = TSR_WRITE_OPTIONS_INIT;
+  wo.quality = j->o->quality;
+  if (!st) {
+    if (j->o->format == TSR_AUG_OUT_NPY) {
+      st = write_npy(lc, path, outs, ai->nframes, sp->video);
+    } else if (!sp->video) {
+      st = tsr_image_write(lc, outs[0], path, &wo);
+    } else if (!(st = tsr__mkdirs_inside(lc, j->o->outdir, rel))) {
+      for (int f = 0; f < ai->nframes && !st; f++) {
+        char fp[4700];
+        snprintf(fp, sizeof fp, "%s/frame_%04d.%s", path, f, j->ext);
+        st = tsr_image_write(lc, outs[f], fp, &wo);
+      }
+    }
+  }
+  if (st) return st;
+  char params[2048], f_out[1100], f_label[600], f_src[8400], f_params[4200], line[16384];
+  tsr__aug_params_json(&j->ops, plan, params, sizeof params);
+  tsr__csv_field(rel, f_out, sizeof f_out);
+  tsr__csv_field(sp->label, f_label, sizeof f_label);
+  tsr__csv_field(sp->path, f_src, sizeof f_src);
+  tsr__csv_field(params, f_params, sizeof f_params);
+  char fold[16] = "";
+  if (j->o->folds > 1) snprintf(fold, sizeof fold, "%d", sp->fold);
+  snprintf(line, sizeof line, "%s,%s,%s,%d,%s,%llu,%s\n", f_out, f_label, f_src, k, fold,
+           (unsigned long long)j->o->seed, f_params);
+  st = tsr__manifest_add(lc, &j->man, rel, "", line);
+  if (!st) {
+    pthread_mutex_lock(&j->lock);
+    j->outputs++;
+    pthread_mutex_unlock(&j->lock);
+  }
+  return st;
+}
+
+static tsr_status unit(void *jp, tsr_context *lc, tsr__item *it, int index, void *data) {
+  (void)index;
+  (void)data;
+  job *j = jp;
+  item *ai = it->data;
+  tsr_status st = decode(j, lc, ai);
+  if (st) return st;
+  const tsr_image *f0 = ai->frames[0];
+  tsr_image **outs = calloc((size_t)ai->nframes, sizeof *outs);
+  tsr__aug_scratch work = {0};
+  if (!outs) st = tsr__fail(lc, TSR_E_NOMEM, "out of memory");
+  for (int k = 0; k < j->o->copies && !st; k++) {
+    tsr__aug_plan plan;
+    tsr__aug_plan_item(&j->ops, j->o->seed, ai->sp->hash, (uint32_t)k, ai->w, ai->h, &plan);
+    char rel[512];
+    out_rel(j, ai->sp, k, rel, sizeof rel);
+    if (!j->o->overwrite && tsr__manifest_has(&j->man, rel, "")) {
+      char path[4608];
+      struct stat sb;
+      snprintf(path, sizeof path, "%s/%s", j->o->outdir, rel);
+      if (stat(path, &sb) == 0) continue; /* done by an earlier run */
+    }
+    tsr__aug_exec e;
+    tsr__aug_exec_make(&j->ops, &plan, f0->width, f0->height, f0->channels, ai->denom, &e);
+    for (int f = 0; f < ai->nframes && !st; f++) {
+      if (!outs[f] && tsr_image_create(e.out_w, e.out_h, e.ch, 8, &outs[f])) {
+        st = tsr__fail(lc, TSR_E_NOMEM, "out of memory for a %dx%d output", e.out_w, e.out_h);
+        break;
+      }
+      if (outs[f]->width != e.out_w || outs[f]->height != e.out_h) { /* sizes vary by copy (no size op) */
+        tsr_image_free(outs[f]);
+        outs[f] = NULL;
+        if (tsr_image_create(e.out_w, e.out_h, e.ch, 8, &outs[f])) {
+          st = tsr__fail(lc, TSR_E_NOMEM, "out of memory for a %dx%d output", e.out_w, e.out_h);
+          break;
+        }
+      }
+      if (ai->outs) memcpy(outs[f]->data, ai->outs[(size_t)k * ai->nframes + f], (size_t)e.out_w * e.out_h * e.ch);
+      else if (tsr__aug_run_cpu(&e, ai->frames[f]->data, outs[f]->data, &work))
+        st = tsr__fail(lc, TSR_E_NOMEM, "out of memory");
+    }
+    if (!st) st = write_copy(j, lc, ai, k, outs, &plan);
+  }
+  for (int f = 0; outs && f < ai->nframes; f++) tsr_image_free(outs[f]);
+  free(outs);
+  free(work.buf);
+  return st;
+}
+
+static void compute(void *jp, tsr__pipeline *p, tsr__item **items, int n) {
+  job *j = jp;
+  for (int i = 0; i < n; i++) {
+    item *ai = items[i]->data;
+    if (j->device) {
+      char msg[TSR_ERRMSG_MAX];
+      tsr_status st = decode(j, j->ctx, ai);
+      if (!st) st = tsr__aug_item_cl(j->ctx, &j->ops, j->o->seed, ai->sp->hash, j->o->copies, ai->w, ai->h, ai->denom,
+                                     ai->frames, ai->nframes, &ai->outs);
+      if (st == TSR_E_DEVICE) {
+        tsr__log(j->ctx, TSR_LOG_WARN, "the OpenCL device failed (%s); the remaining items run on the CPU",
+                 tsr_context_error(j->ctx));
+        j->device = 0;
+        st = TSR_OK;
+      }
+      if (st) {
+        snprintf(msg, sizeof msg, "%s", tsr_context_error(j->ctx));
+        tsr__pipeline_fail(p, items[i], st, msg);
+        continue;
+      }
+    }
+    tsr__pipeline_emit(p, items[i], 0, NULL);
+  }
+}
+
+static int batch(void *jp, tsr__pipeline *p, tsr__item *first) {
+  (void)p;
+  (void)first;
+  job *j = jp;
+  return j->device ? (j->o->batch > 0 ? j->o->batch : 8) : 1;
+}
+
+static void release(void *jp, tsr__item *it) {
+  job *j = jp;
+  item *ai = it->data;
+  if (!ai) return;
+  free(ai->bytes);
+  for (int f = 0; f < ai->nframes; f++) tsr_image_free(ai->frames[f]);
+  free(ai->frames);
+  if (ai->outs) {
+    for (int k = 0; k < j->o->copies * ai->nframes; k++) free(ai->outs[k]);
+    free(ai->outs);
+  }
+  free(ai);
+  it->data = NULL;
+}
+
+static cJSON *fingerprint(const job *j) {
+  char canon[8192];
+  tsr__aug_canonical(&j->ops, canon, sizeof canon);
+  static const char *const fmt[] = {"auto", "png", "jpg", "npy"};
+  cJSON *f = cJSON_CreateObject();
+  char seed[32];
+  snprintf(seed, sizeof seed, "%llu", (unsigned long long)j->o->seed);
+  cJSON_AddStringToObject(f, "ops", canon);
+  cJSON_AddStringToObject(f, "seed", seed);
+  cJSON_AddNumberToObject(f, "copies", j->o->copies);
+  cJSON_AddNumberToObject(f, "frames", j->o->frames);
+  cJSON_AddStringToObject(f, "format", fmt[j->o->format]);
+  cJSON_AddNumberToObject(f, "quality", j->o->quality ? j->o->quality : 95);
+  cJSON_AddNumberToObject(f, "folds", j->o->folds > 1 ? j->o->folds : 0);
+  cJSON_AddBoolToObject(f, "full_decode", j->o->full_decode);
+  return f;
+}
+
+static const char *const manifest_header = "output,label,source,copy,fold,seed,params";
+
+tsr_status tsr_augment(tsr_context *ctx, const char *const *inputs, int ninputs, const tsr_augment_options *o,
+                       tsr_augment_result *res) {
+  if (!ctx || !inputs || ninputs < 1 || !o || !o->outdir || !o->struct_size) return TSR_E_INVALID;
+  tsr_augment_result local;
+  if (!res) res = &local;
+  memset(res, 0, sizeof *res);
+  if (o->copies < 1 || o->copies > 100000) return tsr__fail(ctx, TSR_E_INVALID, "--copies must be 1..100000");
+  if (o->frames < 1 || o->frames > 4096) return tsr__fail(ctx, TSR_E_INVALID, "--frames must be 1..4096");
+  if (o->shards < 1 || o->shard < 0 || o->shard >= o->shards)
+    return tsr__fail(ctx, TSR_E_INVALID, "--shard %d/%d: I must be 0..N-1", o->shard, o->shards);
+  if (o->folds < 0 || o->folds > 1000) return tsr__fail(ctx, TSR_E_INVALID, "--folds must be 0..1000");
+  double t0 = tsr__now();
+  job j;
+  memset(&j, 0, sizeof j);
+  j.ctx = ctx;
+  j.o = o;
+  j.man.fd = -1;
+  j.ext = o->format == TSR_AUG_OUT_JPEG ? "jpg" : "png";
+  j.device = tsr__use_device(ctx);
+  pthread_mutex_init(&j.lock, NULL);
+  tsr_status st = tsr__aug_parse(ctx, o->ops, &j.ops);
+  if (st) {
+    pthread_mutex_destroy(&j.lock);
+    return st;
+  }
+  spec_list all = {0};
+  skipped sk;
+  memset(&sk, 0, sizeof sk);
+  st = collect(ctx, inputs, ninputs, o->folds, &all, &sk);
+  /* this shard's inputs, in the same order */
+  int mine = 0;
+  for (int i = 0; !st && i < all.n; i++) {
+    if (all.v[i].hash % (uint64_t)o->shards == (uint64_t)o->shard) all.v[mine++] = all.v[i];
+    else spec_free(&all.v[i]);
+  }
+  if (!st) all.n = mine;
+  j.specs = all.v;
+  j.nspecs = all.n;
+  res->items = all.n;
+  char **names = NULL;
+  int lock_fd = -1;
+  cJSON *fp = NULL;
+  if (!st && !all.n && !sk.count && o->shards == 1) st = tsr__fail(ctx, TSR_E_EMPTY, "no images or videos in the inputs");
+  if (!st && !all.n && sk.count) st = tsr__fail(ctx, sk.first, "%s", sk.first_msg);
+  if (!st) {
+    char lockname[64], manname[64];
+    if (o->shards > 1) {
+      snprintf(lockname, sizeof lockname, ".tessera.shard-%d-of-%d.lock", o->shard, o->shards);
+      snprintf(manname, sizeof manname, "manifest.shard-%d-of-%d.csv", o->shard, o->shards);
+    } else {
+      snprintf(lockname, sizeof lockname, ".tessera.lock");
+      snprintf(manname, sizeof manname, "manifest.csv");
+    }
+    char manpath[4200];
+    snprintf(manpath, sizeof manpath, "%s/%s", o->outdir, manname);
+    fp = fingerprint(&j);
+    names = calloc((size_t)(all.n ? all.n : 1), sizeof *names);
+    if (!fp || !names) st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+    else if (tsr__mkdirs(o->outdir)) st = tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", o->outdir, strerror(errno));
+    else if (!(st = tsr__outdir_lock_as(ctx, o->outdir, lockname, &lock_fd)) &&
+             !(st = tsr__run_record(ctx, o->outdir, "augment", fp, o->overwrite))) {
+      if (o->overwrite) unlink(manpath);
+      st = tsr__manifest_open_csv(ctx, manpath, manifest_header, &j.man);
+    }
+  }
+  if (!st && all.n) {
+    for (int i = 0; i < all.n; i++) names[i] = all.v[i].rel;
+    tsr__pipeline_config cfg = {0};
+    cfg.inputs = (const char *const *)names;
+    cfg.ninputs = all.n;
+    cfg.named = 1;
+    cfg.progress = o->progress;
+    cfg.what = "augment";
+    cfg.item = "input";
+    tsr__pipeline_ops ops = {0};
+    ops.complete = complete;
+    ops.prepare = prepare;
+    ops.batch = batch;
+    ops.compute = compute;
+    ops.unit = unit;
+    ops.release = release;
+    ops.units_per_item = 1;
+    tsr__pipeline_stats ps;
+    st = tsr__pipeline_run(ctx, &cfg, &ops, &j, &ps);
+    res->done = ps.done;
+    res->skipped = ps.skipped;
+    res->failed = ps.failed;
+    res->peak_rss = ps.peak_rss;
+  }
+  res->failed += sk.count;
+  if (!st && sk.count)
+    st = tsr__fail(ctx, sk.first, "%d inputs could not be read (first: %s)", sk.count, sk.first_msg);
+  res->outputs = j.outputs;
+  res->videos = j.res_videos;
+  res->decoded_frames = j.res_decoded;
+  res->kept_frames = j.res_kept;
+  res->seconds = tsr__now() - t0;
+  tsr__manifest_close(&j.man);
+  tsr__outdir_unlock(lock_fd);
+  cJSON_Delete(fp);
+  free(names);
+  for (int i = 0; i < all.n; i++) spec_free(&all.v[i]);
+  free(all.v);
+  pthread_mutex_destroy(&j.lock);
+  return st;
+}
+
+/* ---- tessera manifest merge ---------------------------------------------------- */
+typedef struct {
+  const char *line;
+  size_t len;
+  char key[1024];
+} row;
+
+static int cmp_row(const void *a, const void *b) {
+  const row *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  if (c) return c;
+  size_t n = x->len < y->len ? x->len : y->len;
+  c = memcmp(x->line, y->line, n);
+  return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+tsr_status tsr_manifest_merge(tsr_context *ctx, const char *const *inputs, int ninputs, const char *out) {
+  if (!ctx || !inputs || ninputs < 1 || !out) return TSR_E_INVALID;
+  uint8_t **bufs = calloc((size_t)ninputs, sizeof *bufs);
+  row *rows = NULL;
+  size_t nrows = 0, cap = 0, hlen = 0;
+  const char *header = NULL;
+  tsr_status st = bufs ? TSR_OK : tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+  for (int i = 0; i < ninputs && !st; i++) {
+    size_t size = 0;
+    if ((st = tsr__read_file(ctx, inputs[i], &bufs[i], &size))) break;
+    const char *b = (const char *)bufs[i];
+    const char *nl = memchr(b, '\n', size);
+    if (!nl) {
+      st = tsr__fail(ctx, TSR_E_FORMAT, "%s: not a manifest (no header line)", inputs[i]);
+      break;
+    }
+    size_t hl = (size_t)(nl - b);
+    if (!header) {
+      header = b;
+      hlen = hl;
+    } else if (hl != hlen || memcmp(b, header, hl)) {
+      st = tsr__fail(ctx, TSR_E_MISMATCH, "%s: its header differs from %s's", inputs[i], inputs[0]);
+      break;
+    }
+    size_t start = hl + 1;
+    for (size_t k = start; k < size; k++) {
+      if (b[k] != '\n') continue;
+      if (nrows == cap) {
+        cap = cap ? cap * 2 : 1024;
+        row *nr = realloc(rows, cap * sizeof *nr);
+        if (!nr) {
+          st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+          break;
+        }
+        rows = nr;
+      }
+      row *r = &rows[nrows];
+      r->line = b + start;
+      r->len = k + 1 - start;
+      if (tsr__csv_first(r->line, r->len - 1, r->key, sizeof r->key) < 0) {
+        st = tsr__fail(ctx, TSR_E_FORMAT, "%s: a malformed line (an unclosed quote)", inputs[i]);
+        break;
+      }
+      nrows++;
+      start = k + 1;
+    }
+    /* a torn last line (an interrupted shard) is left out */
+  }
+  if (!st) {
+    if (nrows) qsort(rows, nrows, sizeof *rows, cmp_row);
+    size_t total = hlen + 1;
+    for (size_t i = 0; i < nrows; i++) total += rows[i].len;
+    char *text = malloc(total);
+    if (!text) st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+    else {
+      size_t used = 0;
+      memcpy(text, header, hlen + 1);
+      used = hlen + 1;
+      for (size_t i = 0; i < nrows; i++) {
+        if (i && !strcmp(rows[i].key, rows[i - 1].key)) {
+          if (rows[i].len == rows[i - 1].len && !memcmp(rows[i].line, rows[i - 1].line, rows[i].len)) continue;
+          st = tsr__fail(ctx, TSR_E_MISMATCH, "%s appears twice with different rows: the manifests are of different "
+                         "runs", rows[i].key);
+          break;
+        }
+        memcpy(text + used, rows[i].line, rows[i].len);
+        used += rows[i].len;
+      }
+      if (!st) st = tsr__write_atomic(ctx, out, text, used);
+      free(text);
+    }
+  }
+  for (int i = 0; bufs && i < ninputs; i++) free(bufs[i]);
+  free(bufs);
+  free(rows);
+  return st;
+}
