@@ -22,7 +22,7 @@ static void usage(FILE *f) {
           "  --suite quick|full  quick (default): small sizes, 3 measurements, under a minute on 2\n"
           "                      cores; full: 8K frames, 5 measurements\n"
           "  --repeat N          measurements per figure (median, min, max are reported)\n"
-          "  --workloads LIST    a subset of copy,transfer,warp,split-8k,stereo\n"
+          "  --workloads LIST    a subset of copy,transfer,warp,split-8k,stereo,augment\n"
           "  --frame JPEG        the 8K equirectangular frame (default: the bundled sample)\n"
           "  --json              the results as JSON on stdout instead of the table (schema: bench/README.md)\n"
           "  --json-file FILE    the results as JSON into FILE, beside the table\n"
@@ -145,7 +145,7 @@ int cmd_bench(int argc, char **argv) {
       char *copy = strdup(optarg), *save = NULL;
       for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
         if (strcmp(t, "copy") && strcmp(t, "transfer") && strcmp(t, "warp") && strcmp(t, "split-8k") &&
-            strcmp(t, "stereo")) {
+            strcmp(t, "stereo") && strcmp(t, "augment")) {
           fprintf(stderr, "tessera: --workloads: unknown workload '%s' (%s)\n", t, TSR_BENCH_WORKLOADS);
           free(copy);
           return 1;

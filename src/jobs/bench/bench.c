@@ -19,6 +19,7 @@
 
 #include "jobs/bench/bench.h"
 #include "tsr_git.h"
+#include "ops/augment_ops.h"
 #include "ops/warp_impl.h"
 
 #define MIB ((size_t)1 << 20)
@@ -650,6 +651,109 @@ static void wl_stereo(runner *r, tsr_context *ctx, tsr__bench_workload *w) {
   tsr_image_free(rr);
 }
 
+/* ---- augment ------------------------------------------------------------------- */
+/* Eight synthetic photos (quick 640x480, full 1024x768) through the
+ * ImageNet training ops, one copy each, decoded already: the augment
+ * compute alone, images per second. Parity: every output byte against the
+ * CPU backend's (tolerance 0). */
+#define AUG_BENCH_OPS "rrc(size=224); hflip; jitter(brightness=0.4,contrast=0.4,saturation=0.4,hue=0.1)"
+#define AUG_BENCH_N 8
+
+typedef struct {
+  tsr_context *ctx;
+  int cpu, threads;
+  tsr__aug_ops ops;
+  tsr_image *src[AUG_BENCH_N];
+  uint8_t *out[AUG_BENCH_N];
+  int iter;
+} aug_arg;
+
+static int aug_once(aug_arg *a, int it, uint8_t **outs) {
+  int bad = 0;
+  if (a->cpu) {
+#pragma omp parallel for num_threads(a->threads) schedule(dynamic) reduction(+ : bad)
+    for (int i = 0; i < AUG_BENCH_N; i++) {
+      const tsr_image *s = a->src[i];
+      tsr__aug_plan plan;
+      tsr__aug_exec e;
+      tsr__aug_plan_item(&a->ops, 1, (uint64_t)i, (uint32_t)it, s->width, s->height, &plan);
+      tsr__aug_exec_make(&a->ops, &plan, s->width, s->height, 3, 1, &e);
+      tsr__aug_scratch wk = {0};
+      bad += tsr__aug_run_cpu(&e, s->data, outs[i], &wk) != TSR_OK;
+      free(wk.buf);
+    }
+    return bad;
+  }
+  for (int i = 0; i < AUG_BENCH_N && !bad; i++) {
+    uint8_t **o = NULL;
+    const tsr_image *s = a->src[i];
+    if (tsr__aug_item_cl(a->ctx, &a->ops, 1, (uint64_t)i, 1, s->width, s->height, 1, &a->src[i], 1, &o)) return 1;
+    memcpy(outs[i], o[0], (size_t)224 * 224 * 3);
+    free(o[0]);
+    free(o);
+  }
+  return bad;
+}
+
+static double aug_run(void *arg, int iters) {
+  aug_arg *a = arg;
+  double t = tsr__now();
+  for (int i = 0; i < iters; i++)
+    if (aug_once(a, a->iter++ % 4, a->out)) return -1;
+  return tsr__now() - t;
+}
+
+static void wl_augment(runner *r, tsr_context *ctx, tsr__bench_workload *w) {
+  aug_arg a;
+  memset(&a, 0, sizeof a);
+  a.ctx = ctx;
+  a.cpu = tsr_context_device(ctx)->backend == TSR_BACKEND_CPU;
+  a.threads = tsr_context_threads(ctx);
+  int iw = r->quick ? 640 : 1024, ih = r->quick ? 480 : 768, ok = !tsr__aug_parse(ctx, AUG_BENCH_OPS, &a.ops);
+  for (int i = 0; i < AUG_BENCH_N && ok; i++) {
+    ok = !tsr_image_create(iw, ih, 3, 8, &a.src[i]) && (a.out[i] = malloc((size_t)224 * 224 * 3));
+    for (int y = 0; ok && y < ih; y++)
+      for (int x = 0; x < iw * 3; x++) {
+        unsigned v = (unsigned)(x / 3) * 2654435761u ^ (unsigned)y * 40503u ^ (unsigned)(x % 3) * 0x5bd1e995u;
+        /* smooth gradients with a little noise: photo-like colour content */
+        a.src[i]->data[(size_t)y * a.src[i]->stride + x] =
+            (uint8_t)(((x / 3) * 255 / iw + y * 255 / ih * (x % 3) + i * 37 + ((v >> 28) & 15)) & 255);
+      }
+  }
+  snprintf(w->size, sizeof w->size, "%d images %dx%d -> 224x224 (rrc, hflip, jitter)", AUG_BENCH_N, iw, ih);
+  snprintf(w->timing, sizeof w->timing, "wall");
+  double s[TSR_BENCH_MAX_SAMPLES];
+  if (!ok || measure(r, w, aug_run, &a, s)) {
+    set_error(w, ctx, "augment");
+  } else {
+    w->batch = 1; /* one image at a time on a device */
+    rate_fig(r, w, "images", "images", "images/s", AUG_BENCH_N, s);
+    if (!a.cpu) {
+      /* the CPU backend's bytes for the same draws */
+      aug_arg c = a;
+      c.cpu = 1;
+      c.threads = 1;
+      uint8_t *ref[AUG_BENCH_N] = {0};
+      int good = 1;
+      for (int i = 0; i < AUG_BENCH_N; i++) good &= (ref[i] = malloc((size_t)224 * 224 * 3)) != NULL;
+      double worst = -1;
+      if (good && !aug_once(&a, 0, a.out) && !aug_once(&c, 0, ref)) {
+        worst = 0;
+        for (int i = 0; i < AUG_BENCH_N; i++) {
+          double d = tsr__bench_max_diff(a.out[i], ref[i], (size_t)224 * 224 * 3, 1);
+          if (d > worst) worst = d;
+        }
+      }
+      for (int i = 0; i < AUG_BENCH_N; i++) free(ref[i]);
+      if (worst >= 0) tsr__bench_set_parity(w, worst, 0);
+    }
+  }
+  for (int i = 0; i < AUG_BENCH_N; i++) {
+    tsr_image_free(a.src[i]);
+    free(a.out[i]);
+  }
+}
+
 /* ---- set-up ----------------------------------------------------------------- */
 static int has_workload(const char *list, const char *name) {
   if (!list) return 1;
@@ -743,7 +847,7 @@ tsr_status tsr__bench_run(const tsr__bench_options *o, const tsr_device_info *co
   rep->dev = calloc((size_t)ndev, sizeof *rep->dev);
   if (!rep->dev) return TSR_E_NOMEM;
 
-  const char *wl[] = {"copy", "transfer", "warp", "split-8k", "stereo"};
+  const char *wl[] = {"copy", "transfer", "warp", "split-8k", "stereo", "augment"};
   int need_frame = has_workload(o->workloads, "warp") || has_workload(o->workloads, "split-8k");
   tsr_status st = TSR_OK;
   tsr_context *pctx = NULL;
@@ -769,7 +873,7 @@ tsr_status tsr__bench_run(const tsr__bench_options *o, const tsr_device_info *co
     tsr_context *ctx = NULL;
     tsr_context_options co = {.struct_size = sizeof(tsr_context_options), .device = devs[i]->id, .threads = o->threads, .mem_budget = o->mem_budget, .quiet = 1};
     tsr_status cst = tsr_context_create(&co, &ctx);
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 6; k++) {
       if (!has_workload(o->workloads, wl[k])) continue;
       tsr__bench_workload *w = &bd->wl[bd->nwl++];
       init_workload(w, wl[k]);
@@ -786,7 +890,8 @@ tsr_status tsr__bench_run(const tsr__bench_options *o, const tsr_device_info *co
       else if (k == 1) wl_transfer(&r, ctx, w);
       else if (k == 2) wl_warp(&r, ctx, w, bd);
       else if (k == 3) wl_split(&r, ctx, w);
-      else wl_stereo(&r, ctx, w);
+      else if (k == 4) wl_stereo(&r, ctx, w);
+      else wl_augment(&r, ctx, w);
       if (r.tty) fprintf(stderr, "\r\033[K"); /* the tick line */
       if (o->progress)
         fprintf(stderr, "bench: %s: %s %s in %.1f s\n", devs[i]->id, wl[k],

@@ -77,7 +77,7 @@ typedef struct {
 } tsr__bench_report;
 
 /* Workload names, in run order. */
-#define TSR_BENCH_WORKLOADS "copy,transfer,warp,split-8k,stereo"
+#define TSR_BENCH_WORKLOADS "copy,transfer,warp,split-8k,stereo,augment"
 
 typedef struct {
   const char *suite;     /* "quick" or "full" */
