@@ -19,9 +19,10 @@ static tsr_status parse(const char *text, tsr__aug_ops *ops, char *err, size_t n
 START_TEST(grammar) {
   tsr__aug_ops ops;
   char err[512], canon[4096];
-  ck_assert_int_eq(parse("rrc(size=224, scale=0.08:1) hflip; rotate(deg=15,border=reflect),jitter(brightness=0.4,hue=0.1)"
-                         " gray(p=0.2) blur erase(area=0.02:0.2) resize(size=256x128,interp=area,aa=0) ccrop(size=224)"
-                         " letterbox(size=640) vflip(p=1) affine(translate=0.1,scale=0.9:1.1,shear=5)",
+  ck_assert_int_eq(parse("rrc(size=224, scale=0.08:1) hflip; rotate(deg=15,border=reflect),"
+                         "resize(size=256x128,interp=area,aa=0) ccrop(size=224)"
+                         " letterbox(size=640) vflip(p=1) affine(translate=0.1,scale=0.9:1.1,shear=5)"
+                         " jitter(brightness=0.4,hue=0.1) gray(p=0.2) blur erase(area=0.02:0.2)",
                          &ops, err, sizeof err),
                    TSR_OK);
   ck_assert_int_eq(ops.n, 12);
@@ -30,10 +31,10 @@ START_TEST(grammar) {
   ck_assert_int_eq(ops.op[0].h, 0);
   ck_assert(ops.op[1].kind == TSR_AUG_HFLIP && ops.op[1].p == 0.5);
   ck_assert(ops.op[2].deg.lo == -15 && ops.op[2].deg.hi == 15 && ops.op[2].border == TSR_AUG_REFLECT);
-  ck_assert(ops.op[3].brightness == 0.4 && ops.op[3].hue == 0.1 && ops.op[3].contrast == 0);
-  ck_assert(ops.op[7].w == 256 && ops.op[7].h == 128 && ops.op[7].interp == TSR_AUG_AREA && ops.op[7].aa == 0);
-  ck_assert_int_eq(ops.op[9].fill, 114);
-  ck_assert(ops.op[11].shear.lo == -5 && ops.op[11].translate == 0.1);
+  ck_assert(ops.op[8].brightness == 0.4 && ops.op[8].hue == 0.1 && ops.op[8].contrast == 0);
+  ck_assert(ops.op[3].w == 256 && ops.op[3].h == 128 && ops.op[3].interp == TSR_AUG_AREA && ops.op[3].aa == 0);
+  ck_assert_int_eq(ops.op[5].fill, 114);
+  ck_assert(ops.op[7].shear.lo == -5 && ops.op[7].translate == 0.1);
   /* the canonical form parses back to itself */
   tsr__aug_canonical(&ops, canon, sizeof canon);
   tsr__aug_ops again;
@@ -59,6 +60,7 @@ START_TEST(grammar) {
       {"hflip(0.5)", "hflip: '0.5' is not key=value"},
       {"", "no ops"},
       {"=x", "expected an op name"},
+      {"rrc(size=64) blur(p=1) hflip", "blur sits between rrc and hflip"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     ck_assert_int_eq(parse(bad[i].ops, &ops, err, sizeof err), TSR_E_INVALID);

@@ -258,10 +258,10 @@ START_TEST(cpu_run) {
   char err[256] = "";
   ck_assert_msg(tsr__bench_run(&o, &cpu, 1, &rep, err, sizeof err) == TSR_OK, "%s", err);
   ck_assert_int_eq(rep.ndev, 1);
-  ck_assert_int_eq(rep.dev[0].nwl, 5);
-  const char *names[] = {"copy", "transfer", "warp", "split-8k", "stereo"};
-  const int nfig[] = {1, 0, 4, 3, 2};
-  for (int k = 0; k < 5; k++) {
+  ck_assert_int_eq(rep.dev[0].nwl, 6);
+  const char *names[] = {"copy", "transfer", "warp", "split-8k", "stereo", "augment"};
+  const int nfig[] = {1, 0, 4, 3, 2, 1};
+  for (int k = 0; k < 6; k++) {
     const tsr__bench_workload *w = &rep.dev[0].wl[k];
     ck_assert_str_eq(w->name, names[k]);
     ck_assert_int_eq(w->state, k == 1 ? TSR_BENCH_NA : TSR_BENCH_OK);

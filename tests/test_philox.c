@@ -83,6 +83,7 @@ START_TEST(device_gives_the_same_words) {
   copy_to(dir, "tsr_compat.h");
   copy_to(dir, "philox.h");
   copy_to(dir, "augment.h");
+  copy_to(dir, "warp_taps.h");
   snprintf(path, sizeof path, "%s/philox_test.cl", dir);
   /* augment.h's colour math rides along: it compiles as OpenCL C and
    * blends the same there */
