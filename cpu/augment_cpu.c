@@ -3,6 +3,8 @@
  * per-pixel code or from loops that compute the same integers (the
  * bilinear path below), so the CPU and OpenCL backends write the same
  * bytes. */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,8 +31,53 @@ static int32_t mean_luma(const uint8_t *img, int w, int h, int ch) {
   return (int32_t)((sum + n / 2) / n);
 }
 
+/* round(num * 65536 / c) of tsr_aug_hue for 0 <= num <= c <= 255, from
+ * tsr_aug_div_round itself: the hue's two divisions become a lookup. */
+static uint32_t hue_div[256][256];
+static pthread_once_t hue_once = PTHREAD_ONCE_INIT;
+static void hue_init(void) {
+  for (int c = 1; c < 256; c++)
+    for (int n = 0; n <= c; n++) hue_div[c][n] = (uint32_t)tsr_aug_div_round(n * 65536, c);
+}
+
+/* tsr_aug_hue with the table: the same values. */
+static inline void hue_px(uint8_t *p, int32_t s) {
+  int32_t R = p[0], G = p[1], B = p[2];
+  int32_t M = R > G ? (R > B ? R : B) : (G > B ? G : B), m = R < G ? (R < B ? R : B) : (G < B ? G : B), c = M - m;
+  if (c == 0) return;
+  const int32_t six = 6 * 65536;
+  int32_t num, base;
+  if (M == R) {
+    num = G - B;
+    base = 0;
+  } else if (M == G) {
+    num = B - R;
+    base = 2 * 65536;
+  } else {
+    num = R - G;
+    base = 4 * 65536;
+  }
+  int32_t hq = base + (num >= 0 ? (int32_t)hue_div[c][num] : -(int32_t)hue_div[c][-num]) + s;
+  while (hq < 0) hq += six;
+  while (hq >= six) hq -= six;
+  int32_t sector = hq >> 16, f = hq & 65535, d = (c * f + 32768) >> 16, up = m + d, down = M - d;
+  switch (sector) {
+  case 0: R = M; G = up; B = m; break;
+  case 1: R = down; G = M; B = m; break;
+  case 2: R = m; G = M; B = up; break;
+  case 3: R = m; G = down; B = M; break;
+  case 4: R = up; G = m; B = M; break;
+  default: R = M; G = m; B = down; break;
+  }
+  p[0] = (uint8_t)R;
+  p[1] = (uint8_t)G;
+  p[2] = (uint8_t)B;
+}
+
 /* The pixel ops of a list, in order, in place on a w x h image; tmp holds
- * w * h * ch 16-bit values for the blur. */
+ * w * h * ch 16-bit values for the blur. Brightness and contrast go
+ * through a 256-entry table of tsr_aug_blend (a function of the value
+ * alone), hue through hue_px: the values of tsr_aug_point. */
 static void run_pix(const tsr__aug_pix *list, int n, uint8_t *img, int w, int h, int ch, uint16_t *tmp) {
   size_t npx = (size_t)w * (size_t)h;
   int nc = ch >= 3 ? 3 : 1;
@@ -48,9 +95,29 @@ static void run_pix(const tsr__aug_pix *list, int n, uint8_t *img, int w, int h,
       for (int y = p->rect[1]; y < p->rect[1] + p->rect[3] && y < h; y++)
         for (int x = p->rect[0]; x < p->rect[0] + p->rect[2] && x < w; x++)
           for (int c = 0; c < nc; c++) img[((size_t)y * w + x) * ch + c] = (uint8_t)p->a;
-    } else {
+    } else if (p->kind == TSR_AUGP_BRIGHT || p->kind == TSR_AUGP_CONTRAST) {
       int32_t b = p->kind == TSR_AUGP_CONTRAST ? mean_luma(img, w, h, ch) : 0;
-      for (size_t i = 0; i < npx; i++) tsr_aug_point(p->kind, p->a, b, ch, img + i * (size_t)ch);
+      uint8_t lut[256];
+      for (int v = 0; v < 256; v++) lut[v] = (uint8_t)tsr_aug_blend(v, b, p->a);
+      if (ch == 3 || ch == 1) {
+        for (size_t i = 0; i < npx * (size_t)ch; i++) img[i] = lut[img[i]];
+      } else {
+        for (size_t i = 0; i < npx; i++)
+          for (int c = 0; c < nc; c++) img[i * ch + c] = lut[img[i * ch + c]];
+      }
+    } else if (p->kind == TSR_AUGP_HUE && nc == 3) {
+      pthread_once(&hue_once, hue_init);
+      for (size_t i = 0; i < npx; i++) hue_px(img + i * (size_t)ch, p->a);
+    } else if (p->kind == TSR_AUGP_SAT && nc == 3) {
+      for (size_t i = 0; i < npx; i++) {
+        uint8_t *q = img + i * (size_t)ch;
+        int32_t l = tsr_luma8(q[0], q[1], q[2]);
+        q[0] = (uint8_t)tsr_aug_blend(q[0], l, p->a);
+        q[1] = (uint8_t)tsr_aug_blend(q[1], l, p->a);
+        q[2] = (uint8_t)tsr_aug_blend(q[2], l, p->a);
+      }
+    } else {
+      for (size_t i = 0; i < npx; i++) tsr_aug_point(p->kind, p->a, 0, ch, img + i * (size_t)ch);
     }
   }
 }
@@ -78,6 +145,102 @@ static int bilinear_inside(const tsr__aug_exec *e, const uint8_t *src, int x, in
   return 1;
 }
 
+
+/* Source index of tap coordinate i on an axis of n pixels under a border
+ * rule; -1: the fill (constant border). */
+static int tap_index(int i, int n, int border) {
+  if (i >= 0 && i < n) return i;
+  if (border == 0) return -1;
+  if (border == 1) return i < 0 ? 0 : n - 1;
+  return tsr_aug_reflect(i, n);
+}
+
+/* Bilinear through a map without rotation or shear (q[1] = q[3] = 0: rrc,
+ * resize, flips, crops, letterbox): a point's x taps depend only on the
+ * output column and its y taps only on the output row, so the sums of
+ * tsr_aug_sample come out of two passes: per source row, each output
+ * column's weighted x taps summed over its points (exact integers); per
+ * output pixel, those row sums weighted by the y taps. The same total in
+ * another order: the same bytes. Returns 0 (nothing written) when out of
+ * memory. */
+static int separable(const tsr__aug_exec *e, const uint8_t *src, uint8_t *dst) {
+  int n = 1 << e->sub, ch = e->ch, ow = e->out_w, oh = e->out_h, w = e->in_w, h = e->in_h;
+  int32_t *xi = malloc(sizeof *xi * 4 * (size_t)ow * n), *yi = malloc(sizeof *yi * 3 * (size_t)oh * n);
+  if (!xi || !yi) {
+    free(xi);
+    free(yi);
+    return 0;
+  }
+  /* per column and point: the two source columns (or -1) and the weight of the second */
+  int32_t *xc0 = xi, *xc1 = xi + (size_t)ow * n, *xf = xi + 2 * (size_t)ow * n;
+  for (int x = 0; x < ow; x++)
+    for (int i = 0; i < n; i++) {
+      int32_t X = tsr_aug_pos(e->q[0], 0, e->q[2], x, 0, i, 0, e->sub);
+      size_t k = (size_t)x * n + i;
+      xc0[k] = tap_index(X >> 8, w, e->border);
+      xc1[k] = tap_index((X >> 8) + 1, w, e->border);
+      xf[k] = X & 255;
+    }
+  int32_t *yr = yi, *yf = yi + (size_t)oh * n;
+  int ylo = INT32_MAX, yhi = INT32_MIN;
+  for (int y = 0; y < oh; y++)
+    for (int j = 0; j < n; j++) {
+      int32_t Y = tsr_aug_pos(0, e->q[4], e->q[5], 0, y, 0, j, e->sub);
+      size_t k = (size_t)y * n + j;
+      yr[k] = Y >> 8;
+      yf[k] = Y & 255;
+      if (yr[k] < ylo) ylo = yr[k];
+      if (yr[k] + 1 > yhi) yhi = yr[k] + 1;
+    }
+  size_t rows = (size_t)(yhi - ylo + 1), rowlen = (size_t)ow * ch;
+  int32_t *H = malloc(sizeof *H * rows * rowlen);
+  if (!H) {
+    free(xi);
+    free(yi);
+    return 0;
+  }
+  const int32_t fillsum = e->fill * 256 * n;
+  for (size_t r = 0; r < rows; r++) {
+    int sr = tap_index(ylo + (int)r, h, e->border);
+    int32_t *hr = H + r * rowlen;
+    if (sr < 0) {
+      for (size_t k = 0; k < rowlen; k++) hr[k] = fillsum;
+      continue;
+    }
+    const uint8_t *row = src + (size_t)sr * w * ch;
+    for (int x = 0; x < ow; x++) {
+      int32_t acc[4] = {0, 0, 0, 0};
+      for (int i = 0; i < n; i++) {
+        size_t k = (size_t)x * n + i;
+        int32_t f = xf[k], a = xc0[k], b = xc1[k];
+        for (int c = 0; c < ch; c++) {
+          int32_t va = a < 0 ? e->fill : row[a * ch + c], vb = b < 0 ? e->fill : row[b * ch + c];
+          acc[c] += (256 - f) * va + f * vb;
+        }
+      }
+      for (int c = 0; c < ch; c++) hr[x * ch + c] = acc[c];
+    }
+  }
+  int sh = 16 + 2 * e->sub;
+  uint32_t half = 1u << (sh - 1);
+  for (int y = 0; y < oh; y++) {
+    uint8_t *o = dst + (size_t)y * rowlen;
+    for (size_t k = 0; k < rowlen; k++) {
+      uint32_t acc = 0;
+      for (int j = 0; j < n; j++) {
+        size_t q = (size_t)y * n + j;
+        const int32_t *h0 = H + (size_t)(yr[q] - ylo) * rowlen;
+        acc += (uint32_t)((256 - yf[q]) * h0[k] + yf[q] * h0[k + rowlen]);
+      }
+      o[k] = (uint8_t)((acc + half) >> sh);
+    }
+  }
+  free(H);
+  free(xi);
+  free(yi);
+  return 1;
+}
+
 tsr_status tsr__aug_run_cpu(const tsr__aug_exec *e, const uint8_t *src, uint8_t *dst, tsr__aug_scratch *work) {
   int ch = e->ch;
   size_t in_bytes = (size_t)e->in_w * e->in_h * ch, out_bytes = (size_t)e->out_w * e->out_h * ch;
@@ -97,7 +260,7 @@ tsr_status tsr__aug_run_cpu(const tsr__aug_exec *e, const uint8_t *src, uint8_t 
   }
   if (!e->warp) {
     memcpy(dst, in, out_bytes);
-  } else {
+  } else if (!(e->interp == 1 && e->q[1] == 0 && e->q[3] == 0 && separable(e, in, dst))) {
     for (int y = 0; y < e->out_h; y++)
       for (int x = 0; x < e->out_w; x++) {
         uint8_t *o = dst + ((size_t)y * e->out_w + x) * ch;

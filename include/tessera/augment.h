@@ -31,6 +31,7 @@ typedef struct {
   int frames;          /* videos: frames per clip, spread evenly (>= 1) */
   tsr_augment_format format;
   int quality;         /* JPEG outputs, 1..100 (0: 95) */
+  int png_level;       /* PNG outputs: zlib level 1..9 (0: 1, the fastest) */
   int folds;           /* > 1: each input gets a fold in 0..folds-1 (stratified by label) */
   int shard, shards;   /* this process does shard `shard` of `shards` (0 of 1: all) */
   int batch;           /* items per device batch (0: planned) */

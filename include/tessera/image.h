@@ -37,6 +37,7 @@ typedef struct {
   int quality;     /* JPEG 1..100, 0: 95 */
   int subsampling; /* JPEG chroma: 444, 422 or 420; 0: 420 */
   int keep_metadata; /* write img->meta segments into JPEG output */
+  int png_level;   /* PNG: zlib level 1..9; 0: 3 */
 } tsr_write_options;
 #define TSR_WRITE_OPTIONS_INIT {.struct_size = sizeof(tsr_write_options)}
 

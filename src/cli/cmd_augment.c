@@ -33,6 +33,7 @@ static void usage(FILE *f) {
           "      --frames K       frames per video clip, spread evenly (default 16)\n"
           "      --format F       auto (JPEG stays JPEG, the rest PNG), png, jpg or npy\n"
           "      --quality Q      JPEG quality (default 95)\n"
+          "      --png-level L    PNG compression, zlib's 1..9 (default 1, the fastest)\n"
           "      --folds K        a fold per input from its key, stratified by label\n"
           "      --shard I/N      do shard I (0..N-1) of N; the shards' union is one run's output\n"
           "      --batch N        items per device batch\n"
@@ -55,6 +56,7 @@ int cmd_augment(int argc, char **argv) {
                                            {"frames", required_argument, NULL, 'f'},
                                            {"format", required_argument, NULL, 'F'},
                                            {"quality", required_argument, NULL, 'q'},
+                                           {"png-level", required_argument, NULL, 'p'},
                                            {"folds", required_argument, NULL, 'k'},
                                            {"shard", required_argument, NULL, 's'},
                                            {"batch", required_argument, NULL, 'b'},
@@ -91,6 +93,7 @@ int cmd_augment(int argc, char **argv) {
     case 'c': INT_OPT("--copies", 1, 100000, o.copies); break;
     case 'f': INT_OPT("--frames", 1, 4096, o.frames); break;
     case 'q': INT_OPT("--quality", 1, 100, o.quality); break;
+    case 'p': INT_OPT("--png-level", 1, 9, o.png_level); break;
     case 'k': INT_OPT("--folds", 0, 1000, o.folds); break;
     case 'b': INT_OPT("--batch", 1, 256, o.batch); break;
     case 'F':

@@ -24,7 +24,8 @@ tsr_status tsr__jpeg_encode(tsr_context *ctx, const tsr_image *img, const char *
                             const tsr_write_options *opts, FILE *fp);
 tsr_status tsr__png_decode(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name,
                            tsr_image **img);
-tsr_status tsr__png_encode(tsr_context *ctx, const tsr_image *img, const char *name, FILE *fp);
+/* level: zlib's 1..9; anything else: 3. */
+tsr_status tsr__png_encode(tsr_context *ctx, const tsr_image *img, const char *name, int level, FILE *fp);
 tsr_status tsr__pnm_decode(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name,
                            tsr_image **img, size_t *consumed);
 /* A stream frame's header and sample bytes once its header is complete;

@@ -89,7 +89,7 @@ tsr_status tsr_image_write(tsr_context *ctx, const tsr_image *img, const char *p
   if (st) return st;
   switch (f) {
   case TSR_FMT_JPEG: st = tsr__jpeg_encode(ctx, img, path, &o, af.fp); break;
-  case TSR_FMT_PNG: st = tsr__png_encode(ctx, img, path, af.fp); break;
+  case TSR_FMT_PNG: st = tsr__png_encode(ctx, img, path, o.png_level, af.fp); break;
   default: st = tsr__pnm_encode(ctx, img, path, af.fp); break;
   }
   if (st) {

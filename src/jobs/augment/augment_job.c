@@ -426,6 +426,7 @@ static tsr_status write_copy(job *j, tsr_context *lc, const item *ai, int k, tsr
   tsr_status st = make_parent(lc, j->o->outdir, rel);
   tsr_write_options wo = TSR_WRITE_OPTIONS_INIT;
   wo.quality = j->o->quality;
+  wo.png_level = j->o->png_level ? j->o->png_level : 1;
   if (!st) {
     if (j->o->format == TSR_AUG_OUT_NPY) {
       st = write_npy(lc, path, outs, ai->nframes, sp->video);
@@ -568,6 +569,7 @@ static cJSON *fingerprint(const job *j) {
   cJSON_AddNumberToObject(f, "frames", j->o->frames);
   cJSON_AddStringToObject(f, "format", fmt[j->o->format]);
   cJSON_AddNumberToObject(f, "quality", j->o->quality ? j->o->quality : 95);
+  cJSON_AddNumberToObject(f, "png_level", j->o->png_level ? j->o->png_level : 1);
   cJSON_AddNumberToObject(f, "folds", j->o->folds > 1 ? j->o->folds : 0);
   cJSON_AddBoolToObject(f, "full_decode", j->o->full_decode);
   return f;

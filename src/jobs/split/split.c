@@ -551,7 +551,7 @@ static tsr_status unit(void *job, tsr_context *lc, tsr__item *it, int v, void *d
       wo.quality = sp->o->quality ? sp->o->quality : 95;
       st = tsr__jpeg_encode(lc, out, path, &wo, fp);
     } else {
-      st = tsr__png_encode(lc, out, path, fp);
+      st = tsr__png_encode(lc, out, path, 0, fp);
     }
     if (fclose(fp) && !st) st = tsr__fail(lc, TSR_E_NOMEM, "%s: out of memory", path);
   }
@@ -618,7 +618,7 @@ static tsr_status make_masks(split *sp) {
     char *mem = NULL;
     size_t n = 0;
     FILE *fp = open_memstream(&mem, &n);
-    st = fp ? tsr__png_encode(sp->ctx, m, "mask", fp) : TSR_E_NOMEM;
+    st = fp ? tsr__png_encode(sp->ctx, m, "mask", 0, fp) : TSR_E_NOMEM;
     if (fp) fclose(fp);
     tsr_image_free(m);
     sp->mask_png[v] = (uint8_t *)mem;
