@@ -67,6 +67,9 @@ LIBS = ("tessera", "torchvision", "albumentations")
 OPS = "rrc(size=224); hflip; jitter(brightness=0.4,contrast=0.4,saturation=0.4,hue=0.1)"
 SIZE = 224
 PNG_LEVEL = 1
+# Output format, png or npy (uint8 HWC arrays, as ML loaders read): set by
+# --format; spawned workers read it from the environment.
+FORMAT = os.environ.get("AUG_COMPARE_FORMAT", "png")
 LABELS = ("a", "b")
 INPUT_SEED = 20240613
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -115,7 +118,7 @@ def make_inputs(out_dir, n):
 def count_pngs(folder):
     total = 0
     for _, _, files in os.walk(folder):
-        total += sum(1 for name in files if name.lower().endswith(".png"))
+        total += sum(1 for name in files if name.lower().endswith("." + FORMAT))
     return total
 
 
@@ -125,7 +128,7 @@ def run_tessera(binary, in_dir, out_dir, copies, threads, log_path):
     """One timed `tessera augment` run: (seconds, peak RSS in bytes, exit
     status, command). Output goes to log_path."""
     cmd = [binary, "augment", in_dir, "-o", out_dir, "--seed", "1", "--copies", str(copies),
-           "--ops", OPS, "--format", "png", "--threads", str(threads), "--overwrite"]
+           "--ops", OPS, "--format", FORMAT, "--threads", str(threads), "--device", "cpu", "--overwrite"]
     with open(log_path, "wb") as log:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
@@ -221,6 +224,10 @@ def _augment_one(item):
         img = tio.decode_jpeg(tio.read_file(src), mode=tio.ImageReadMode.RGB)
         for k in range(copies):
             out = tf(img)
+            if FORMAT == "npy":
+                import numpy as np
+                np.save("%s_%d.npy" % (dst_base, k), out.permute(1, 2, 0).numpy())
+                continue
             path = "%s_%d.png" % (dst_base, k)
             if _W["png"] == "torchvision":
                 tio.write_file(path, tio.encode_png(out, compression_level=PNG_LEVEL))
@@ -234,6 +241,10 @@ def _augment_one(item):
         img = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         for k in range(copies):
             out = tf(image=img)["image"]
+            if FORMAT == "npy":
+                import numpy as np
+                np.save("%s_%d.npy" % (dst_base, k), out)
+                continue
             path = "%s_%d.png" % (dst_base, k)
             if not cv2.imwrite(path, cv2.cvtColor(out, cv2.COLOR_RGB2BGR),
                                [cv2.IMWRITE_PNG_COMPRESSION, PNG_LEVEL]):
@@ -321,7 +332,12 @@ def main():
                     help="tessera --threads and the Python pools' process count (default 2)")
     ap.add_argument("--out", required=True, help="work folder: inputs, outputs, logs")
     ap.add_argument("--json", help="write raw per-round figures here")
+    ap.add_argument("--format", choices=("png", "npy"), default="png",
+                    help="outputs: PNG (level 1 everywhere) or .npy arrays (default png)")
     args = ap.parse_args()
+    global FORMAT
+    FORMAT = args.format
+    os.environ["AUG_COMPARE_FORMAT"] = FORMAT
     if args.images < 1 or args.copies < 1 or args.rounds < 1 or args.threads < 1:
         ap.error("--images, --copies, --rounds and --threads must be at least 1")
 

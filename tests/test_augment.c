@@ -284,7 +284,7 @@ static void plan_exec(const char *ops_text, int w, int h, int ch, uint32_t copy,
   ck_assert_int_eq(tsr__aug_parse(ctx, ops_text, ops), TSR_OK);
   tsr_context_destroy(ctx);
   tsr__aug_plan_item(ops, 5, tsr__aug_path_hash("x.png"), copy, w, h, plan);
-  tsr__aug_exec_make(ops, plan, w, h, ch, 1, e);
+  tsr__aug_exec_make(ops, plan, w, h, ch, 1, 0, 0, e);
 }
 
 START_TEST(resample_matches_reference) {

@@ -20,6 +20,12 @@ tsr_status tsr__jpeg_info(tsr_context *ctx, const uint8_t *buf, size_t size, con
  * then the result, or freed on failure), left alone otherwise. */
 tsr_status tsr__jpeg_decode_band(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int denom,
                                  int row0, int rows, tsr_image **img);
+/* Rows [y0, y0 + h) of columns from x0, w wide, at scale 1/denom: the
+ * columns are widened to whole iMCUs (libjpeg's jpeg_crop_scanline), so the
+ * image may start left of x0 (*ox0) and be wider than w. The pixels are
+ * those of a full decode at that scale (tested). */
+tsr_status tsr__jpeg_decode_region(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int denom,
+                                   int x0, int y0, int w, int h, tsr_image **img, int *ox0);
 tsr_status tsr__jpeg_encode(tsr_context *ctx, const tsr_image *img, const char *name,
                             const tsr_write_options *opts, FILE *fp);
 tsr_status tsr__png_decode(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name,

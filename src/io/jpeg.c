@@ -251,3 +251,69 @@ done:
   else *out = img;
   return st;
 }
+
+tsr_status tsr__jpeg_decode_region(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int denom,
+                                   int x0, int y0, int w, int h, tsr_image **out, int *ox0) {
+  struct jpeg_decompress_struct cinfo;
+  band_err err;
+  tsr_image *volatile img = NULL;
+  tsr_status st = TSR_OK;
+  *out = NULL;
+  memset(&cinfo, 0, sizeof cinfo);
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = band_error_exit;
+  err.pub.emit_message = band_emit;
+  if (setjmp(err.jump)) {
+    if (strstr(err.msg, "Backing store"))
+      st = tsr__fail(ctx, TSR_E_TOO_LARGE, "%s: decoding it would need more than %llu bytes of decoder memory", name,
+                     (unsigned long long)TSR_MAX_IMAGE_BYTES);
+    else
+      st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: corrupt or truncated JPEG: %s", name, err.msg);
+    goto done;
+  }
+  jpeg_create_decompress(&cinfo);
+  cinfo.mem->max_memory_to_use = (long)TSR_MAX_IMAGE_BYTES;
+  jpeg_mem_src(&cinfo, buf, (unsigned long)size);
+  jpeg_read_header(&cinfo, TRUE);
+  if ((st = tsr__check_dims(ctx, name, cinfo.image_width, cinfo.image_height, cinfo.num_components == 1 ? 1 : 3, 8)))
+    goto done;
+  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+    st = tsr__fail(ctx, TSR_E_UNSUPPORTED, "%s: CMYK JPEG is not supported", name);
+    goto done;
+  }
+  int channels = cinfo.num_components == 1 ? 1 : 3;
+  cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  cinfo.scale_num = 1;
+  cinfo.scale_denom = (unsigned)denom;
+  cinfo.dct_method = JDCT_ISLOW;
+  jpeg_start_decompress(&cinfo);
+  int fw = (int)cinfo.output_width, fh = (int)cinfo.output_height;
+  if (x0 < 0 || y0 < 0 || w < 1 || h < 1 || x0 + w > fw || y0 + h > fh) {
+    st = tsr__fail(ctx, TSR_E_INVALID, "%s: region %dx%d at %d,%d outside the %dx%d image at scale 1/%d", name, w, h, x0,
+                   y0, fw, fh, denom);
+    goto done;
+  }
+  JDIMENSION xo = (JDIMENSION)x0, xw = (JDIMENSION)w;
+  if (x0 > 0 || w < fw) jpeg_crop_scanline(&cinfo, &xo, &xw); /* widened to whole iMCU columns */
+  if ((st = tsr_image_create((int)xw, h, channels, 8, (tsr_image **)&img))) {
+    st = tsr__fail(ctx, st, "%s: cannot allocate the decoded region", name);
+    goto done;
+  }
+  if (y0 > 0 && jpeg_skip_scanlines(&cinfo, (JDIMENSION)y0) != (JDIMENSION)y0) {
+    st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: truncated JPEG", name);
+    goto done;
+  }
+  while ((int)cinfo.output_scanline < y0 + h) {
+    JSAMPROW r = img->data + (size_t)((int)cinfo.output_scanline - y0) * img->stride;
+    if (jpeg_read_scanlines(&cinfo, &r, 1) != 1) {
+      st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: truncated JPEG", name);
+      goto done;
+    }
+  }
+  *ox0 = (int)xo;
+done:
+  jpeg_destroy_decompress(&cinfo);
+  if (st) tsr_image_free(img);
+  else *out = img;
+  return st;
+}

@@ -76,72 +76,43 @@ static tsr_status run_pix(dev *d, const tsr__aug_pix *list, int n, tsr__buf *img
   return st;
 }
 
-tsr_status tsr__aug_item_cl(tsr_context *ctx, const tsr__aug_ops *ops, uint64_t seed, uint64_t hash, int copies,
-                            int w, int h, int denom, tsr_image *const *frames, int nframes, uint8_t ***outs_out) {
-  *outs_out = NULL;
+tsr_status tsr__aug_run_cl(tsr_context *ctx, const tsr__aug_exec *e, const uint8_t *src, uint8_t *out) {
   dev d;
   memset(&d, 0, sizeof d);
   d.ctx = ctx;
-  const tsr_image *f0 = frames[0];
-  int ch = f0->channels;
-  tsr__aug_exec *ex = malloc((size_t)copies * sizeof *ex);
-  uint8_t **outs = calloc((size_t)copies * (size_t)nframes, sizeof *outs);
-  tsr_status st = ex && outs ? TSR_OK : tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
-  /* the largest image any step of any copy holds */
-  size_t in_bytes = (size_t)f0->width * f0->height * ch, big = in_bytes, out_max = 1;
-  int rows = f0->height;
-  for (int k = 0; k < copies && !st; k++) {
-    tsr__aug_plan plan;
-    tsr__aug_plan_item(ops, seed, hash, (uint32_t)k, w, h, &plan);
-    tsr__aug_exec_make(ops, &plan, f0->width, f0->height, ch, denom, &ex[k]);
-    size_t ob = (size_t)ex[k].out_w * ex[k].out_h * ch;
-    if (ob > big) big = ob;
-    if (ob > out_max) out_max = ob;
-    if (ex[k].out_h > rows) rows = ex[k].out_h;
-  }
+  int ch = e->ch;
+  size_t in_bytes = (size_t)e->in_w * e->in_h * ch, ob = (size_t)e->out_w * e->out_h * ch;
+  size_t big = in_bytes > ob ? in_bytes : ob;
+  int rows = e->in_h > e->out_h ? e->in_h : e->out_h;
+  tsr_status st = TSR_OK;
   for (int i = 0; i < K_COUNT && !st; i++) st = tsr__cl_kernel(ctx, "augment.cl", kname[i], &d.k[i], NULL, NULL);
-  size_t sz[B_COUNT] = {in_bytes, in_bytes, out_max, 2 * big, (size_t)rows * 8, 8,
+  size_t sz[B_COUNT] = {in_bytes, in_bytes, ob, 2 * big, (size_t)rows * 8, 8,
                         sizeof(int32_t) * (2 * TSR_AUG_BLUR_MAX_R + 1)};
   for (int i = 0; i < B_COUNT && !st; i++) st = tsr__buf_alloc(ctx, "augment", TSR_BUF_RW, sz[i], &d.b[i]);
-  for (int f = 0; f < nframes && !st; f++) {
-    st = tsr__cl_write(ctx, 0, d.b[B_SRC], 0, in_bytes, frames[f]->data, 1, NULL, NULL);
-    for (int k = 0; k < copies && !st; k++) {
-      const tsr__aug_exec *e = &ex[k];
-      tsr__buf *in = d.b[B_SRC];
-      if (e->npre) {
-        st = tsr__cl_write(ctx, 0, d.b[B_WORK], 0, in_bytes, frames[f]->data, 1, NULL, NULL);
-        if (!st) st = run_pix(&d, e->pre, e->npre, d.b[B_WORK], e->in_w, e->in_h, ch);
-        in = d.b[B_WORK];
-      }
-      size_t ob = (size_t)e->out_w * e->out_h * ch;
-      /* the resample (with no geometric op the map is the identity, whose
-       * samples are the pixels themselves, as the CPU's copy) */
-      if (!st) {
-        cl_long q[6];
-        for (int c = 0; c < 6; c++) q[c] = e->q[c];
-        int iw = e->in_w, ih = e->in_h, mode = e->interp, sub = e->sub, border = e->border, fill = e->fill;
-        int ow = e->out_w, oh = e->out_h;
-        tsr__cl_arg a[17] = {TSR_ARG_BUF(in),      TSR_ARG_VAL(iw),     TSR_ARG_VAL(ih),   TSR_ARG_VAL(ch),
-                             TSR_ARG_VAL(q[0]),    TSR_ARG_VAL(q[1]),   TSR_ARG_VAL(q[2]), TSR_ARG_VAL(q[3]),
-                             TSR_ARG_VAL(q[4]),    TSR_ARG_VAL(q[5]),   TSR_ARG_VAL(mode), TSR_ARG_VAL(sub),
-                             TSR_ARG_VAL(border),  TSR_ARG_VAL(fill),   TSR_ARG_BUF(d.b[B_DST]), TSR_ARG_VAL(ow),
-                             TSR_ARG_VAL(oh)};
-        st = launch2(&d, K_WARP, 17, a, ow, oh);
-      }
-      if (!st) st = run_pix(&d, e->post, e->npost, d.b[B_DST], e->out_w, e->out_h, ch);
-      uint8_t *o = NULL;
-      if (!st && !(o = outs[(size_t)k * nframes + f] = malloc(ob))) st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
-      if (!st) st = tsr__cl_read(ctx, 0, d.b[B_DST], 0, ob, o, 1, NULL, NULL);
-    }
+  if (!st) st = tsr__cl_write(ctx, 0, d.b[B_SRC], 0, in_bytes, src, 1, NULL, NULL);
+  tsr__buf *in = d.b[B_SRC];
+  if (!st && e->npre) {
+    st = tsr__cl_write(ctx, 0, d.b[B_WORK], 0, in_bytes, src, 1, NULL, NULL);
+    if (!st) st = run_pix(&d, e->pre, e->npre, d.b[B_WORK], e->in_w, e->in_h, ch);
+    in = d.b[B_WORK];
   }
+  /* the resample (with no geometric op the map is the identity, whose
+   * samples are the pixels themselves, as the CPU's copy) */
+  if (!st) {
+    cl_long q[6];
+    for (int c = 0; c < 6; c++) q[c] = e->q[c];
+    int iw = e->in_w, ih = e->in_h, mode = e->interp, sub = e->sub, border = e->border, fill = e->fill;
+    int ow = e->out_w, oh = e->out_h;
+    tsr__cl_arg a[17] = {TSR_ARG_BUF(in),     TSR_ARG_VAL(iw),   TSR_ARG_VAL(ih),         TSR_ARG_VAL(ch),
+                         TSR_ARG_VAL(q[0]),   TSR_ARG_VAL(q[1]), TSR_ARG_VAL(q[2]),       TSR_ARG_VAL(q[3]),
+                         TSR_ARG_VAL(q[4]),   TSR_ARG_VAL(q[5]), TSR_ARG_VAL(mode),       TSR_ARG_VAL(sub),
+                         TSR_ARG_VAL(border), TSR_ARG_VAL(fill), TSR_ARG_BUF(d.b[B_DST]), TSR_ARG_VAL(ow),
+                         TSR_ARG_VAL(oh)};
+    st = launch2(&d, K_WARP, 17, a, ow, oh);
+  }
+  if (!st) st = run_pix(&d, e->post, e->npost, d.b[B_DST], e->out_w, e->out_h, ch);
+  if (!st) st = tsr__cl_read(ctx, 0, d.b[B_DST], 0, ob, out, 1, NULL, NULL);
+  if (st) tsr__cl_finish(ctx, 0);
   for (int i = 0; i < B_COUNT; i++) tsr__buf_free(ctx, d.b[i]);
-  free(ex);
-  if (st) {
-    tsr__cl_finish(ctx, 0);
-    for (size_t i = 0; outs && i < (size_t)copies * nframes; i++) free(outs[i]);
-    free(outs);
-    return st;
-  }
-  *outs_out = outs;
-  return TSR_OK;
+  return st;
 }

@@ -637,7 +637,7 @@ static int add_pix(const tsr__aug_op *o, const tsr__aug_params *pp, tsr__aug_pix
 }
 
 void tsr__aug_exec_make(const tsr__aug_ops *ops, const tsr__aug_plan *plan, int in_w, int in_h, int ch, int denom,
-                        tsr__aug_exec *e) {
+                        int off_x, int off_y, tsr__aug_exec *e) {
   memset(e, 0, sizeof *e);
   e->in_w = in_w;
   e->in_h = in_h;
@@ -672,10 +672,10 @@ void tsr__aug_exec_make(const tsr__aug_ops *ops, const tsr__aug_plan *plan, int 
   double d = denom > 0 ? denom : 1;
   e->q[0] = q16(m[0] / d);
   e->q[1] = q16(m[1] / d);
-  e->q[2] = q16(m[2] / d - 0.5);
+  e->q[2] = q16(m[2] / d - off_x - 0.5);
   e->q[3] = q16(m[3] / d);
   e->q[4] = q16(m[4] / d);
-  e->q[5] = q16(m[5] / d - 0.5);
+  e->q[5] = q16(m[5] / d - off_y - 0.5);
   double shrink = tsr__aug_shrink(plan) / d;
   e->sub = 0;
   if (aa && e->interp != 0)
@@ -721,4 +721,29 @@ int tsr__aug_params_json(const tsr__aug_ops *ops, const tsr__aug_plan *plan, cha
   PUT("}");
 #undef PUT
   return total;
+}
+
+void tsr__aug_region(const tsr__aug_exec *e, const tsr__aug_plan *plan, int denom, int src_w, int src_h, int r[4]) {
+  const double *m = plan->m;
+  double d = denom > 0 ? denom : 1, umin = 1e300, umax = -1e300, vmin = 1e300, vmax = -1e300;
+  for (int k = 0; k < 4; k++) {
+    double x = (k & 1) ? plan->out_w : 0, y = (k & 2) ? plan->out_h : 0;
+    double u = (m[0] * x + m[1] * y + m[2]) / d, v = (m[3] * x + m[4] * y + m[5]) / d;
+    umin = u < umin ? u : umin;
+    umax = u > umax ? u : umax;
+    vmin = v < vmin ? v : vmin;
+    vmax = v > vmax ? v : vmax;
+  }
+  /* the taps (bicubic reaches 2 pixels) and libjpeg's edge columns */
+  int margin = 3 + (16 / (int)d > 2 ? 16 / (int)d : 2);
+  double lo[2] = {umin, vmin}, hi[2] = {umax, vmax};
+  int size[2] = {src_w, src_h};
+  for (int a = 0; a < 2; a++) {
+    double l = floor(lo[a] - 0.5) - margin, h = ceil(hi[a] + 0.5) + margin;
+    int full = e->border == TSR_AUG_REFLECT && (l < 0 || h > size[a]); /* reflected taps land anywhere */
+    int i0 = full || l < 0 ? 0 : l > size[a] - 1 ? size[a] - 1 : (int)l;
+    int i1 = full || h > size[a] ? size[a] : h < i0 + 1 ? i0 + 1 : (int)h;
+    r[a] = i0;
+    r[2 + a] = i1 - i0;
+  }
 }

@@ -142,10 +142,17 @@ typedef struct {
 double tsr__aug_shrink(const tsr__aug_plan *plan);
 /* Builds the execution of a plan for an input of in_w x in_h (ch 1..4)
  * that was decoded at 1 / denom of the size the plan was drawn for
- * (denom 1, or a JPEG's DCT scale; only when no pixel op runs before the
- * geometry). */
+ * (denom 1, or a JPEG's DCT scale) and starts at (off_x, off_y) of that
+ * decode (a region; 0, 0 for the whole image). Scales and regions only
+ * where no pixel op runs before the geometry. */
 void tsr__aug_exec_make(const tsr__aug_ops *ops, const tsr__aug_plan *plan, int in_w, int in_h, int ch, int denom,
-                        tsr__aug_exec *e);
+                        int off_x, int off_y, tsr__aug_exec *e);
+/* The region of a src_w x src_h decode (at 1 / denom) that the plan's
+ * resample reads: x, y, w, h in r, with margins for the taps and for
+ * libjpeg's edge columns, clipped to the image (the whole axis where a
+ * reflecting border looks outside it). e: the plan's execution (its
+ * border). */
+void tsr__aug_region(const tsr__aug_exec *e, const tsr__aug_plan *plan, int denom, int src_w, int src_h, int r[4]);
 /* Whether the list has pixel ops before its geometry (they need the
  * input at its full size). */
 int tsr__aug_has_pre(const tsr__aug_ops *ops);
@@ -158,13 +165,11 @@ typedef struct {
   size_t cap;
 } tsr__aug_scratch;
 tsr_status tsr__aug_run_cpu(const tsr__aug_exec *e, const uint8_t *src, uint8_t *dst, tsr__aug_scratch *work);
-/* OpenCL backend (src/ops/augment_cl.c): every copy of one item (frames
- * decoded at 1 / denom of w x h, packed 8-bit) on ctx's device; *outs is
- * copies x nframes malloc'ed outputs (copy-major), each out_w x out_h x
- * ch of its copy's execution. An error is the device's (TSR_E_DEVICE when
- * it failed) or out of memory. */
-tsr_status tsr__aug_item_cl(tsr_context *ctx, const tsr__aug_ops *ops, uint64_t seed, uint64_t hash, int copies,
-                            int w, int h, int denom, tsr_image *const *frames, int nframes, uint8_t ***outs);
+/* OpenCL backend (src/ops/augment_cl.c): one execution of one frame (src
+ * in_w x in_h x ch, packed) into out (out_w x out_h x ch) on ctx's
+ * device, buffers charged to its ledger for the call. An error is the
+ * device's (TSR_E_DEVICE when it failed) or out of memory. */
+tsr_status tsr__aug_run_cl(tsr_context *ctx, const tsr__aug_exec *e, const uint8_t *src, uint8_t *out);
 /* The drawn parameters of a plan as a JSON object (the manifest's column):
  * the ops that applied, by name, with their values. Returns as snprintf. */
 int tsr__aug_params_json(const tsr__aug_ops *ops, const tsr__aug_plan *plan, char *out, size_t n);

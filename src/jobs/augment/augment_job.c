@@ -231,8 +231,8 @@ typedef struct {
   size_t size;
   tsr_image **frames; /* decoded: one for an image, the clip's for a video */
   int nframes;
-  int w, h;           /* the size the plans are drawn for */
-  int denom;          /* the frames' DCT scale */
+  int w, h, ch;       /* the size the plans are drawn for, and the channels */
+  int jpeg;           /* decoded per copy (copy_source) */
   uint8_t **outs;     /* the device's results, copies x frames (NULL: run on the CPU) */
 } item;
 
@@ -298,13 +298,13 @@ static tsr_status prepare(void *jp, tsr_context *lc, tsr__item *it) {
   it->group = 0;
   const spec *sp = ai->sp = find(j, it->name);
   if (!sp) return tsr__fail(lc, TSR_E_INVALID, "%s: unknown input", it->name);
-  ai->denom = 1;
   if (!sp->video) {
     tsr_status st = tsr__read_file(lc, sp->path, &ai->bytes, &ai->size);
     if (st) return st;
-    int ch = 0;
-    if (tsr_format_from_name(sp->path) == TSR_FMT_JPEG)
-      return tsr__jpeg_info(lc, ai->bytes, ai->size, sp->path, &ai->w, &ai->h, &ch);
+    if (tsr_format_from_name(sp->path) == TSR_FMT_JPEG) {
+      ai->jpeg = 1;
+      return tsr__jpeg_info(lc, ai->bytes, ai->size, sp->path, &ai->w, &ai->h, &ai->ch);
+    }
     return TSR_OK; /* other formats: the size when decoded */
   }
   tsr__video_sampling s = {0};
@@ -335,54 +335,68 @@ static tsr_status prepare(void *jp, tsr_context *lc, tsr__item *it) {
   if (!st) {
     ai->w = ai->frames[0]->width;
     ai->h = ai->frames[0]->height;
+    ai->ch = ai->frames[0]->channels;
   }
   return st;
 }
 
-/* An image's frames, decoded in the worker: a JPEG at 1/2, 1/4 or 1/8 of
- * its size when every copy shrinks it at least that much (and no pixel op
- * runs before the geometry); the plans' maps are scaled to match. */
-static tsr_status decode(job *j, tsr_context *lc, item *ai) {
+/* An image decoded whole, once (kept as the item's only frame). */
+static tsr_status decode_whole(tsr_context *lc, item *ai) {
   if (ai->frames) return TSR_OK;
-  const spec *sp = ai->sp;
-  int jpeg = tsr_format_from_name(sp->path) == TSR_FMT_JPEG;
-  ai->denom = 1;
-  if (jpeg && !j->o->full_decode && !tsr__aug_has_pre(&j->ops)) {
-    double least = 1e30;
-    for (int k = 0; k < j->o->copies; k++) {
-      tsr__aug_plan plan;
-      tsr__aug_plan_item(&j->ops, j->o->seed, sp->hash, (uint32_t)k, ai->w, ai->h, &plan);
-      double s = tsr__aug_shrink(&plan);
-      if (s < least) least = s;
-    }
-    while (ai->denom < 8 && 2.0 * ai->denom <= least + 1e-9) ai->denom *= 2;
-  }
   tsr_image *img = NULL;
-  tsr_status st;
-  if (ai->denom > 1)
-    st = tsr__jpeg_decode_band(lc, ai->bytes, ai->size, sp->path, ai->denom, 0, (ai->h + ai->denom - 1) / ai->denom,
-                               &img);
-  else st = tsr_image_decode(lc, ai->bytes, ai->size, sp->path, 0, &img);
-  free(ai->bytes);
-  ai->bytes = NULL;
+  tsr_status st = tsr_image_decode(lc, ai->bytes, ai->size, ai->sp->path, 0, &img);
   if (!st) st = to8(lc, &img);
+  if (!st && !(ai->frames = malloc(sizeof *ai->frames))) st = tsr__fail(lc, TSR_E_NOMEM, "out of memory");
   if (st) {
     tsr_image_free(img);
     return st;
   }
-  if (!jpeg) {
-    ai->w = img->width;
-    ai->h = img->height;
-  }
-  ai->frames = malloc(sizeof *ai->frames);
-  if (!ai->frames) {
-    tsr_image_free(img);
-    return tsr__fail(lc, TSR_E_NOMEM, "out of memory");
-  }
   ai->frames[0] = img;
   ai->nframes = 1;
+  ai->w = img->width;
+  ai->h = img->height;
+  ai->ch = img->channels;
   return TSR_OK;
 }
+
+/* Copy k's source for frame f and its execution. A JPEG image (with no
+ * pixel op before the geometry) is decoded for each copy at the DCT scale
+ * its own shrink allows (1/2, 1/4, 1/8 when it shrinks at least that much)
+ * and only in the region its resample reads; both are exact, so a copy's
+ * bytes depend only on its own plan. Other inputs are decoded once, whole.
+ * *own: what the caller frees. */
+static tsr_status copy_source(job *j, tsr_context *lc, item *ai, const tsr__aug_plan *plan, int f, tsr_image **own,
+                              const tsr_image **src, tsr__aug_exec *e) {
+  *own = NULL;
+  const spec *sp = ai->sp;
+  if (!sp->video && ai->jpeg && !tsr__aug_has_pre(&j->ops)) {
+    int d = 1;
+    if (!j->o->full_decode) {
+      double s = tsr__aug_shrink(plan);
+      while (d < 8 && 2.0 * d <= s + 1e-9) d *= 2;
+    }
+    int sw = (ai->w + d - 1) / d, sh = (ai->h + d - 1) / d, r[4], ox = 0;
+    tsr__aug_exec probe;
+    tsr__aug_exec_make(&j->ops, plan, sw, sh, ai->ch, d, 0, 0, &probe);
+    tsr__aug_region(&probe, plan, d, sw, sh, r);
+    tsr_status st = tsr__jpeg_decode_region(lc, ai->bytes, ai->size, sp->path, d, r[0], r[1], r[2], r[3], own, &ox);
+    if (st) return st;
+    tsr__aug_exec_make(&j->ops, plan, (*own)->width, (*own)->height, (*own)->channels, d, ox, r[1], e);
+    *src = *own;
+    return TSR_OK;
+  }
+  if (!sp->video) {
+    tsr_status st = decode_whole(lc, ai);
+    if (st) return st;
+  }
+  const tsr_image *fr = ai->frames[f];
+  tsr__aug_exec_make(&j->ops, plan, fr->width, fr->height, fr->channels, 1, 0, 0, e);
+  *src = fr;
+  return TSR_OK;
+}
+
+/* Frames an item's copies have: a clip's, or 1. */
+static int item_frames(const item *ai) { return ai->sp->video ? ai->nframes : 1; }
 
 static tsr_status write_npy(tsr_context *lc, const char *path, tsr_image *const *f, int n, int clip) {
   const tsr_image *a = f[0];
@@ -429,11 +443,11 @@ static tsr_status write_copy(job *j, tsr_context *lc, const item *ai, int k, tsr
   wo.png_level = j->o->png_level ? j->o->png_level : 1;
   if (!st) {
     if (j->o->format == TSR_AUG_OUT_NPY) {
-      st = write_npy(lc, path, outs, ai->nframes, sp->video);
+      st = write_npy(lc, path, outs, item_frames(ai), sp->video);
     } else if (!sp->video) {
       st = tsr_image_write(lc, outs[0], path, &wo);
     } else if (!(st = tsr__mkdirs_inside(lc, j->o->outdir, rel))) {
-      for (int f = 0; f < ai->nframes && !st; f++) {
+      for (int f = 0; f < item_frames(ai) && !st; f++) {
         char fp[4700];
         snprintf(fp, sizeof fp, "%s/frame_%04d.%s", path, f, j->ext);
         st = tsr_image_write(lc, outs[f], fp, &wo);
@@ -460,52 +474,90 @@ static tsr_status write_copy(job *j, tsr_context *lc, const item *ai, int k, tsr
   return st;
 }
 
+/* Whether copy k is on disk and in the manifest from an earlier run. */
+static int copy_done(const job *j, const spec *sp, int k) {
+  if (j->o->overwrite) return 0;
+  char rel[512], path[4608];
+  out_rel(j, sp, k, rel, sizeof rel);
+  if (!tsr__manifest_has(&j->man, rel, "")) return 0;
+  struct stat sb;
+  snprintf(path, sizeof path, "%s/%s", j->o->outdir, rel);
+  return stat(path, &sb) == 0;
+}
+
 static tsr_status unit(void *jp, tsr_context *lc, tsr__item *it, int index, void *data) {
   (void)index;
   (void)data;
   job *j = jp;
   item *ai = it->data;
-  tsr_status st = decode(j, lc, ai);
-  if (st) return st;
-  const tsr_image *f0 = ai->frames[0];
-  tsr_image **outs = calloc((size_t)ai->nframes, sizeof *outs);
+  int nf = item_frames(ai);
+  tsr_image **outs = calloc((size_t)nf, sizeof *outs);
   tsr__aug_scratch work = {0};
-  if (!outs) st = tsr__fail(lc, TSR_E_NOMEM, "out of memory");
+  tsr_status st = outs ? TSR_OK : tsr__fail(lc, TSR_E_NOMEM, "out of memory");
+  if (!st && !ai->sp->video && !ai->jpeg) st = decode_whole(lc, ai); /* for the size the plans are drawn at */
   for (int k = 0; k < j->o->copies && !st; k++) {
+    if (copy_done(j, ai->sp, k)) continue;
     tsr__aug_plan plan;
     tsr__aug_plan_item(&j->ops, j->o->seed, ai->sp->hash, (uint32_t)k, ai->w, ai->h, &plan);
-    char rel[512];
-    out_rel(j, ai->sp, k, rel, sizeof rel);
-    if (!j->o->overwrite && tsr__manifest_has(&j->man, rel, "")) {
-      char path[4608];
-      struct stat sb;
-      snprintf(path, sizeof path, "%s/%s", j->o->outdir, rel);
-      if (stat(path, &sb) == 0) continue; /* done by an earlier run */
-    }
-    tsr__aug_exec e;
-    tsr__aug_exec_make(&j->ops, &plan, f0->width, f0->height, f0->channels, ai->denom, &e);
-    for (int f = 0; f < ai->nframes && !st; f++) {
-      if (!outs[f] && tsr_image_create(e.out_w, e.out_h, e.ch, 8, &outs[f])) {
-        st = tsr__fail(lc, TSR_E_NOMEM, "out of memory for a %dx%d output", e.out_w, e.out_h);
+    for (int f = 0; f < nf && !st; f++) {
+      if (outs[f] && (outs[f]->width != plan.out_w || outs[f]->height != plan.out_h)) {
+        tsr_image_free(outs[f]); /* the size varies by copy where no op sets it */
+        outs[f] = NULL;
+      }
+      int ch = ai->ch;
+      if (!outs[f] && tsr_image_create(plan.out_w, plan.out_h, ch, 8, &outs[f])) {
+        st = tsr__fail(lc, TSR_E_NOMEM, "out of memory for a %dx%d output", plan.out_w, plan.out_h);
         break;
       }
-      if (outs[f]->width != e.out_w || outs[f]->height != e.out_h) { /* sizes vary by copy (no size op) */
-        tsr_image_free(outs[f]);
-        outs[f] = NULL;
-        if (tsr_image_create(e.out_w, e.out_h, e.ch, 8, &outs[f])) {
-          st = tsr__fail(lc, TSR_E_NOMEM, "out of memory for a %dx%d output", e.out_w, e.out_h);
-          break;
-        }
+      if (ai->outs) {
+        memcpy(outs[f]->data, ai->outs[(size_t)k * nf + f], (size_t)plan.out_w * plan.out_h * ch);
+        continue;
       }
-      if (ai->outs) memcpy(outs[f]->data, ai->outs[(size_t)k * ai->nframes + f], (size_t)e.out_w * e.out_h * e.ch);
-      else if (tsr__aug_run_cpu(&e, ai->frames[f]->data, outs[f]->data, &work))
-        st = tsr__fail(lc, TSR_E_NOMEM, "out of memory");
+      tsr_image *own = NULL;
+      const tsr_image *src = NULL;
+      tsr__aug_exec e;
+      st = copy_source(j, lc, ai, &plan, f, &own, &src, &e);
+      if (!st && tsr__aug_run_cpu(&e, src->data, outs[f]->data, &work)) st = tsr__fail(lc, TSR_E_NOMEM, "out of memory");
+      tsr_image_free(own);
     }
     if (!st) st = write_copy(j, lc, ai, k, outs, &plan);
   }
-  for (int f = 0; outs && f < ai->nframes; f++) tsr_image_free(outs[f]);
+  for (int f = 0; outs && f < nf; f++) tsr_image_free(outs[f]);
   free(outs);
   free(work.buf);
+  return st;
+}
+
+/* The device's share of an item: every copy of every frame, the results
+ * kept for the worker that writes them. */
+static tsr_status device_item(job *j, item *ai) {
+  tsr_context *ctx = j->ctx;
+  int nf = item_frames(ai);
+  tsr_status st = TSR_OK;
+  if (!ai->sp->video && !ai->jpeg) st = decode_whole(ctx, ai);
+  if (!st && !(ai->outs = calloc((size_t)j->o->copies * nf, sizeof *ai->outs)))
+    st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+  for (int k = 0; k < j->o->copies && !st; k++) {
+    if (copy_done(j, ai->sp, k)) continue;
+    tsr__aug_plan plan;
+    tsr__aug_plan_item(&j->ops, j->o->seed, ai->sp->hash, (uint32_t)k, ai->w, ai->h, &plan);
+    for (int f = 0; f < nf && !st; f++) {
+      tsr_image *own = NULL;
+      const tsr_image *src = NULL;
+      tsr__aug_exec e;
+      st = copy_source(j, ctx, ai, &plan, f, &own, &src, &e);
+      uint8_t *o = NULL;
+      if (!st && !(o = ai->outs[(size_t)k * nf + f] = malloc((size_t)e.out_w * e.out_h * e.ch)))
+        st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+      if (!st) st = tsr__aug_run_cl(ctx, &e, src->data, o);
+      tsr_image_free(own);
+    }
+  }
+  if (st && ai->outs) {
+    for (int i = 0; i < j->o->copies * nf; i++) free(ai->outs[i]);
+    free(ai->outs);
+    ai->outs = NULL;
+  }
   return st;
 }
 
@@ -514,10 +566,7 @@ static void compute(void *jp, tsr__pipeline *p, tsr__item **items, int n) {
   for (int i = 0; i < n; i++) {
     item *ai = items[i]->data;
     if (j->device) {
-      char msg[TSR_ERRMSG_MAX];
-      tsr_status st = decode(j, j->ctx, ai);
-      if (!st) st = tsr__aug_item_cl(j->ctx, &j->ops, j->o->seed, ai->sp->hash, j->o->copies, ai->w, ai->h, ai->denom,
-                                     ai->frames, ai->nframes, &ai->outs);
+      tsr_status st = device_item(j, ai);
       if (st == TSR_E_DEVICE) {
         tsr__log(j->ctx, TSR_LOG_WARN, "the OpenCL device failed (%s); the remaining items run on the CPU",
                  tsr_context_error(j->ctx));
@@ -525,6 +574,7 @@ static void compute(void *jp, tsr__pipeline *p, tsr__item **items, int n) {
         st = TSR_OK;
       }
       if (st) {
+        char msg[TSR_ERRMSG_MAX];
         snprintf(msg, sizeof msg, "%s", tsr_context_error(j->ctx));
         tsr__pipeline_fail(p, items[i], st, msg);
         continue;
@@ -549,7 +599,7 @@ static void release(void *jp, tsr__item *it) {
   for (int f = 0; f < ai->nframes; f++) tsr_image_free(ai->frames[f]);
   free(ai->frames);
   if (ai->outs) {
-    for (int k = 0; k < j->o->copies * ai->nframes; k++) free(ai->outs[k]);
+    for (int k = 0; k < j->o->copies * item_frames(ai); k++) free(ai->outs[k]);
     free(ai->outs);
   }
   free(ai);
