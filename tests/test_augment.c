@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "augment.h"
+#include "io/codec.h"
 #include "io/manifest.h"
 #include "io/video.h"
 #include "ops/augment_ops.h"
@@ -450,6 +451,70 @@ START_TEST(pixel_ops_match_references) {
 }
 END_TEST
 
+/* A copy decodes only its region of a JPEG, at its own DCT scale: the
+ * output equals the one from the whole image decoded at that scale (4:2:0
+ * chroma, whose upsampling differs at a cropped edge, is what the margins
+ * are for), so a copy's bytes do not depend on the region or on the other
+ * copies. */
+START_TEST(jpeg_regions_equal_whole_decodes) {
+  tsr_context *ctx = tt_context("cpu");
+  tsr_image *m = tt_load(TSR_TEST_DATA "/motorcycle_q/im0.png");
+  char *d = tt_tempdir(), p[4300];
+  snprintf(p, sizeof p, "%s/m.jpg", d);
+  tsr_write_options wo = TSR_WRITE_OPTIONS_INIT;
+  wo.quality = 90;
+  wo.subsampling = 420;
+  ck_assert_int_eq(tsr_image_write(ctx, m, p, &wo), TSR_OK);
+  uint8_t *buf;
+  size_t size;
+  ck_assert_int_eq(tsr__read_file(ctx, p, &buf, &size), TSR_OK);
+  static const char *const lists[] = {"rrc(size=64); hflip", "rrc(size=40,scale=0.5:1)",
+                                      "rotate(deg=25,border=replicate); ccrop(size=90)",
+                                      "affine(translate=0.3,scale=0.5:0.8,border=constant,fill=5); resize(size=50x40)",
+                                      "rrc(size=48,scale=0.01:0.05,interp=bicubic)"};
+  int regions = 0, scaled = 0;
+  for (size_t l = 0; l < sizeof lists / sizeof *lists; l++)
+    for (uint32_t k = 0; k < 12; k++) {
+      tsr__aug_ops ops;
+      tsr__aug_plan plan;
+      tsr__aug_exec probe;
+      plan_exec(lists[l], m->width, m->height, 3, k, &ops, &plan, &probe);
+      int dn = 1;
+      while (dn < 8 && 2.0 * dn <= tsr__aug_shrink(&plan)) dn *= 2;
+      int sw = (m->width + dn - 1) / dn, sh = (m->height + dn - 1) / dn, r[4], ox = 0;
+      tsr_image *whole = NULL, *part = NULL;
+      ck_assert_int_eq(tsr__jpeg_decode_band(ctx, buf, size, "m.jpg", dn, 0, sh, &whole), TSR_OK);
+      tsr__aug_exec e1, e2;
+      tsr__aug_exec_make(&ops, &plan, sw, sh, 3, dn, 0, 0, &e1);
+      tsr__aug_region(&e1, &plan, dn, sw, sh, r);
+      ck_assert_int_eq(tsr__jpeg_decode_region(ctx, buf, size, "m.jpg", dn, r[0], r[1], r[2], r[3], &part, &ox), TSR_OK);
+      tsr__aug_exec_make(&ops, &plan, part->width, part->height, 3, dn, ox, r[1], &e2);
+      regions += part->width < sw || part->height < sh;
+      scaled += dn > 1;
+      size_t ob = (size_t)plan.out_w * plan.out_h * 3;
+      uint8_t *a = malloc(ob), *b = malloc(ob);
+      tsr__aug_scratch wk = {0};
+      ck_assert_int_eq(tsr__aug_run_cpu(&e1, whole->data, a, &wk), TSR_OK);
+      ck_assert_int_eq(tsr__aug_run_cpu(&e2, part->data, b, &wk), TSR_OK);
+      ck_assert_msg(!memcmp(a, b, ob), "%s, copy %u: the region (%d,%d %dx%d at 1/%d) gives other bytes", lists[l], k,
+                    r[0], r[1], r[2], r[3], dn);
+      free(a);
+      free(b);
+      free(wk.buf);
+      tsr_image_free(whole);
+      tsr_image_free(part);
+    }
+  ck_assert_int_ge(regions, 30);
+  ck_assert_int_ge(scaled, 5);
+  printf("augment: %d of 60 copies read a region, %d at a DCT scale: the same bytes as whole decodes\n", regions, scaled);
+  free(buf);
+  tsr_image_free(m);
+  tsr_context_destroy(ctx);
+  tt_rmtree(d);
+  free(d);
+}
+END_TEST
+
 START_TEST(clips_decode_only_what_they_need) {
   tsr__video *v = NULL;
   char err[512];
@@ -614,6 +679,7 @@ int main(void) {
   tcase_add_test(tc, threads_shards_and_seeds);
   tcase_add_test(tc, resample_matches_reference);
   tcase_add_test(tc, pixel_ops_match_references);
+  tcase_add_test(tc, jpeg_regions_equal_whole_decodes);
   tcase_add_test(tc, clips_decode_only_what_they_need);
   tcase_add_test(tc, bad_inputs_are_named_and_skipped);
   tcase_add_test(tc, resume_refuses_other_options_and_folds_are_stratified);
