@@ -302,6 +302,8 @@ START_TEST(resample_matches_reference) {
       {"hflip(p=1); vflip(p=1); resize(size=300x260)", 0, 0, 0},
       {"rrc(size=32,scale=1:1,ratio=1:1)", 0, 0, 3}, /* a 5x shrink: 8 x 8 points */
       {"resize(size=90)", 0, 0, 1},
+      {"letterbox(size=120x40,fill=33)", 0, 33, 1},
+      {"affine(translate=0.3,scale=1.7:1.7,border=replicate)", 1, 0, 0},
   };
   for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
     tsr__aug_ops ops;
@@ -323,6 +325,16 @@ START_TEST(resample_matches_reference) {
           if (dd > worst) worst = dd;
         }
     ck_assert_msg(worst <= 1, "%s: off by %d from the double-precision resample", cases[t].ops, worst);
+    /* the CPU loops (separable where the map allows, written-out bilinear)
+     * give the bytes of the shared per-pixel function the kernels run */
+    for (int y = 0; y < e.out_h; y++)
+      for (int x = 0; x < e.out_w; x++) {
+        uint8_t px[4];
+        tsr_aug_sample(s->data, s->width, s->height, 3, e.q[0], e.q[1], e.q[2], e.q[3], e.q[4], e.q[5], e.interp, e.sub,
+                       e.border, e.fill, x, y, px);
+        ck_assert_msg(!memcmp(px, out + ((size_t)y * e.out_w + x) * 3, 3), "%s: pixel %d,%d differs from tsr_aug_sample",
+                      cases[t].ops, x, y);
+      }
     free(out);
     free(wk.buf);
   }
