@@ -329,9 +329,9 @@ tsr_status tsr__video_open(const char *path, const tsr__video_sampling *s, tsr__
   }
   v->dec->pkt_timebase = v->st->time_base;
   v->dec->max_pixels = (int64_t)(TSR_MAX_IMAGE_BYTES / 3); /* no decoder buffer above what a frame may be */
-  /* Frame and slice threads, as many as libavcodec picks: both give the
-   * same pixels as a single-threaded decode. */
-  v->dec->thread_count = 0;
+  /* Frame and slice threads, as many as libavcodec picks (or as the
+   * sampling asks): both give the same pixels as a single-threaded decode. */
+  v->dec->thread_count = s && s->threads > 0 ? s->threads : 0;
   v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   if ((rc = avcodec_open2(v->dec, codec, NULL)) < 0) {
     st = say(err, errlen, TSR_E_UNSUPPORTED, path, "cannot open the %s decoder: %s", codec->name,

@@ -31,6 +31,7 @@ typedef struct {
   double duration; /* seconds after start; 0: to the end */
   int count;       /* > 0: keep this many frames, spread evenly: the frames nearest the middles of
                       `count` equal parts of the range (needs a known duration) */
+  int threads;     /* decoder threads: 0 libavcodec's choice (frame and slice threads), 1 one */
 } tsr__video_sampling; /* fps, every and count all 0: keep every frame */
 
 typedef struct {

@@ -309,6 +309,7 @@ static tsr_status prepare(void *jp, tsr_context *lc, tsr__item *it) {
   }
   tsr__video_sampling s = {0};
   s.count = j->o->frames;
+  s.threads = 1; /* a few frames after each seek: decoder threads would only hold more frames (the workers are busy) */
   tsr__video *v = NULL;
   char err[TSR_ERRMSG_MAX];
   tsr_status st = tsr__video_open(sp->path, &s, &v, err, sizeof err);
