@@ -4,13 +4,13 @@
 # with allocations capped just above the documented image limit (4 GiB of
 # samples). New inputs go to a scratch folder, never into the seeds. Exits
 # non-zero, naming the crashing input, when a target fails.
-#   scripts/fuzz.sh [SECONDS] [TARGET...]   targets: jpeg png pnm stream rig manifest pfm calib
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   targets: jpeg png pnm stream rig manifest pfm calib ops csv
 #   FUZZ_WORK=DIR keeps the grown corpora and any crash in DIR (long runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-30}
 shift || true
-TARGETS=${*:-jpeg png pnm stream rig manifest pfm calib}
+TARGETS=${*:-jpeg png pnm stream rig manifest pfm calib ops csv}
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DTSR_FUZZ=ON -DTSR_BUILD_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 # shellcheck disable=SC2046

@@ -1,6 +1,7 @@
 /* JPEG as the split reads it: the header, the whole image, and row bands at
  * every DCT scale into a band image reused from the previous band (the
- * path where a reused band once leaked when decoding failed early). */
+ * path where a reused band once leaked when decoding failed early); and a
+ * region, as augment reads one per copy. */
 #include "fuzz_common.h"
 #include "io/codec.h"
 
@@ -28,5 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   }
   tsr_image_free(band);
+  /* a region, as augment's copies read theirs */
+  int sw = (w + denom - 1) / denom, x0 = (int)(size % 7) % sw, y0 = (int)(size % 5) % sh, ox = 0;
+  tsr_image *reg = NULL;
+  if (!tsr__jpeg_decode_region(ctx, data, size, "fuzz.jpg", denom, x0, y0, sw - x0 > 9 ? 9 : sw - x0,
+                               sh - y0 > 7 ? 7 : sh - y0, &reg, &ox))
+    tsr_image_free(reg);
   return 0;
 }
