@@ -233,6 +233,8 @@ typedef struct {
   int nframes;
   int w, h, ch;       /* the size the plans are drawn for, and the channels */
   int jpeg;           /* decoded per copy (copy_source) */
+  tsr_image *reg;     /* a JPEG's last decoded region, at 1 / reg_d, reg_rect: x, y, w, h there */
+  int reg_d, reg_rect[4];
   uint8_t **outs;     /* the device's results, copies x frames (NULL: run on the CPU) */
 } item;
 
@@ -360,32 +362,67 @@ static tsr_status decode_whole(tsr_context *lc, item *ai) {
   return TSR_OK;
 }
 
+/* A JPEG copy's DCT scale (1/2, 1/4, 1/8 where its own map shrinks at
+ * least that much) and the region of that decode its resample reads. */
+static int jpeg_need(const job *j, const item *ai, const tsr__aug_plan *plan, int r[4]) {
+  int d = 1;
+  if (!j->o->full_decode) {
+    double s = tsr__aug_shrink(plan);
+    while (d < 8 && 2.0 * d <= s + 1e-9) d *= 2;
+  }
+  int sw = (ai->w + d - 1) / d, sh = (ai->h + d - 1) / d;
+  tsr__aug_exec probe;
+  tsr__aug_exec_make(&j->ops, plan, sw, sh, ai->ch, d, 0, 0, &probe);
+  tsr__aug_region(&probe, plan, d, sw, sh, r);
+  return d;
+}
+
+static int contains(const int a[4], const int b[4]) {
+  return b[0] >= a[0] && b[1] >= a[1] && b[0] + b[2] <= a[0] + a[2] && b[1] + b[3] <= a[1] + a[3];
+}
+
 /* Copy k's source for frame f and its execution. A JPEG image (with no
- * pixel op before the geometry) is decoded for each copy at the DCT scale
- * its own shrink allows (1/2, 1/4, 1/8 when it shrinks at least that much)
- * and only in the region its resample reads; both are exact, so a copy's
- * bytes depend only on its own plan. Other inputs are decoded once, whole.
- * *own: what the caller frees. */
-static tsr_status copy_source(job *j, tsr_context *lc, item *ai, const tsr__aug_plan *plan, int f, tsr_image **own,
-                              const tsr_image **src, tsr__aug_exec *e) {
+ * pixel op before the geometry) is decoded at each copy's own DCT scale,
+ * only in the region the copies of that scale still to come read (one
+ * decode serves them all); region decodes give the pixels of the whole
+ * decode (tested), so a copy's bytes depend only on its own plan. Other
+ * inputs are decoded once, whole. *own: what the caller frees. */
+static tsr_status copy_source(job *j, tsr_context *lc, item *ai, const tsr__aug_plan *plan, int k, int f,
+                              tsr_image **own, const tsr_image **src, tsr__aug_exec *e) {
   *own = NULL;
   const spec *sp = ai->sp;
   if (!sp->video && ai->jpeg && !tsr__aug_has_pre(&j->ops)) {
-    int d = 1;
-    if (!j->o->full_decode) {
-      double s = tsr__aug_shrink(plan);
-      while (d < 8 && 2.0 * d <= s + 1e-9) d *= 2;
+    int r[4], d = jpeg_need(j, ai, plan, r);
+    if (!ai->reg || ai->reg_d != d || !contains(ai->reg_rect, r)) {
+      int u[4] = {r[0], r[1], r[0] + r[2], r[1] + r[3]};
+      for (int kk = k + 1; kk < j->o->copies; kk++) {
+        tsr__aug_plan pk;
+        int rk[4];
+        tsr__aug_plan_item(&j->ops, j->o->seed, sp->hash, (uint32_t)kk, ai->w, ai->h, &pk);
+        if (jpeg_need(j, ai, &pk, rk) != d) continue;
+        u[0] = rk[0] < u[0] ? rk[0] : u[0];
+        u[1] = rk[1] < u[1] ? rk[1] : u[1];
+        u[2] = rk[0] + rk[2] > u[2] ? rk[0] + rk[2] : u[2];
+        u[3] = rk[1] + rk[3] > u[3] ? rk[1] + rk[3] : u[3];
+      }
+      tsr_image_free(ai->reg);
+      ai->reg = NULL;
+      int ox = 0;
+      tsr_status st = tsr__jpeg_decode_region(lc, ai->bytes, ai->size, sp->path, d, u[0], u[1], u[2] - u[0],
+                                              u[3] - u[1], &ai->reg, &ox);
+      if (st) return st;
+      ai->reg_d = d;
+      ai->reg_rect[0] = ox;
+      ai->reg_rect[1] = u[1];
+      ai->reg_rect[2] = ai->reg->width;
+      ai->reg_rect[3] = ai->reg->height;
     }
-    int sw = (ai->w + d - 1) / d, sh = (ai->h + d - 1) / d, r[4], ox = 0;
-    tsr__aug_exec probe;
-    tsr__aug_exec_make(&j->ops, plan, sw, sh, ai->ch, d, 0, 0, &probe);
-    tsr__aug_region(&probe, plan, d, sw, sh, r);
-    tsr_status st = tsr__jpeg_decode_region(lc, ai->bytes, ai->size, sp->path, d, r[0], r[1], r[2], r[3], own, &ox);
-    if (st) return st;
-    tsr__aug_exec_make(&j->ops, plan, (*own)->width, (*own)->height, (*own)->channels, d, ox, r[1], e);
-    *src = *own;
+    tsr__aug_exec_make(&j->ops, plan, ai->reg->width, ai->reg->height, ai->reg->channels, d, ai->reg_rect[0],
+                       ai->reg_rect[1], e);
+    *src = ai->reg;
     return TSR_OK;
   }
+  (void)k;
   if (!sp->video) {
     tsr_status st = decode_whole(lc, ai);
     if (st) return st;
@@ -517,7 +554,7 @@ static tsr_status unit(void *jp, tsr_context *lc, tsr__item *it, int index, void
       tsr_image *own = NULL;
       const tsr_image *src = NULL;
       tsr__aug_exec e;
-      st = copy_source(j, lc, ai, &plan, f, &own, &src, &e);
+      st = copy_source(j, lc, ai, &plan, k, f, &own, &src, &e);
       if (!st && tsr__aug_run_cpu(&e, src->data, outs[f]->data, &work)) st = tsr__fail(lc, TSR_E_NOMEM, "out of memory");
       tsr_image_free(own);
     }
@@ -546,7 +583,7 @@ static tsr_status device_item(job *j, item *ai) {
       tsr_image *own = NULL;
       const tsr_image *src = NULL;
       tsr__aug_exec e;
-      st = copy_source(j, ctx, ai, &plan, f, &own, &src, &e);
+      st = copy_source(j, ctx, ai, &plan, k, f, &own, &src, &e);
       uint8_t *o = NULL;
       if (!st && !(o = ai->outs[(size_t)k * nf + f] = malloc((size_t)e.out_w * e.out_h * e.ch)))
         st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
@@ -597,6 +634,7 @@ static void release(void *jp, tsr__item *it) {
   item *ai = it->data;
   if (!ai) return;
   free(ai->bytes);
+  tsr_image_free(ai->reg);
   for (int f = 0; f < ai->nframes; f++) tsr_image_free(ai->frames[f]);
   free(ai->frames);
   if (ai->outs) {
