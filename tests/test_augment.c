@@ -230,6 +230,8 @@ START_TEST(threads_shards_and_seeds) {
   out_dir(d, "one_copy", c1, sizeof c1);
   o.outdir = c1;
   o.copies = 1;
+  o.shard = 0;
+  o.shards = 1;
   ck_assert_int_eq(run("cpu", 2, inputs, 2, &o, NULL, err, sizeof err), TSR_OK);
   {
     const char *names[] = {"cat/earth_aug0.jpg", "dog/moto_aug0.png", "dog/deep/gray_aug0.png", "top_aug0.png"};
