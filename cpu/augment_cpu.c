@@ -158,21 +158,21 @@ static int tap_index(int i, int n, int border) {
 /* Bilinear through a map without rotation or shear (q[1] = q[3] = 0: rrc,
  * resize, flips, crops, letterbox): a point's x taps depend only on the
  * output column and its y taps only on the output row, so the sums of
- * tsr_aug_sample come out of two passes: per source row, each output
- * column's weighted x taps summed over its points (exact integers); per
- * output pixel, those row sums weighted by the y taps. The same total in
- * another order: the same bytes. Returns 0 (nothing written) when out of
- * memory. */
+ * tsr_aug_sample come out of two passes. Per output row, the source rows
+ * its points read are summed with their y weights over the columns any
+ * tap reads (contiguous: the compiler vectorizes it); then each output
+ * pixel sums those column sums with its x weights. A tap outside the
+ * image under the constant border is the fill, as in tsr_aug_tap. The same
+ * integer total in another order: the same bytes. Returns 0 (nothing
+ * written) when out of memory. */
 static int separable(const tsr__aug_exec *e, const uint8_t *src, uint8_t *dst) {
   int n = 1 << e->sub, ch = e->ch, ow = e->out_w, oh = e->out_h, w = e->in_w, h = e->in_h;
-  int32_t *xi = malloc(sizeof *xi * 4 * (size_t)ow * n), *yi = malloc(sizeof *yi * 3 * (size_t)oh * n);
-  if (!xi || !yi) {
-    free(xi);
-    free(yi);
-    return 0;
-  }
-  /* per column and point: the two source columns (or -1) and the weight of the second */
-  int32_t *xc0 = xi, *xc1 = xi + (size_t)ow * n, *xf = xi + 2 * (size_t)ow * n;
+  size_t nx = (size_t)ow * n;
+  int32_t *xi = malloc(sizeof *xi * 3 * nx);
+  if (!xi) return 0;
+  /* per column and point: the two source columns (-1: the fill) and the weight of the second */
+  int32_t *xc0 = xi, *xc1 = xi + nx, *xf = xi + 2 * nx;
+  int cmin = w, cmax = -1;
   for (int x = 0; x < ow; x++)
     for (int i = 0; i < n; i++) {
       int32_t X = tsr_aug_pos(e->q[0], 0, e->q[2], x, 0, i, 0, e->sub);
@@ -180,83 +180,71 @@ static int separable(const tsr__aug_exec *e, const uint8_t *src, uint8_t *dst) {
       xc0[k] = tap_index(X >> 8, w, e->border);
       xc1[k] = tap_index((X >> 8) + 1, w, e->border);
       xf[k] = X & 255;
+      for (int t = 0; t < 2; t++) {
+        int c = t ? xc1[k] : xc0[k];
+        if (c >= 0 && c < cmin) cmin = c;
+        if (c > cmax) cmax = c;
+      }
     }
+  if (cmax < cmin) cmin = cmax = 0; /* every tap the fill */
   int inside = 1; /* no column tap is the fill */
-  for (size_t k = 0; k < (size_t)ow * n; k++) inside &= xc0[k] >= 0 && xc1[k] >= 0;
-  int32_t *yr = yi, *yf = yi + (size_t)oh * n;
-  int ylo = INT32_MAX, yhi = INT32_MIN;
-  for (int y = 0; y < oh; y++)
-    for (int j = 0; j < n; j++) {
-      int32_t Y = tsr_aug_pos(0, e->q[4], e->q[5], 0, y, 0, j, e->sub);
-      size_t k = (size_t)y * n + j;
-      yr[k] = Y >> 8;
-      yf[k] = Y & 255;
-      if (yr[k] < ylo) ylo = yr[k];
-      if (yr[k] + 1 > yhi) yhi = yr[k] + 1;
-    }
-  size_t rows = (size_t)(yhi - ylo + 1), rowlen = (size_t)ow * ch;
-  int32_t *H = malloc(sizeof *H * rows * rowlen);
-  if (!H) {
+  for (size_t k = 0; k < nx; k++) inside &= xc0[k] >= 0 && xc1[k] >= 0;
+  size_t span = (size_t)(cmax - cmin + 1) * ch;
+  uint32_t *T = malloc(sizeof *T * span);
+  if (!T) {
     free(xi);
-    free(yi);
     return 0;
   }
-  const int32_t fillsum = e->fill * 256 * n;
-  for (size_t r = 0; r < rows; r++) {
-    int sr = tap_index(ylo + (int)r, h, e->border);
-    int32_t *hr = H + r * rowlen;
-    if (sr < 0) {
-      for (size_t k = 0; k < rowlen; k++) hr[k] = fillsum;
-      continue;
+  const uint32_t fill_t = (uint32_t)e->fill * 256u * (uint32_t)n; /* a fill column's sum over a row's points */
+  const uint8_t *base = src + (size_t)cmin * ch;
+  int sh = 16 + 2 * e->sub;
+  uint32_t half = 1u << (sh - 1);
+  for (int y = 0; y < oh; y++) {
+    memset(T, 0, sizeof *T * span);
+    for (int j = 0; j < n; j++) {
+      int32_t Y = tsr_aug_pos(0, e->q[4], e->q[5], 0, y, 0, j, e->sub);
+      uint32_t f = (uint32_t)(Y & 255), g = 256u - f;
+      int r0 = tap_index(Y >> 8, h, e->border), r1 = tap_index((Y >> 8) + 1, h, e->border);
+      const uint8_t *a = r0 < 0 ? NULL : base + (size_t)r0 * w * ch, *b = r1 < 0 ? NULL : base + (size_t)r1 * w * ch;
+      if (a && b) {
+        for (size_t k = 0; k < span; k++) T[k] += g * a[k] + f * b[k];
+      } else {
+        uint32_t fa = (uint32_t)e->fill * g, fb = (uint32_t)e->fill * f;
+        for (size_t k = 0; k < span; k++) T[k] += (a ? g * a[k] : fa) + (b ? f * b[k] : fb);
+      }
     }
-    const uint8_t *row = src + (size_t)sr * w * ch;
-    if (ch == 3 && inside) { /* every tap a pixel of the row: the loop below without its branches */
+    uint8_t *o = dst + (size_t)y * ow * ch;
+    if (ch == 3 && inside) { /* every column tap a pixel: the loop below without its branches */
       for (int x = 0; x < ow; x++) {
-        int32_t a0 = 0, a1 = 0, a2 = 0;
+        uint32_t a0 = 0, a1 = 0, a2 = 0;
         for (int i = 0; i < n; i++) {
           size_t k = (size_t)x * n + i;
-          int32_t f = xf[k], g = 256 - f;
-          const uint8_t *pa = row + xc0[k] * 3, *pb = row + xc1[k] * 3;
-          a0 += g * pa[0] + f * pb[0];
-          a1 += g * pa[1] + f * pb[1];
-          a2 += g * pa[2] + f * pb[2];
+          uint32_t f = (uint32_t)xf[k], g = 256u - f;
+          const uint32_t *t0 = T + (size_t)(xc0[k] - cmin) * 3, *t1 = T + (size_t)(xc1[k] - cmin) * 3;
+          a0 += g * t0[0] + f * t1[0];
+          a1 += g * t0[1] + f * t1[1];
+          a2 += g * t0[2] + f * t1[2];
         }
-        hr[x * 3] = a0;
-        hr[x * 3 + 1] = a1;
-        hr[x * 3 + 2] = a2;
+        o[x * 3] = (uint8_t)((a0 + half) >> sh);
+        o[x * 3 + 1] = (uint8_t)((a1 + half) >> sh);
+        o[x * 3 + 2] = (uint8_t)((a2 + half) >> sh);
       }
       continue;
     }
     for (int x = 0; x < ow; x++) {
-      int32_t acc[4] = {0, 0, 0, 0};
+      uint32_t acc[4] = {0, 0, 0, 0};
       for (int i = 0; i < n; i++) {
         size_t k = (size_t)x * n + i;
-        int32_t f = xf[k], a = xc0[k], b = xc1[k];
-        for (int c = 0; c < ch; c++) {
-          int32_t va = a < 0 ? e->fill : row[a * ch + c], vb = b < 0 ? e->fill : row[b * ch + c];
-          acc[c] += (256 - f) * va + f * vb;
-        }
+        uint32_t f = (uint32_t)xf[k], g = 256u - f;
+        int c0 = xc0[k], c1 = xc1[k];
+        const uint32_t *t0 = T + (size_t)(c0 - cmin) * ch, *t1 = T + (size_t)(c1 - cmin) * ch;
+        for (int c = 0; c < ch; c++) acc[c] += g * (c0 < 0 ? fill_t : t0[c]) + f * (c1 < 0 ? fill_t : t1[c]);
       }
-      for (int c = 0; c < ch; c++) hr[x * ch + c] = acc[c];
+      for (int c = 0; c < ch; c++) o[x * ch + c] = (uint8_t)((acc[c] + half) >> sh);
     }
   }
-  int sh = 16 + 2 * e->sub;
-  uint32_t half = 1u << (sh - 1);
-  for (int y = 0; y < oh; y++) {
-    uint8_t *o = dst + (size_t)y * rowlen;
-    for (size_t k = 0; k < rowlen; k++) {
-      uint32_t acc = 0;
-      for (int j = 0; j < n; j++) {
-        size_t q = (size_t)y * n + j;
-        const int32_t *h0 = H + (size_t)(yr[q] - ylo) * rowlen;
-        acc += (uint32_t)((256 - yf[q]) * h0[k] + yf[q] * h0[k + rowlen]);
-      }
-      o[k] = (uint8_t)((acc + half) >> sh);
-    }
-  }
-  free(H);
+  free(T);
   free(xi);
-  free(yi);
   return 1;
 }
 
