@@ -439,6 +439,7 @@ def main():
             "rounds": args.rounds,
             "threads": args.threads,
             "ops": OPS,
+            "format": FORMAT,
             "png_compression_level": PNG_LEVEL,
             "seconds": times,
             "peak_rss_bytes": rss,
