@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "augment.h"
 #include "io/codec.h"
@@ -606,6 +607,20 @@ START_TEST(bad_inputs_are_named_and_skipped) {
   tt_write_file(p, "not a jpeg at all", 17);
   snprintf(p, sizeof p, "%s/in/dog/broken.mp4", d);
   tt_write_file(p, "\0\0\0\x18" "ftypisom garbage garbage garbage", 36);
+  /* a second image of the same stem: as PNG its outputs would collide */
+  snprintf(p, sizeof p, "%s/in/dog/moto.ppm", d);
+  {
+    tsr_context *cx = tt_context("cpu");
+    tsr_image *sm = NULL;
+    ck_assert_int_eq(tsr_image_create(20, 10, 3, 8, &sm), TSR_OK);
+    tt_fill_random(sm, 1);
+    ck_assert_int_eq(tsr_image_write(cx, sm, p, NULL), TSR_OK);
+    tsr_image_free(sm);
+    tsr_context_destroy(cx);
+  }
+  /* a link back up the tree: not followed (it would never end) */
+  snprintf(p, sizeof p, "%s/in/dog/loop", d);
+  ck_assert_int_eq(symlink("..", p), 0);
   snprintf(out, sizeof out, "%s/o", d);
   const char *inputs[1] = {in};
   tsr_augment_options o = TSR_AUGMENT_OPTIONS_INIT;
@@ -615,9 +630,9 @@ START_TEST(bad_inputs_are_named_and_skipped) {
   tsr_augment_result r;
   tsr_status st = run("cpu", 2, inputs, 1, &o, &r, err, sizeof err);
   ck_assert_int_ne(st, TSR_OK);
-  ck_assert_int_eq(r.failed, 2);
+  ck_assert_int_eq(r.failed, 3);
   ck_assert_int_eq(r.done, 4);
-  ck_assert_msg(strstr(err, "broken"), "%s", err);
+  ck_assert_msg(strstr(err, "broken") || strstr(err, "overwrite"), "%s", err);
   snprintf(p, sizeof p, "%s/dog/deep/gray_aug1.png", out);
   ck_assert(tt_file_exists(p));
   /* the CLI names each bad file on its own line */
@@ -625,6 +640,7 @@ START_TEST(bad_inputs_are_named_and_skipped) {
   snprintf(cmd, sizeof cmd, "augment '%s' -o '%s/o2' --ops 'rrc(size=48)' --device cpu", in, d);
   ck_assert_int_ne(tt_cli(cmd, cerr, sizeof cerr), 0);
   ck_assert_msg(strstr(cerr, "cat/broken.jpg") && strstr(cerr, "dog/broken.mp4"), "%s", cerr);
+  ck_assert_msg(strstr(cerr, "moto.ppm: its outputs would overwrite those of") && strstr(cerr, "moto.png"), "%s", cerr);
   /* a bad op string: named, nothing written */
   snprintf(cmd, sizeof cmd, "augment '%s' -o '%s/o3' --ops 'rrc(size=48); spin(deg=3)'", in, d);
   ck_assert_int_ne(tt_cli(cmd, cerr, sizeof cerr), 0);

@@ -150,6 +150,11 @@ static tsr_status walk(tsr_context *ctx, spec_list *l, skipped *sk, const char *
     }
     struct stat sb;
     if (stat(path, &sb) != 0) continue;
+    struct stat lsb;
+    if (S_ISDIR(sb.st_mode) && lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode)) {
+      tsr__log(ctx, TSR_LOG_WARN, "%s: a link to a folder, not followed", path); /* links can make cycles */
+      continue;
+    }
     if (S_ISDIR(sb.st_mode)) st = walk(ctx, l, sk, root, rel, depth + 1);
     else if (is_image_name(names[i]) || tsr__is_video_name(names[i])) st = add(ctx, l, sk, path, rel, depth);
   }
@@ -664,6 +669,48 @@ static cJSON *fingerprint(const job *j) {
   return f;
 }
 
+typedef struct {
+  char name[512];
+  int index;
+} out_name;
+
+static int cmp_out_name(const void *a, const void *b) {
+  const out_name *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : x->index - y->index;
+}
+
+static tsr_status drop_collisions(tsr_context *ctx, const job *j, spec_list *l, skipped *sk) {
+  out_name *v = malloc((size_t)l->n * sizeof *v);
+  char *drop = calloc((size_t)l->n, 1);
+  if (!v || !drop) {
+    free(v);
+    free(drop);
+    return tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
+  }
+  for (int i = 0; i < l->n; i++) {
+    out_rel(j, &l->v[i], 0, v[i].name, sizeof v[i].name);
+    v[i].index = i;
+  }
+  qsort(v, (size_t)l->n, sizeof *v, cmp_out_name);
+  for (int i = 1; i < l->n; i++)
+    if (!strcmp(v[i].name, v[i - 1].name)) {
+      int gone = v[i].index; /* the first in path order is kept */
+      drop[gone] = 1;
+      skip(ctx, sk, tsr__fail(ctx, TSR_E_INVALID, "%s: its outputs would overwrite those of %s (%s); rename one",
+                              l->v[gone].path, l->v[v[i - 1].index].path, v[i].name));
+    }
+  int n = 0;
+  for (int i = 0; i < l->n; i++) {
+    if (drop[i]) spec_free(&l->v[i]);
+    else l->v[n++] = l->v[i];
+  }
+  l->n = n;
+  free(v);
+  free(drop);
+  return TSR_OK;
+}
+
 static const char *const manifest_header = "output,label,source,copy,fold,seed,params";
 
 tsr_status tsr_augment(tsr_context *ctx, const char *const *inputs, int ninputs, const tsr_augment_options *o,
@@ -695,6 +742,10 @@ tsr_status tsr_augment(tsr_context *ctx, const char *const *inputs, int ninputs,
   skipped sk;
   memset(&sk, 0, sizeof sk);
   st = collect(ctx, inputs, ninputs, o->folds, &all, &sk);
+  /* inputs whose outputs would collide (a.jpg and a.png as PNGs): the
+   * later one is skipped with an error; the shard split comes after, so
+   * every shard skips the same ones */
+  if (!st && all.n > 1) st = drop_collisions(ctx, &j, &all, &sk);
   /* this shard's inputs, in the same order */
   int mine = 0;
   for (int i = 0; !st && i < all.n; i++) {
