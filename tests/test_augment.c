@@ -67,6 +67,20 @@ static tsr_status run(const char *device, int threads, const char *const *in, in
   return st;
 }
 
+/* Whether two files hold the same bytes (both must exist). */
+static int same_file(const char *a, const char *b) {
+  uint8_t *x, *y;
+  size_t nx, ny;
+  tsr_context *ctx = tt_context("cpu");
+  ck_assert_msg(tsr__read_file(ctx, a, &x, &nx) == TSR_OK, "%s", a);
+  ck_assert_msg(tsr__read_file(ctx, b, &y, &ny) == TSR_OK, "%s", b);
+  tsr_context_destroy(ctx);
+  int same = nx == ny && !memcmp(x, y, nx);
+  free(x);
+  free(y);
+  return same;
+}
+
 /* Compares every output file of two folders (not the manifests, run
  * records and locks) byte for byte; returns how many were compared. */
 static int same_tree(const char *a, const char *b, const char *sub) {
@@ -91,15 +105,7 @@ static int same_tree(const char *a, const char *b, const char *sub) {
       n += same_tree(a, b, rel);
       continue;
     }
-    uint8_t *x, *y;
-    size_t nx, ny;
-    tsr_context *ctx = tt_context("cpu");
-    ck_assert_int_eq(tsr__read_file(ctx, fa, &x, &nx), TSR_OK);
-    ck_assert_int_eq(tsr__read_file(ctx, fb, &y, &ny), TSR_OK);
-    tsr_context_destroy(ctx);
-    ck_assert_msg(nx == ny && !memcmp(x, y, nx), "%s differs", rel);
-    free(x);
-    free(y);
+    ck_assert_msg(same_file(fa, fb), "%s differs", rel);
     n++;
   }
   closedir(d);
@@ -211,11 +217,10 @@ START_TEST(threads_shards_and_seeds) {
   tsr_context *ctx = tt_context("cpu");
   ck_assert_int_eq(tsr_manifest_merge(ctx, sm, 4, m1), TSR_OK);
   ck_assert_int_eq(tsr_manifest_merge(ctx, single, 1, m2), TSR_OK);
-  uint8_t *x, *y;
-  size_t nx, ny;
+  ck_assert_msg(same_file(m1, m2), "merged shard manifests differ from the single run's");
+  uint8_t *x;
+  size_t nx;
   ck_assert_int_eq(tsr__read_file(ctx, m1, &x, &nx), TSR_OK);
-  ck_assert_int_eq(tsr__read_file(ctx, m2, &y, &ny), TSR_OK);
-  ck_assert_msg(nx == ny && !memcmp(x, y, nx), "merged shard manifests differ from the single run's");
   /* 16 lines: the header and 15 outputs, each with its fold */
   int lines = 0;
   for (size_t i = 0; i < nx; i++) lines += x[i] == '\n';
@@ -223,7 +228,6 @@ START_TEST(threads_shards_and_seeds) {
   ck_assert_ptr_nonnull(strstr((const char *)x, "output,label,source,copy,fold,seed,params\n"));
   ck_assert_ptr_nonnull(strstr((const char *)x, "cat/earth_aug2.jpg,cat,"));
   free(x);
-  free(y);
   tsr_context_destroy(ctx);
   /* copy k's bytes do not depend on how many copies are asked for (each
    * copy decodes at its own scale; regions are exact) */
@@ -236,20 +240,12 @@ START_TEST(threads_shards_and_seeds) {
   ck_assert_int_eq(run("cpu", 2, inputs, 2, &o, NULL, err, sizeof err), TSR_OK);
   {
     const char *names[] = {"cat/earth_aug0.jpg", "dog/moto_aug0.png", "dog/deep/gray_aug0.png", "top_aug0.png"};
-    tsr_context *cx = tt_context("cpu");
     for (int i = 0; i < 4; i++) {
       char fa[4500], fb[4500];
-      uint8_t *p1, *p2;
-      size_t n1, n2;
       snprintf(fa, sizeof fa, "%s/%s", a, names[i]);
       snprintf(fb, sizeof fb, "%s/%s", c1, names[i]);
-      ck_assert_int_eq(tsr__read_file(cx, fa, &p1, &n1), TSR_OK);
-      ck_assert_int_eq(tsr__read_file(cx, fb, &p2, &n2), TSR_OK);
-      ck_assert_msg(n1 == n2 && !memcmp(p1, p2, n1), "%s differs between --copies 3 and --copies 1", names[i]);
-      free(p1);
-      free(p2);
+      ck_assert_msg(same_file(fa, fb), "%s differs between --copies 3 and --copies 1", names[i]);
     }
-    tsr_context_destroy(cx);
   }
   o.copies = 3;
   /* another seed: other bytes */

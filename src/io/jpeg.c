@@ -179,8 +179,11 @@ tsr_status tsr__jpeg_info(tsr_context *ctx, const uint8_t *buf, size_t size, con
   return st;
 }
 
-tsr_status tsr__jpeg_decode_band(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int denom,
-                                 int row0, int rows, tsr_image **out) {
+/* Rows [y0, y0 + rows) at scale 1/denom, all columns (w = 0) or columns
+ * [x0, x0 + w) widened to whole iMCUs (*ox0: where they start). *out: an
+ * image to reuse (taken when its shape matches) or NULL; the result. */
+static tsr_status decode_window(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int denom, int x0,
+                                int y0, int w, int rows, tsr_image **out, int *ox0) {
   struct jpeg_decompress_struct cinfo;
   band_err err;
   tsr_image *volatile img = NULL;
@@ -205,76 +208,7 @@ tsr_status tsr__jpeg_decode_band(tsr_context *ctx, const uint8_t *buf, size_t si
   cinfo.mem->max_memory_to_use = (long)TSR_MAX_IMAGE_BYTES;
   jpeg_mem_src(&cinfo, buf, (unsigned long)size);
   jpeg_read_header(&cinfo, TRUE);
-  /* The whole frame against the limits, not only the band it decodes. */
-  if ((st = tsr__check_dims(ctx, name, cinfo.image_width, cinfo.image_height, cinfo.num_components == 1 ? 1 : 3, 8)))
-    goto done;
-  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
-    st = tsr__fail(ctx, TSR_E_UNSUPPORTED, "%s: CMYK JPEG is not supported", name);
-    goto done;
-  }
-  int channels = cinfo.num_components == 1 ? 1 : 3;
-  cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
-  cinfo.scale_num = 1;
-  cinfo.scale_denom = (unsigned)denom;
-  cinfo.dct_method = JDCT_ISLOW;
-  jpeg_start_decompress(&cinfo);
-  int h = (int)cinfo.output_height;
-  if (row0 < 0 || rows < 1 || row0 + rows > h) {
-    st = tsr__fail(ctx, TSR_E_INVALID, "%s: rows %d..%d outside the %d-row image at scale 1/%d", name, row0,
-                   row0 + rows, h, denom);
-    goto done;
-  }
-  if ((st = tsr__check_dims(ctx, name, cinfo.output_width, (uint64_t)rows, channels, 8))) goto done;
-  tsr_image *im = *out;
-  if (im && im->width == (int)cinfo.output_width && im->height == rows && im->channels == channels &&
-      im->depth == 8) {
-    *out = NULL; /* ours now: freed on failure like a new one */
-  } else if ((st = tsr_image_create((int)cinfo.output_width, rows, channels, 8, &im))) {
-    st = tsr__fail(ctx, st, "%s: cannot allocate the decoded band", name);
-    goto done;
-  }
-  img = im;
-  if (row0 > 0 && jpeg_skip_scanlines(&cinfo, (JDIMENSION)row0) != (JDIMENSION)row0) {
-    st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: truncated JPEG", name);
-    goto done;
-  }
-  while ((int)cinfo.output_scanline < row0 + rows) {
-    JSAMPROW r = img->data + (size_t)((int)cinfo.output_scanline - row0) * img->stride;
-    if (jpeg_read_scanlines(&cinfo, &r, 1) != 1) {
-      st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: truncated JPEG", name);
-      goto done;
-    }
-  }
-done:
-  jpeg_destroy_decompress(&cinfo); /* also ends a decode stopped after the band */
-  if (st) tsr_image_free(img);
-  else *out = img;
-  return st;
-}
-
-tsr_status tsr__jpeg_decode_region(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int denom,
-                                   int x0, int y0, int w, int h, tsr_image **out, int *ox0) {
-  struct jpeg_decompress_struct cinfo;
-  band_err err;
-  tsr_image *volatile img = NULL;
-  tsr_status st = TSR_OK;
-  *out = NULL;
-  memset(&cinfo, 0, sizeof cinfo);
-  cinfo.err = jpeg_std_error(&err.pub);
-  err.pub.error_exit = band_error_exit;
-  err.pub.emit_message = band_emit;
-  if (setjmp(err.jump)) {
-    if (strstr(err.msg, "Backing store"))
-      st = tsr__fail(ctx, TSR_E_TOO_LARGE, "%s: decoding it would need more than %llu bytes of decoder memory", name,
-                     (unsigned long long)TSR_MAX_IMAGE_BYTES);
-    else
-      st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: corrupt or truncated JPEG: %s", name, err.msg);
-    goto done;
-  }
-  jpeg_create_decompress(&cinfo);
-  cinfo.mem->max_memory_to_use = (long)TSR_MAX_IMAGE_BYTES;
-  jpeg_mem_src(&cinfo, buf, (unsigned long)size);
-  jpeg_read_header(&cinfo, TRUE);
+  /* The whole frame against the limits, not only the part it decodes. */
   if ((st = tsr__check_dims(ctx, name, cinfo.image_width, cinfo.image_height, cinfo.num_components == 1 ? 1 : 3, 8)))
     goto done;
   if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
@@ -288,32 +222,52 @@ tsr_status tsr__jpeg_decode_region(tsr_context *ctx, const uint8_t *buf, size_t 
   cinfo.dct_method = JDCT_ISLOW;
   jpeg_start_decompress(&cinfo);
   int fw = (int)cinfo.output_width, fh = (int)cinfo.output_height;
-  if (x0 < 0 || y0 < 0 || w < 1 || h < 1 || x0 + w > fw || y0 + h > fh) {
-    st = tsr__fail(ctx, TSR_E_INVALID, "%s: region %dx%d at %d,%d outside the %dx%d image at scale 1/%d", name, w, h, x0,
-                   y0, fw, fh, denom);
+  if (y0 < 0 || rows < 1 || y0 + rows > fh || (w && (x0 < 0 || w < 1 || x0 + w > fw))) {
+    st = tsr__fail(ctx, TSR_E_INVALID, "%s: rows %d..%d, columns %d..%d outside the %dx%d image at scale 1/%d", name, y0,
+                   y0 + rows, x0, x0 + (w ? w : fw), fw, fh, denom);
     goto done;
   }
-  JDIMENSION xo = (JDIMENSION)x0, xw = (JDIMENSION)w;
-  if (x0 > 0 || w < fw) jpeg_crop_scanline(&cinfo, &xo, &xw); /* widened to whole iMCU columns */
-  if ((st = tsr_image_create((int)xw, h, channels, 8, (tsr_image **)&img))) {
-    st = tsr__fail(ctx, st, "%s: cannot allocate the decoded region", name);
+  JDIMENSION xo = 0, xw = (JDIMENSION)fw;
+  if (w && (x0 > 0 || w < fw)) {
+    xo = (JDIMENSION)x0;
+    xw = (JDIMENSION)w;
+    jpeg_crop_scanline(&cinfo, &xo, &xw); /* widened to whole iMCU columns */
+  }
+  if ((st = tsr__check_dims(ctx, name, xw, (uint64_t)rows, channels, 8))) goto done;
+  tsr_image *im = *out;
+  if (im && im->width == (int)xw && im->height == rows && im->channels == channels && im->depth == 8) {
+    *out = NULL; /* ours now: freed on failure like a new one */
+  } else if ((st = tsr_image_create((int)xw, rows, channels, 8, &im))) {
+    st = tsr__fail(ctx, st, "%s: cannot allocate the decoded rows", name);
     goto done;
   }
+  img = im;
   if (y0 > 0 && jpeg_skip_scanlines(&cinfo, (JDIMENSION)y0) != (JDIMENSION)y0) {
     st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: truncated JPEG", name);
     goto done;
   }
-  while ((int)cinfo.output_scanline < y0 + h) {
+  while ((int)cinfo.output_scanline < y0 + rows) {
     JSAMPROW r = img->data + (size_t)((int)cinfo.output_scanline - y0) * img->stride;
     if (jpeg_read_scanlines(&cinfo, &r, 1) != 1) {
       st = tsr__fail(ctx, TSR_E_CORRUPT, "%s: truncated JPEG", name);
       goto done;
     }
   }
-  *ox0 = (int)xo;
+  if (ox0) *ox0 = (int)xo;
 done:
-  jpeg_destroy_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo); /* also ends a decode stopped early */
   if (st) tsr_image_free(img);
   else *out = img;
   return st;
+}
+
+tsr_status tsr__jpeg_decode_band(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int denom,
+                                 int row0, int rows, tsr_image **out) {
+  return decode_window(ctx, buf, size, name, denom, 0, row0, 0, rows, out, NULL);
+}
+
+tsr_status tsr__jpeg_decode_region(tsr_context *ctx, const uint8_t *buf, size_t size, const char *name, int denom,
+                                   int x0, int y0, int w, int h, tsr_image **out, int *ox0) {
+  *out = NULL;
+  return decode_window(ctx, buf, size, name, denom, x0, y0, w, h, out, ox0);
 }

@@ -26,23 +26,53 @@ static int cmp_u64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-tsr_status tsr__manifest_open(tsr_context *ctx, const char *path, tsr__manifest *m) {
+/* The key of one line: (frame, view) of a JSON line, or a CSV line's
+ * first field; 0 when the line has none. */
+static int line_key(const char *line, size_t len, int csv, uint64_t *k) {
+  if (csv) {
+    char first[4096];
+    if (tsr__csv_first(line, len, first, sizeof first) < 0) return 0;
+    *k = key(first, "");
+    return 1;
+  }
+  cJSON *j = cJSON_ParseWithLength(line, len);
+  const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "frame"), *v = cJSON_GetObjectItemCaseSensitive(j, "view");
+  int ok = cJSON_IsString(f) && cJSON_IsString(v);
+  if (ok) *k = key(f->valuestring, v->valuestring);
+  cJSON_Delete(j);
+  return ok;
+}
+
+/* Opens a manifest for appending: a torn last line is cut and the keys of
+ * the lines present remembered; a CSV manifest (header not NULL) must
+ * start with the header line, which a new one gets. */
+static tsr_status open_manifest(tsr_context *ctx, const char *path, const char *header, tsr__manifest *m) {
   memset(m, 0, sizeof *m);
   m->fd = -1;
-  uint8_t *buf = NULL;
-  size_t size = 0;
   struct stat sb;
   if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode))
     return tsr__fail(ctx, TSR_E_IO, "%s is a symbolic link; tessera does not write through links in its output "
                                     "folder", path);
+  size_t keep = 0;
   if (stat(path, &sb) == 0 && sb.st_size > 0) {
+    uint8_t *buf = NULL;
+    size_t size = 0;
     tsr_status st = tsr__read_file(ctx, path, &buf, &size);
     if (st) return st;
-    size_t keep = size;
+    keep = size;
     while (keep > 0 && buf[keep - 1] != '\n') keep--;
     if (keep < size && truncate(path, (off_t)keep) != 0) {
       free(buf);
       return tsr__fail(ctx, TSR_E_IO, "%s: cannot cut the torn last line: %s", path, strerror(errno));
+    }
+    size_t start = 0;
+    if (header && keep > 0) {
+      size_t hl = strlen(header);
+      if (keep < hl + 1 || memcmp(buf, header, hl) || buf[hl] != '\n') {
+        free(buf);
+        return tsr__fail(ctx, TSR_E_MISMATCH, "%s does not start with the line '%s'", path, header);
+      }
+      start = hl + 1;
     }
     size_t lines = 0;
     for (size_t i = 0; i < keep; i++) lines += buf[i] == '\n';
@@ -51,13 +81,10 @@ tsr_status tsr__manifest_open(tsr_context *ctx, const char *path, tsr__manifest 
       free(buf);
       return tsr__fail(ctx, TSR_E_NOMEM, "out of memory reading %s", path);
     }
-    size_t start = 0;
-    for (size_t i = 0; i < keep; i++) {
+    for (size_t i = start; i < keep; i++) {
       if (buf[i] != '\n') continue;
-      cJSON *j = cJSON_ParseWithLength((const char *)buf + start, i - start);
-      const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "frame"), *v = cJSON_GetObjectItemCaseSensitive(j, "view");
-      if (cJSON_IsString(f) && cJSON_IsString(v)) m->seen[m->nseen++] = key(f->valuestring, v->valuestring);
-      cJSON_Delete(j);
+      uint64_t k;
+      if (line_key((const char *)buf + start, i - start, header != NULL, &k)) m->seen[m->nseen++] = k;
       start = i + 1;
     }
     qsort(m->seen, m->nseen, sizeof *m->seen, cmp_u64);
@@ -70,7 +97,24 @@ tsr_status tsr__manifest_open(tsr_context *ctx, const char *path, tsr__manifest 
     return tsr__fail(ctx, TSR_E_IO, "%s: cannot open: %s", path, strerror(errno));
   }
   pthread_mutex_init(&m->lock, NULL);
+  if (header && keep == 0) {
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s\n", header);
+    if (write(m->fd, line, (size_t)n) != n) {
+      int e = errno;
+      tsr__manifest_close(m);
+      return tsr__fail(ctx, TSR_E_IO, "%s: cannot write: %s", path, strerror(e));
+    }
+  }
   return TSR_OK;
+}
+
+tsr_status tsr__manifest_open(tsr_context *ctx, const char *path, tsr__manifest *m) {
+  return open_manifest(ctx, path, NULL, m);
+}
+
+tsr_status tsr__manifest_open_csv(tsr_context *ctx, const char *path, const char *header, tsr__manifest *m) {
+  return open_manifest(ctx, path, header, m);
 }
 
 /* Test hook (TESSERA_FAULT_MANIFEST_AFTER=N): every append after the N-th
@@ -149,68 +193,6 @@ int tsr__csv_first(const char *line, size_t len, char *out, size_t n) {
   }
   out[o] = 0;
   return (int)i;
-}
-
-tsr_status tsr__manifest_open_csv(tsr_context *ctx, const char *path, const char *header, tsr__manifest *m) {
-  memset(m, 0, sizeof *m);
-  m->fd = -1;
-  struct stat sb;
-  if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode))
-    return tsr__fail(ctx, TSR_E_IO, "%s is a symbolic link; tessera does not write through links in its output "
-                                    "folder", path);
-  int fresh = 1;
-  if (stat(path, &sb) == 0 && sb.st_size > 0) {
-    uint8_t *buf = NULL;
-    size_t size = 0;
-    tsr_status st = tsr__read_file(ctx, path, &buf, &size);
-    if (st) return st;
-    size_t keep = size;
-    while (keep > 0 && buf[keep - 1] != '\n') keep--;
-    if (keep < size && truncate(path, (off_t)keep) != 0) {
-      free(buf);
-      return tsr__fail(ctx, TSR_E_IO, "%s: cannot cut the torn last line: %s", path, strerror(errno));
-    }
-    size_t hl = strlen(header);
-    if (keep > 0 && (keep < hl + 1 || memcmp(buf, header, hl) || buf[hl] != '\n')) {
-      free(buf);
-      return tsr__fail(ctx, TSR_E_MISMATCH, "%s does not start with the line '%s'", path, header);
-    }
-    fresh = keep == 0;
-    size_t lines = 0;
-    for (size_t i = 0; i < keep; i++) lines += buf[i] == '\n';
-    m->seen = malloc((lines + 1) * sizeof *m->seen);
-    if (!m->seen) {
-      free(buf);
-      return tsr__fail(ctx, TSR_E_NOMEM, "out of memory reading %s", path);
-    }
-    size_t start = hl + 1;
-    for (size_t i = start; i < keep; i++) {
-      if (buf[i] != '\n') continue;
-      char first[4096];
-      if (tsr__csv_first((const char *)buf + start, i - start, first, sizeof first) >= 0)
-        m->seen[m->nseen++] = key(first, "");
-      start = i + 1;
-    }
-    qsort(m->seen, m->nseen, sizeof *m->seen, cmp_u64);
-    free(buf);
-  }
-  m->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (m->fd < 0) {
-    free(m->seen);
-    m->seen = NULL;
-    return tsr__fail(ctx, TSR_E_IO, "%s: cannot open: %s", path, strerror(errno));
-  }
-  pthread_mutex_init(&m->lock, NULL);
-  if (fresh) {
-    char line[1024];
-    int n = snprintf(line, sizeof line, "%s\n", header);
-    if (write(m->fd, line, (size_t)n) != n) {
-      int e = errno;
-      tsr__manifest_close(m);
-      return tsr__fail(ctx, TSR_E_IO, "%s: cannot write: %s", path, strerror(e));
-    }
-  }
-  return TSR_OK;
 }
 
 void tsr__manifest_close(tsr__manifest *m) {

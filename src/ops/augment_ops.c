@@ -225,9 +225,8 @@ tsr_status tsr__aug_parse(tsr_context *ctx, const char *text, tsr__aug_ops *ops)
   return TSR_OK;
 }
 
-int tsr__aug_canonical(const tsr__aug_ops *ops, char *out, size_t n) {
-  size_t used = 0;
-  int total = 0;
+/* Appends to out (n bytes) as snprintf would, counting in used and total
+ * (the functions below keep both). */
 #define PUT(...)                                                                              \
   do {                                                                                        \
     int r_ = snprintf(out + (used < n ? used : n), used < n ? n - used : 0, __VA_ARGS__);     \
@@ -236,6 +235,10 @@ int tsr__aug_canonical(const tsr__aug_ops *ops, char *out, size_t n) {
       total += r_;                                                                            \
     }                                                                                         \
   } while (0)
+
+int tsr__aug_canonical(const tsr__aug_ops *ops, char *out, size_t n) {
+  size_t used = 0;
+  int total = 0;
   for (int i = 0; i < ops->n; i++) {
     const tsr__aug_op *o = &ops->op[i];
     PUT("%s%s(", i ? ";" : "", kind_name[o->kind]);
@@ -266,7 +269,6 @@ int tsr__aug_canonical(const tsr__aug_ops *ops, char *out, size_t n) {
     }
     PUT(")");
   }
-#undef PUT
   return total;
 }
 
@@ -685,14 +687,6 @@ void tsr__aug_exec_make(const tsr__aug_ops *ops, const tsr__aug_plan *plan, int 
 int tsr__aug_params_json(const tsr__aug_ops *ops, const tsr__aug_plan *plan, char *out, size_t n) {
   size_t used = 0;
   int total = 0;
-#define PUT(...)                                                                          \
-  do {                                                                                    \
-    int r_ = snprintf(out + (used < n ? used : n), used < n ? n - used : 0, __VA_ARGS__); \
-    if (r_ > 0) {                                                                         \
-      used += (size_t)r_;                                                                 \
-      total += r_;                                                                        \
-    }                                                                                     \
-  } while (0)
   PUT("{");
   int first = 1;
   for (int i = 0; i < ops->n; i++) {

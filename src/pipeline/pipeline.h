@@ -104,6 +104,9 @@ void tsr__pipeline_fail(tsr__pipeline *p, tsr__item *it, tsr_status st, const ch
 tsr_status tsr__inputs_expand(tsr_context *ctx, const char *const *inputs, int n, int recursive, char ***out,
                               int *nout);
 void tsr__inputs_free(char **list, int n);
+/* Whether a name is an image the sources read, by extension: jpg jpeg png
+ * ppm pgm pam (any case). */
+int tsr__is_image_name(const char *name);
 /* A file's stem: the name without folder and extension. */
 void tsr__stem(const char *path, char *out, size_t n);
 

@@ -12,8 +12,7 @@
 #include "io/codec.h"
 #include "pipeline/pipeline.h"
 
-/* Whether a name is an image the sources read (by extension). */
-static int is_image_name(const char *n) {
+int tsr__is_image_name(const char *n) {
   const char *dot = strrchr(n, '.');
   if (!dot) return 0;
   static const char *const ext[] = {".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".pam"};
@@ -72,7 +71,7 @@ static tsr_status add_dir(tsr_context *ctx, strlist *out, const char *dir, int r
     struct stat sb;
     if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
       if (recursive) st = add_dir(ctx, out, p, 1);
-    } else if (is_image_name(names.v[i]) || tsr__is_video_name(names.v[i])) {
+    } else if (tsr__is_image_name(names.v[i]) || tsr__is_video_name(names.v[i])) {
       if (push(out, p)) st = TSR_E_NOMEM;
     }
     free(p);

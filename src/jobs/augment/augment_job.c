@@ -44,15 +44,6 @@ typedef struct {
   int n, cap;
 } spec_list;
 
-static int is_image_name(const char *n) {
-  const char *dot = strrchr(n, '.');
-  if (!dot) return 0;
-  static const char *const ext[] = {".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".pam"};
-  for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
-    if (!strcasecmp(dot, ext[i])) return 1;
-  return 0;
-}
-
 static void spec_free(spec *s) {
   free(s->path);
   free(s->rel);
@@ -156,7 +147,7 @@ static tsr_status walk(tsr_context *ctx, spec_list *l, skipped *sk, const char *
       continue;
     }
     if (S_ISDIR(sb.st_mode)) st = walk(ctx, l, sk, root, rel, depth + 1);
-    else if (is_image_name(names[i]) || tsr__is_video_name(names[i])) st = add(ctx, l, sk, path, rel, depth);
+    else if (tsr__is_image_name(names[i]) || tsr__is_video_name(names[i])) st = add(ctx, l, sk, path, rel, depth);
   }
   for (int i = 0; i < n; i++) free(names[i]);
   free(names);
@@ -187,7 +178,7 @@ static tsr_status collect(tsr_context *ctx, const char *const *inputs, int n, in
       size_t len = strlen(root);
       while (len > 1 && root[len - 1] == '/') root[--len] = 0;
       st = walk(ctx, l, sk, root, "", 0);
-    } else if (is_image_name(inputs[i]) || tsr__is_video_name(inputs[i])) {
+    } else if (tsr__is_image_name(inputs[i]) || tsr__is_video_name(inputs[i])) {
       const char *b = strrchr(inputs[i], '/');
       st = add(ctx, l, sk, inputs[i], b ? b + 1 : inputs[i], 0);
     } else {
