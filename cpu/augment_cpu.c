@@ -237,8 +237,9 @@ static int separable(const tsr__aug_exec *e, const uint8_t *src, uint8_t *dst) {
         size_t k = (size_t)x * n + i;
         uint32_t f = (uint32_t)xf[k], g = 256u - f;
         int c0 = xc0[k], c1 = xc1[k];
-        const uint32_t *t0 = T + (size_t)(c0 - cmin) * ch, *t1 = T + (size_t)(c1 - cmin) * ch;
-        for (int c = 0; c < ch; c++) acc[c] += g * (c0 < 0 ? fill_t : t0[c]) + f * (c1 < 0 ? fill_t : t1[c]);
+        for (int c = 0; c < ch; c++)
+          acc[c] += g * (c0 < 0 ? fill_t : T[(size_t)(c0 - cmin) * ch + c]) +
+                    f * (c1 < 0 ? fill_t : T[(size_t)(c1 - cmin) * ch + c]);
       }
       for (int c = 0; c < ch; c++) o[x * ch + c] = (uint8_t)((acc[c] + half) >> sh);
     }
