@@ -24,6 +24,10 @@ static uint8_t *scratch(tsr__aug_scratch *w, size_t bytes) {
 /* Mean luma (rounded half up) of a w x h image: contrast's centre. */
 static int32_t mean_luma(const uint8_t *img, int w, int h, int ch) {
   uint64_t sum = 0, n = (uint64_t)w * (uint64_t)h;
+  if (ch == 3) { /* a constant stride: vectorized */
+    for (uint64_t i = 0; i < n; i++) sum += (uint32_t)tsr_luma8(img[3 * i], img[3 * i + 1], img[3 * i + 2]);
+    return (int32_t)((sum + n / 2) / n);
+  }
   for (uint64_t i = 0; i < n; i++) {
     const uint8_t *p = img + i * (uint64_t)ch;
     sum += ch >= 3 ? (uint64_t)tsr_luma8(p[0], p[1], p[2]) : p[0];
@@ -40,38 +44,30 @@ static void hue_init(void) {
     for (int n = 0; n <= c; n++) hue_div[c][n] = (uint32_t)tsr_aug_div_round(n * 65536, c);
 }
 
-/* tsr_aug_hue with the table: the same values. */
+/* tsr_aug_hue with the table: the same values. The branches of the
+ * original (which channel is largest, which sector the turned hue is in)
+ * become selects and a table of roles, which a CPU predicts no worse for
+ * one colour than another. */
+static const uint8_t hue_role[6][3] = {{0, 2, 1}, {3, 0, 1}, {1, 0, 2}, {1, 3, 0}, {2, 1, 0}, {0, 1, 3}};
 static inline void hue_px(uint8_t *p, int32_t s) {
   int32_t R = p[0], G = p[1], B = p[2];
   int32_t M = R > G ? (R > B ? R : B) : (G > B ? G : B), m = R < G ? (R < B ? R : B) : (G < B ? G : B), c = M - m;
   if (c == 0) return;
   const int32_t six = 6 * 65536;
-  int32_t num, base;
-  if (M == R) {
-    num = G - B;
-    base = 0;
-  } else if (M == G) {
-    num = B - R;
-    base = 2 * 65536;
-  } else {
-    num = R - G;
-    base = 4 * 65536;
-  }
-  int32_t hq = base + (num >= 0 ? (int32_t)hue_div[c][num] : -(int32_t)hue_div[c][-num]) + s;
-  while (hq < 0) hq += six;
-  while (hq >= six) hq -= six;
-  int32_t sector = hq >> 16, f = hq & 65535, d = (c * f + 32768) >> 16, up = m + d, down = M - d;
-  switch (sector) {
-  case 0: R = M; G = up; B = m; break;
-  case 1: R = down; G = M; B = m; break;
-  case 2: R = m; G = M; B = up; break;
-  case 3: R = m; G = down; B = M; break;
-  case 4: R = up; G = m; B = M; break;
-  default: R = M; G = m; B = down; break;
-  }
-  p[0] = (uint8_t)R;
-  p[1] = (uint8_t)G;
-  p[2] = (uint8_t)B;
+  int32_t r_max = M == R, g_max = !r_max && M == G;
+  int32_t num = r_max ? G - B : g_max ? B - R : R - G;
+  int32_t base = r_max ? 0 : g_max ? 2 * 65536 : 4 * 65536;
+  int32_t an = num < 0 ? -num : num, q = (int32_t)hue_div[c][an];
+  int32_t hq = base + (num < 0 ? -q : q) + s; /* in (-65536, 12 * 65536) */
+  hq += hq < 0 ? six : 0;
+  hq -= hq >= six ? six : 0;
+  hq -= hq >= six ? six : 0;
+  int32_t sector = hq >> 16, f = hq & 65535, d = (c * f + 32768) >> 16;
+  int32_t v[4] = {M, m, m + d, M - d}; /* the roles: largest, smallest, rising, falling */
+  const uint8_t *r = hue_role[sector];
+  p[0] = (uint8_t)v[r[0]];
+  p[1] = (uint8_t)v[r[1]];
+  p[2] = (uint8_t)v[r[2]];
 }
 
 /* The pixel ops of a list, in order, in place on a w x h image; tmp holds
@@ -108,6 +104,14 @@ static void run_pix(const tsr__aug_pix *list, int n, uint8_t *img, int w, int h,
     } else if (p->kind == TSR_AUGP_HUE && nc == 3) {
       pthread_once(&hue_once, hue_init);
       for (size_t i = 0; i < npx; i++) hue_px(img + i * (size_t)ch, p->a);
+    } else if (p->kind == TSR_AUGP_SAT && ch == 3) {
+      for (size_t i = 0; i < npx; i++) { /* a constant stride: vectorized */
+        uint8_t *q = img + i * 3;
+        int32_t l = tsr_luma8(q[0], q[1], q[2]);
+        q[0] = (uint8_t)tsr_aug_blend(q[0], l, p->a);
+        q[1] = (uint8_t)tsr_aug_blend(q[1], l, p->a);
+        q[2] = (uint8_t)tsr_aug_blend(q[2], l, p->a);
+      }
     } else if (p->kind == TSR_AUGP_SAT && nc == 3) {
       for (size_t i = 0; i < npx; i++) {
         uint8_t *q = img + i * (size_t)ch;

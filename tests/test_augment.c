@@ -452,6 +452,28 @@ START_TEST(pixel_ops_match_references) {
         if (dd > worst) worst = dd;
       }
   ck_assert_msg(worst <= 1, "blur off by %d", worst);
+  /* the CPU loops (tables for brightness, contrast and hue, constant
+   * strides) give the bytes of the shared per-pixel function, op by op in
+   * the drawn order, for many draws */
+  for (uint32_t k = 0; k < 16; k++) {
+    plan_exec("jitter(brightness=0.5,contrast=0.5,saturation=0.8,hue=0.5,p=1)", im->width, im->height, 3, k, &ops,
+              &plan, &e);
+    ck_assert_int_ge(e.npost, 3);
+    ck_assert_int_eq(tsr__aug_run_cpu(&e, im->data, out, &wk), TSR_OK);
+    uint8_t *ref = malloc((size_t)77 * 53 * 3);
+    memcpy(ref, im->data, (size_t)77 * 53 * 3);
+    for (int q = 0; q < e.npost; q++) {
+      int32_t b = 0;
+      if (e.post[q].kind == TSR_AUGP_CONTRAST) {
+        uint64_t sum = 0;
+        for (int i = 0; i < 77 * 53; i++) sum += (uint64_t)tsr_luma8(ref[3 * i], ref[3 * i + 1], ref[3 * i + 2]);
+        b = (int32_t)((sum + 77 * 53 / 2) / (77 * 53));
+      }
+      for (int i = 0; i < 77 * 53; i++) tsr_aug_point(e.post[q].kind, e.post[q].a, b, 3, ref + 3 * i);
+    }
+    ck_assert_msg(!memcmp(ref, out, (size_t)77 * 53 * 3), "draw %u: the CPU loops differ from tsr_aug_point", k);
+    free(ref);
+  }
   /* gray and erase: exact */
   plan_exec("gray(p=1); erase(p=1,value=13)", im->width, im->height, 3, 0, &ops, &plan, &e);
   ck_assert_int_eq(tsr__aug_run_cpu(&e, im->data, out, &wk), TSR_OK);
