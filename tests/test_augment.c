@@ -742,6 +742,41 @@ START_TEST(resume_refuses_other_options_and_folds_are_stratified) {
 }
 END_TEST
 
+/* A PPM stream on stdin: each frame an input keyed by its position. */
+START_TEST(stdin_stream_frames) {
+  char *d = tt_tempdir(), sp[4300], cmd[9000], err[4096], p[4400];
+  snprintf(sp, sizeof sp, "%s/s.ppm", d);
+  FILE *f = fopen(sp, "wb");
+  ck_assert_ptr_nonnull(f);
+  for (int k = 0; k < 3; k++) {
+    fprintf(f, "P6\n40 30\n255\n");
+    for (int i = 0; i < 40 * 30 * 3; i++) fputc((i * 7 + k * 50) & 255, f);
+  }
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "augment - -o '%s/o' --copies 2 --ops 'rrc(size=24); jitter(hue=0.2)' --device cpu < '%s'", d,
+           sp);
+  ck_assert_msg(tt_cli(cmd, err, sizeof err) == 0, "%s", err);
+  for (int k = 1; k <= 3; k++)
+    for (int c = 0; c < 2; c++) {
+      snprintf(p, sizeof p, "%s/o/frame_%06d_aug%d.png", d, k, c);
+      ck_assert_msg(tt_file_exists(p), "%s", p);
+    }
+  /* again: resumed, the files untouched */
+  snprintf(p, sizeof p, "%s/o/frame_000002_aug1.png", d);
+  struct stat before, after;
+  ck_assert_int_eq(stat(p, &before), 0);
+  ck_assert_int_eq(tt_cli(cmd, err, sizeof err), 0);
+  ck_assert_int_eq(stat(p, &after), 0);
+  ck_assert(before.st_ino == after.st_ino && before.st_mtime == after.st_mtime);
+  /* '-' with other inputs: refused */
+  snprintf(cmd, sizeof cmd, "augment - '%s' -o '%s/o2' --ops 'hflip' < '%s'", sp, d, sp);
+  ck_assert_int_ne(tt_cli(cmd, err, sizeof err), 0);
+  ck_assert_msg(strstr(err, "must be the only input"), "%s", err);
+  tt_rmtree(d);
+  free(d);
+}
+END_TEST
+
 int main(void) {
   int nb = 1;
   tt_backend_count("augment", &nb);
@@ -755,6 +790,7 @@ int main(void) {
   tcase_add_test(tc, jpeg_regions_equal_whole_decodes);
   tcase_add_test(tc, clips_decode_only_what_they_need);
   tcase_add_test(tc, bad_inputs_are_named_and_skipped);
+  tcase_add_test(tc, stdin_stream_frames);
   tcase_add_test(tc, resume_refuses_other_options_and_folds_are_stratified);
   suite_add_tcase(s, tc);
   return tt_run(s);

@@ -223,6 +223,7 @@ typedef struct {
 
 typedef struct {
   const spec *sp;
+  spec own;           /* a stream frame's, made when it arrives (sp points here) */
   uint8_t *bytes;
   size_t size;
   tsr_image **frames; /* decoded: one for an image, the clip's for a video */
@@ -256,10 +257,27 @@ static void out_rel(const job *j, const spec *sp, int k, char *out, size_t n) {
   snprintf(out, n, "%.*s_aug%d%s%s", (int)stem, sp->rel, k, ext ? "." : "", ext ? ext : "");
 }
 
+/* A frame of the PPM/PAM stream on stdin: its key is its name
+ * (frame_000001, by position), no label; its fold, with no list to
+ * stratify, is its hash modulo the folds. */
+static void stream_spec(const job *j, const char *name, spec *sp) {
+  memset(sp, 0, sizeof *sp);
+  sp->path = (char *)"-";
+  sp->rel = (char *)name;
+  sp->label = (char *)"";
+  sp->hash = tsr__aug_path_hash(name);
+  sp->fold = j->o->folds > 1 ? (int)(sp->hash % (uint64_t)j->o->folds) : 0;
+}
+
 static int complete(void *jp, tsr__item *it) {
   job *j = jp;
+  spec tmp;
+  const spec *sp = it->from_stdin ? &tmp : find(j, it->name);
+  if (it->from_stdin) {
+    stream_spec(j, it->name, &tmp);
+    if (tmp.hash % (uint64_t)j->o->shards != (uint64_t)j->o->shard) return 1; /* another shard's frame */
+  }
   if (j->o->overwrite) return 0;
-  const spec *sp = find(j, it->name);
   if (!sp) return 0;
   for (int k = 0; k < j->o->copies; k++) {
     char rel[512], path[4608];
@@ -294,6 +312,21 @@ static tsr_status prepare(void *jp, tsr_context *lc, tsr__item *it) {
   if (!ai) return tsr__fail(lc, TSR_E_NOMEM, "out of memory");
   it->data = ai;
   it->group = 0;
+  if (it->from_stdin) { /* decoded already */
+    stream_spec(j, it->name, &ai->own);
+    ai->own.rel = it->name; /* the item outlives its data */
+    ai->sp = &ai->own;
+    tsr_status st = to8(lc, &it->img);
+    if (st) return st;
+    if (!(ai->frames = malloc(sizeof *ai->frames))) return tsr__fail(lc, TSR_E_NOMEM, "out of memory");
+    ai->frames[0] = it->img;
+    it->img = NULL; /* the item's data owns it now */
+    ai->nframes = 1;
+    ai->w = ai->frames[0]->width;
+    ai->h = ai->frames[0]->height;
+    ai->ch = ai->frames[0]->channels;
+    return TSR_OK;
+  }
   const spec *sp = ai->sp = find(j, it->name);
   if (!sp) return tsr__fail(lc, TSR_E_INVALID, "%s: unknown input", it->name);
   if (!sp->video) {
@@ -732,7 +765,15 @@ tsr_status tsr_augment(tsr_context *ctx, const char *const *inputs, int ninputs,
   spec_list all = {0};
   skipped sk;
   memset(&sk, 0, sizeof sk);
-  st = collect(ctx, inputs, ninputs, o->folds, &all, &sk);
+  /* "-": a PPM/PAM stream on stdin, frame by frame; alone, since its
+   * frames are only known as they arrive */
+  int stream = 0;
+  for (int i = 0; i < ninputs; i++) stream += !strcmp(inputs[i], "-");
+  if (stream && ninputs > 1) {
+    pthread_mutex_destroy(&j.lock);
+    return tsr__fail(ctx, TSR_E_INVALID, "'-' (a PPM stream on stdin) must be the only input");
+  }
+  if (!stream) st = collect(ctx, inputs, ninputs, o->folds, &all, &sk);
   /* inputs whose outputs would collide (a.jpg and a.png as PNGs): the
    * later one is skipped with an error; the shard split comes after, so
    * every shard skips the same ones */
@@ -750,7 +791,8 @@ tsr_status tsr_augment(tsr_context *ctx, const char *const *inputs, int ninputs,
   char **names = NULL;
   int lock_fd = -1;
   cJSON *fp = NULL;
-  if (!st && !all.n && !sk.count && o->shards == 1) st = tsr__fail(ctx, TSR_E_EMPTY, "no images or videos in the inputs");
+  if (!st && !stream && !all.n && !sk.count && o->shards == 1)
+    st = tsr__fail(ctx, TSR_E_EMPTY, "no images or videos in the inputs");
   if (!st && !all.n && sk.count) st = tsr__fail(ctx, sk.first, "%s", sk.first_msg);
   if (!st) {
     char lockname[64], manname[64];
@@ -773,12 +815,12 @@ tsr_status tsr_augment(tsr_context *ctx, const char *const *inputs, int ninputs,
       st = tsr__manifest_open_csv(ctx, manpath, manifest_header, &j.man);
     }
   }
-  if (!st && all.n) {
+  if (!st && (all.n || stream)) {
     for (int i = 0; i < all.n; i++) names[i] = all.v[i].rel;
     tsr__pipeline_config cfg = {0};
-    cfg.inputs = (const char *const *)names;
-    cfg.ninputs = all.n;
-    cfg.named = 1;
+    cfg.inputs = stream ? inputs : (const char *const *)names;
+    cfg.ninputs = stream ? 1 : all.n;
+    cfg.named = !stream;
     cfg.progress = o->progress;
     cfg.what = "augment";
     cfg.item = "input";
@@ -796,6 +838,7 @@ tsr_status tsr_augment(tsr_context *ctx, const char *const *inputs, int ninputs,
     res->skipped = ps.skipped;
     res->failed = ps.failed;
     res->peak_rss = ps.peak_rss;
+    if (stream) res->items = ps.done + ps.skipped + ps.failed;
   }
   res->failed += sk.count;
   if (!st && sk.count)
