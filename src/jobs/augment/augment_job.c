@@ -451,7 +451,6 @@ static tsr_status copy_source(job *j, tsr_context *lc, item *ai, const tsr__aug_
     *src = ai->reg;
     return TSR_OK;
   }
-  (void)k;
   if (!sp->video) {
     tsr_status st = decode_whole(lc, ai);
     if (st) return st;
