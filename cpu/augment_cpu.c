@@ -254,6 +254,12 @@ static int separable(const tsr__aug_exec *e, const uint8_t *src, uint8_t *dst) {
 }
 
 tsr_status tsr__aug_run_cpu(const tsr__aug_exec *e, const uint8_t *src, uint8_t *dst, tsr__aug_scratch *work) {
+  if (!work) { /* scratch for this call only */
+    tsr__aug_scratch own = {0};
+    tsr_status st = tsr__aug_run_cpu(e, src, dst, &own);
+    free(own.buf);
+    return st;
+  }
   int ch = e->ch;
   size_t in_bytes = (size_t)e->in_w * e->in_h * ch, out_bytes = (size_t)e->out_w * e->out_h * ch;
   size_t big = in_bytes > out_bytes ? in_bytes : out_bytes;

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "augment.h"
 #include "io/codec.h"
 #include "io/manifest.h"
@@ -610,8 +612,6 @@ START_TEST(clips_decode_only_what_they_need) {
   ck_assert_int_eq(hl % 64, 0);
   ck_assert_ptr_nonnull(strstr((const char *)b + 10, "'shape': (6, 32, 64, 3)"));
   ck_assert_uint_eq(n, hl + (size_t)6 * 32 * 64 * 3);
-  /* every frame got the same parameters: hflip applied to all or none,
-   * and the frames equal a clip-folder run's */
   free(b);
   tt_rmtree(d);
   free(d);
@@ -777,6 +777,142 @@ START_TEST(stdin_stream_frames) {
 }
 END_TEST
 
+/* Edge cases a review found: a vanishing blur, the output folder inside
+ * the input, lost run records, shards and overwrite, merges of other
+ * runs, a collision in one shard only, long parameter lists, a PNG named
+ * .jpg. */
+START_TEST(edge_cases) {
+  /* a blur of sigma 1e-300 ends (the identity) */
+  tsr__aug_ops ops;
+  tsr__aug_plan plan;
+  tsr__aug_exec e;
+  plan_exec("blur(p=1,sigma=1e-300:1e-300)", 20, 10, 3, 0, &ops, &plan, &e);
+  uint8_t src[20 * 10 * 3], out[20 * 10 * 3];
+  for (size_t i = 0; i < sizeof src; i++) src[i] = (uint8_t)(i * 13);
+  ck_assert_int_eq(tsr__aug_run_cpu(&e, src, out, NULL), TSR_OK);
+  ck_assert(!memcmp(src, out, sizeof src));
+
+  char *d = make_dataset(), in[4300], o1[4400], p[4500], err[1024];
+  snprintf(in, sizeof in, "%s/in", d);
+  /* the output folder inside the input: not read back as inputs */
+  snprintf(o1, sizeof o1, "%s/in/aug", d);
+  const char *inputs[1] = {in};
+  tsr_augment_options o = TSR_AUGMENT_OPTIONS_INIT;
+  o.ops = "rrc(size=32); jitter(brightness=0.1); jitter(brightness=0.1); jitter(brightness=0.1); jitter(brightness=0.1);"
+          "jitter(brightness=0.1); jitter(brightness=0.1); jitter(brightness=0.1); jitter(brightness=0.1);"
+          "jitter(brightness=0.1); jitter(brightness=0.1); jitter(brightness=0.1); jitter(brightness=0.1);"
+          "jitter(brightness=0.1,contrast=0.1,saturation=0.1,hue=0.1); jitter(brightness=0.1,contrast=0.1,saturation=0.1,hue=0.1);"
+          "jitter(brightness=0.1,contrast=0.1,saturation=0.1,hue=0.1); jitter(brightness=0.1,contrast=0.1,saturation=0.1,hue=0.1)";
+  o.outdir = o1;
+  tsr_augment_result r;
+  ck_assert_msg(run("cpu", 2, inputs, 1, &o, &r, err, sizeof err) == TSR_OK, "%s", err);
+  ck_assert_int_eq(r.items, 4);
+  ck_assert_int_eq(run("cpu", 2, inputs, 1, &o, &r, err, sizeof err), TSR_OK);
+  ck_assert_int_eq(r.items, 4);
+  ck_assert_int_eq(r.skipped, 4);
+  /* every manifest line's parameters are whole JSON */
+  snprintf(p, sizeof p, "%s/manifest.csv", o1);
+  FILE *f = fopen(p, "r");
+  char line[65536];
+  int rows = 0;
+  ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+  while (fgets(line, sizeof line, f)) {
+    char *q = strstr(line, ",\"{");
+    ck_assert_ptr_nonnull(q);
+    /* unquote the CSV field */
+    char json[65536];
+    size_t k = 0;
+    for (char *c = q + 2; *c && !(c[0] == '"' && c[1] != '"'); c++) {
+      if (c[0] == '"') c++;
+      json[k++] = *c;
+    }
+    json[k] = 0;
+    cJSON *j = cJSON_Parse(json);
+    ck_assert_msg(j != NULL, "params not JSON: %.80s", json);
+    cJSON_Delete(j);
+    rows++;
+  }
+  fclose(f);
+  ck_assert_int_eq(rows, 4);
+  /* a lost run record: refused, not resumed under other options */
+  snprintf(p, sizeof p, "%s/run.json", o1);
+  ck_assert_int_eq(remove(p), 0);
+  o.seed = 99;
+  ck_assert_int_eq(run("cpu", 2, inputs, 1, &o, &r, err, sizeof err), TSR_E_MISMATCH);
+  ck_assert_msg(strstr(err, "no run.json"), "%s", err);
+  /* --overwrite with a shard: refused */
+  o.shard = 1;
+  o.shards = 2;
+  o.overwrite = 1;
+  ck_assert_int_eq(run("cpu", 2, inputs, 1, &o, &r, err, sizeof err), TSR_E_INVALID);
+  o.overwrite = 0;
+  /* two shards of different seeds do not merge */
+  char s0[4400], s1[4400], m0[4500], m1[4500], mm[4500];
+  snprintf(s0, sizeof s0, "%s/s0", d);
+  snprintf(s1, sizeof s1, "%s/s1", d);
+  o.ops = "hflip";
+  o.shard = 0;
+  o.seed = 1;
+  o.outdir = s0;
+  ck_assert_int_eq(run("cpu", 2, inputs, 1, &o, &r, err, sizeof err), TSR_OK);
+  o.shard = 1;
+  o.seed = 2;
+  o.outdir = s1;
+  ck_assert_int_eq(run("cpu", 2, inputs, 1, &o, &r, err, sizeof err), TSR_OK);
+  snprintf(m0, sizeof m0, "%s/manifest.shard-0-of-2.csv", s0);
+  snprintf(m1, sizeof m1, "%s/manifest.shard-1-of-2.csv", s1);
+  snprintf(mm, sizeof mm, "%s/merged.csv", d);
+  const char *two[2] = {m0, m1};
+  tsr_context *cx = tt_context("cpu");
+  ck_assert_int_eq(tsr_manifest_merge(cx, two, 2, mm), TSR_E_MISMATCH);
+  ck_assert_msg(strstr(tsr_context_error(cx), "different runs"), "%s", tsr_context_error(cx));
+  tsr_context_destroy(cx);
+  /* a collision (a second moto as PPM) fails only the shard that owns it */
+  snprintf(p, sizeof p, "%s/in/dog/moto.ppm", d);
+  {
+    tsr_context *c2 = tt_context("cpu");
+    tsr_image *sm = NULL;
+    ck_assert_int_eq(tsr_image_create(8, 8, 3, 8, &sm), TSR_OK);
+    tt_fill_random(sm, 2);
+    ck_assert_int_eq(tsr_image_write(c2, sm, p, NULL), TSR_OK);
+    tsr_image_free(sm);
+    tsr_context_destroy(c2);
+  }
+  int failing = 0;
+  o.seed = 1;
+  o.format = TSR_AUG_OUT_PNG;
+  for (int i = 0; i < 4; i++) {
+    char sd[4400];
+    snprintf(sd, sizeof sd, "%s/c4", d);
+    o.outdir = sd;
+    o.shard = i;
+    o.shards = 4;
+    failing += run("cpu", 2, inputs, 1, &o, &r, err, sizeof err) != TSR_OK;
+  }
+  ck_assert_int_eq(failing, 1);
+  /* a PNG named .jpg: named as such, the others complete */
+  cx = tt_context("cpu");
+  {
+    uint8_t *png;
+    size_t n;
+    ck_assert_int_eq(tsr__read_file(cx, TSR_TEST_DATA "/motorcycle_q/im1.png", &png, &n), TSR_OK);
+    snprintf(p, sizeof p, "%s/in/cat/really_png.jpg", d);
+    tt_write_file(p, png, n);
+    free(png);
+  }
+  tsr_context_destroy(cx);
+  snprintf(p, sizeof p, "%s/named", d);
+  o.outdir = p;
+  o.shard = 0;
+  o.shards = 1;
+  ck_assert_int_ne(run("cpu", 2, inputs, 1, &o, &r, err, sizeof err), TSR_OK);
+  ck_assert_msg(strstr(err, "really_png.jpg: content is PNG but the name says JPEG"), "%s", err);
+  ck_assert_int_ge(r.done, 4); /* the originals (and the first run's outputs, inputs now: not this run's folder) */
+  tt_rmtree(d);
+  free(d);
+}
+END_TEST
+
 int main(void) {
   int nb = 1;
   tt_backend_count("augment", &nb);
@@ -791,6 +927,7 @@ int main(void) {
   tcase_add_test(tc, clips_decode_only_what_they_need);
   tcase_add_test(tc, bad_inputs_are_named_and_skipped);
   tcase_add_test(tc, stdin_stream_frames);
+  tcase_add_test(tc, edge_cases);
   tcase_add_test(tc, resume_refuses_other_options_and_folds_are_stratified);
   suite_add_tcase(s, tc);
   return tt_run(s);

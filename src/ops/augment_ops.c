@@ -305,6 +305,8 @@ static double det_log(double x) {
 }
 
 static double det_exp(double x) {
+  if (!(x > -745)) return 0; /* below the smallest double (and -inf, NaN): nothing to reduce */
+  if (x > 709) x = 709;
   int e = 0;
   while (x > 0.5) {
     x -= 0.69314718055994530942;

@@ -65,7 +65,7 @@ static void skip(tsr_context *ctx, skipped *sk, tsr_status st) {
 }
 
 static tsr_status add(tsr_context *ctx, spec_list *l, skipped *sk, const char *path, const char *rel, int depth) {
-  for (const char *p = rel; *p; p++)
+  for (const char *p = path; *p; p++)
     if ((unsigned char)*p < 32) {
       skip(ctx, sk, tsr__fail(ctx, TSR_E_INVALID, "%s: a control character in the name", path));
       return TSR_OK;
@@ -100,7 +100,8 @@ static tsr_status add(tsr_context *ctx, spec_list *l, skipped *sk, const char *p
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* A folder's images and videos, recursively, in sorted order. */
-static tsr_status walk(tsr_context *ctx, spec_list *l, skipped *sk, const char *root, const char *sub, int depth) {
+static tsr_status walk(tsr_context *ctx, spec_list *l, skipped *sk, const char *root, const char *sub, int depth,
+                       const struct stat *skip_dir) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s%s%s", root, *sub ? "/" : "", sub);
   DIR *d = opendir(dir);
@@ -146,7 +147,9 @@ static tsr_status walk(tsr_context *ctx, spec_list *l, skipped *sk, const char *
       tsr__log(ctx, TSR_LOG_WARN, "%s: a link to a folder, not followed", path); /* links can make cycles */
       continue;
     }
-    if (S_ISDIR(sb.st_mode)) st = walk(ctx, l, sk, root, rel, depth + 1);
+    if (S_ISDIR(sb.st_mode) && skip_dir && sb.st_dev == skip_dir->st_dev && sb.st_ino == skip_dir->st_ino)
+      continue; /* the output folder inside an input: its outputs are not inputs */
+    if (S_ISDIR(sb.st_mode)) st = walk(ctx, l, sk, root, rel, depth + 1, skip_dir);
     else if (tsr__is_image_name(names[i]) || tsr__is_video_name(names[i])) st = add(ctx, l, sk, path, rel, depth);
   }
   for (int i = 0; i < n; i++) free(names[i]);
@@ -166,7 +169,10 @@ static int cmp_label_hash(const void *a, const void *b) {
   return strcmp(x->rel, y->rel);
 }
 
-static tsr_status collect(tsr_context *ctx, const char *const *inputs, int n, int folds, spec_list *l, skipped *sk) {
+static tsr_status collect(tsr_context *ctx, const char *const *inputs, int n, int folds, const char *outdir, int shard,
+                          int shards, spec_list *l, skipped *sk) {
+  struct stat out_sb;
+  const struct stat *skip_dir = stat(outdir, &out_sb) == 0 ? &out_sb : NULL;
   tsr_status st = TSR_OK;
   for (int i = 0; i < n && !st; i++) {
     struct stat sb;
@@ -177,7 +183,7 @@ static tsr_status collect(tsr_context *ctx, const char *const *inputs, int n, in
       snprintf(root, sizeof root, "%s", inputs[i]);
       size_t len = strlen(root);
       while (len > 1 && root[len - 1] == '/') root[--len] = 0;
-      st = walk(ctx, l, sk, root, "", 0);
+      st = walk(ctx, l, sk, root, "", 0, skip_dir);
     } else if (tsr__is_image_name(inputs[i]) || tsr__is_video_name(inputs[i])) {
       const char *b = strrchr(inputs[i], '/');
       st = add(ctx, l, sk, inputs[i], b ? b + 1 : inputs[i], 0);
@@ -187,10 +193,18 @@ static tsr_status collect(tsr_context *ctx, const char *const *inputs, int n, in
   }
   if (st) return st;
   if (l->n) qsort(l->v, (size_t)l->n, sizeof *l->v, cmp_rel);
-  for (int i = 1; i < l->n; i++)
-    if (!strcmp(l->v[i].rel, l->v[i - 1].rel))
-      return tsr__fail(ctx, TSR_E_INVALID, "%s and %s have the same path below their inputs (%s): their outputs "
-                       "would collide", l->v[i - 1].path, l->v[i].path, l->v[i].rel);
+  int kept = l->n ? 1 : 0; /* the same path below two inputs: the first is kept, the other named and skipped */
+  for (int i = 1; i < l->n; i++) {
+    if (!strcmp(l->v[i].rel, l->v[kept - 1].rel)) {
+      if (l->v[i].hash % (uint64_t)shards == (uint64_t)shard) /* named by its own shard only */
+        skip(ctx, sk, tsr__fail(ctx, TSR_E_INVALID, "%s: the same path below its input (%s) as %s: the outputs would "
+                                "collide", l->v[i].path, l->v[i].rel, l->v[kept - 1].path));
+      spec_free(&l->v[i]);
+    } else {
+      l->v[kept++] = l->v[i];
+    }
+  }
+  l->n = kept;
   if (folds > 1 && l->n) {
     spec **order = malloc((size_t)l->n * sizeof *order);
     if (!order) return tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
@@ -332,7 +346,10 @@ static tsr_status prepare(void *jp, tsr_context *lc, tsr__item *it) {
   if (!sp->video) {
     tsr_status st = tsr__read_file(lc, sp->path, &ai->bytes, &ai->size);
     if (st) return st;
-    if (tsr_format_from_name(sp->path) == TSR_FMT_JPEG) {
+    /* JPEG by name and content; anything else (a PNG named .jpg included)
+     * goes through tsr_image_decode, which names a mismatch */
+    if (tsr_format_from_name(sp->path) == TSR_FMT_JPEG && ai->size >= 3 && ai->bytes[0] == 0xFF &&
+        ai->bytes[1] == 0xD8 && ai->bytes[2] == 0xFF) {
       ai->jpeg = 1;
       return tsr__jpeg_info(lc, ai->bytes, ai->size, sp->path, &ai->w, &ai->h, &ai->ch);
     }
@@ -424,7 +441,7 @@ static tsr_status copy_source(job *j, tsr_context *lc, item *ai, const tsr__aug_
     int r[4], d = jpeg_need(j, ai, plan, r);
     if (!ai->reg || ai->reg_d != d || !contains(ai->reg_rect, r)) {
       int u[4] = {r[0], r[1], r[0] + r[2], r[1] + r[3]};
-      for (int kk = k + 1; kk < j->o->copies; kk++) {
+      for (int kk = k + 1; kk < j->o->copies && kk <= k + 64; kk++) { /* a window: not quadratic in --copies */
         tsr__aug_plan pk;
         int rk[4];
         tsr__aug_plan_item(&j->ops, j->o->seed, sp->hash, (uint32_t)kk, ai->w, ai->h, &pk);
@@ -521,7 +538,7 @@ static tsr_status write_copy(job *j, tsr_context *lc, const item *ai, int k, tsr
     }
   }
   if (st) return st;
-  char params[2048], f_out[1100], f_label[600], f_src[8400], f_params[4200], line[16384];
+  char params[16384], f_out[1100], f_label[600], f_src[8400], f_params[33000], line[45000];
   tsr__aug_params_json(&j->ops, plan, params, sizeof params);
   tsr__csv_field(rel, f_out, sizeof f_out);
   tsr__csv_field(sp->label, f_label, sizeof f_label);
@@ -685,7 +702,8 @@ static cJSON *fingerprint(const job *j) {
   cJSON_AddNumberToObject(f, "copies", j->o->copies);
   cJSON_AddNumberToObject(f, "frames", j->o->frames);
   cJSON_AddStringToObject(f, "format", fmt[j->o->format]);
-  cJSON_AddNumberToObject(f, "quality", j->o->quality ? j->o->quality : 95);
+  if (j->o->format == TSR_AUG_OUT_JPEG || j->o->format == TSR_AUG_OUT_AUTO)
+    cJSON_AddNumberToObject(f, "quality", j->o->quality ? j->o->quality : 95);
   cJSON_AddNumberToObject(f, "png_level", j->o->png_level ? j->o->png_level : 1);
   cJSON_AddNumberToObject(f, "folds", j->o->folds > 1 ? j->o->folds : 0);
   cJSON_AddBoolToObject(f, "full_decode", j->o->full_decode);
@@ -720,8 +738,9 @@ static tsr_status drop_collisions(tsr_context *ctx, const job *j, spec_list *l, 
     if (!strcmp(v[i].name, v[i - 1].name)) {
       int gone = v[i].index; /* the first in path order is kept */
       drop[gone] = 1;
-      skip(ctx, sk, tsr__fail(ctx, TSR_E_INVALID, "%s: its outputs would overwrite those of %s (%s); rename one",
-                              l->v[gone].path, l->v[v[i - 1].index].path, v[i].name));
+      if (l->v[gone].hash % (uint64_t)j->o->shards == (uint64_t)j->o->shard) /* named by its own shard only */
+        skip(ctx, sk, tsr__fail(ctx, TSR_E_INVALID, "%s: its outputs would overwrite those of %s (%s); rename one",
+                                l->v[gone].path, l->v[v[i - 1].index].path, v[i].name));
     }
   int n = 0;
   for (int i = 0; i < l->n; i++) {
@@ -732,6 +751,25 @@ static tsr_status drop_collisions(tsr_context *ctx, const job *j, spec_list *l, 
   free(v);
   free(drop);
   return TSR_OK;
+}
+
+/* Manifests without a run record (it was deleted): their options are
+ * unknown, so resuming could mix runs. */
+static tsr_status check_record(tsr_context *ctx, const tsr_augment_options *o) {
+  if (o->overwrite) return TSR_OK;
+  char path[4200];
+  struct stat sb;
+  snprintf(path, sizeof path, "%s/run.json", o->outdir);
+  if (stat(path, &sb) == 0) return TSR_OK;
+  DIR *d = opendir(o->outdir);
+  struct dirent *e;
+  int found = 0;
+  while (d && (e = readdir(d)))
+    found |= !strncmp(e->d_name, "manifest", 8) && strstr(e->d_name, ".csv") != NULL;
+  if (d) closedir(d);
+  if (!found) return TSR_OK;
+  return tsr__fail(ctx, TSR_E_MISMATCH, "%s holds manifests but no run.json, so its options are unknown; add "
+                   "--overwrite to redo everything", o->outdir);
 }
 
 static const char *const manifest_header = "output,label,source,copy,fold,seed,params";
@@ -747,6 +785,9 @@ tsr_status tsr_augment(tsr_context *ctx, const char *const *inputs, int ninputs,
   if (o->shards < 1 || o->shard < 0 || o->shard >= o->shards)
     return tsr__fail(ctx, TSR_E_INVALID, "--shard %d/%d: I must be 0..N-1", o->shard, o->shards);
   if (o->folds < 0 || o->folds > 1000) return tsr__fail(ctx, TSR_E_INVALID, "--folds must be 0..1000");
+  if (o->overwrite && o->shards > 1)
+    return tsr__fail(ctx, TSR_E_INVALID, "--overwrite with --shard would redo one shard under options the others do "
+                     "not have; start the shards in a new folder");
   double t0 = tsr__now();
   job j;
   memset(&j, 0, sizeof j);
@@ -772,7 +813,7 @@ tsr_status tsr_augment(tsr_context *ctx, const char *const *inputs, int ninputs,
     pthread_mutex_destroy(&j.lock);
     return tsr__fail(ctx, TSR_E_INVALID, "'-' (a PPM stream on stdin) must be the only input");
   }
-  if (!stream) st = collect(ctx, inputs, ninputs, o->folds, &all, &sk);
+  if (!stream) st = collect(ctx, inputs, ninputs, o->folds, o->outdir, o->shard, o->shards, &all, &sk);
   /* inputs whose outputs would collide (a.jpg and a.png as PNGs): the
    * later one is skipped with an error; the shard split comes after, so
    * every shard skips the same ones */
@@ -808,7 +849,7 @@ tsr_status tsr_augment(tsr_context *ctx, const char *const *inputs, int ninputs,
     names = calloc((size_t)(all.n ? all.n : 1), sizeof *names);
     if (!fp || !names) st = tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
     else if (tsr__mkdirs(o->outdir)) st = tsr__fail(ctx, TSR_E_IO, "%s: cannot create: %s", o->outdir, strerror(errno));
-    else if (!(st = tsr__outdir_lock_as(ctx, o->outdir, lockname, &lock_fd)) &&
+    else if (!(st = tsr__outdir_lock_as(ctx, o->outdir, lockname, &lock_fd)) && !(st = check_record(ctx, o)) &&
              !(st = tsr__run_record(ctx, o->outdir, "augment", fp, o->overwrite))) {
       if (o->overwrite) unlink(manpath);
       st = tsr__manifest_open_csv(ctx, manpath, manifest_header, &j.man);
@@ -878,6 +919,7 @@ tsr_status tsr_manifest_merge(tsr_context *ctx, const char *const *inputs, int n
   uint8_t **bufs = calloc((size_t)ninputs, sizeof *bufs);
   row *rows = NULL;
   size_t nrows = 0, cap = 0, hlen = 0;
+  char seed[64] = "";
   const char *header = NULL;
   tsr_status st = bufs ? TSR_OK : tsr__fail(ctx, TSR_E_NOMEM, "out of memory");
   for (int i = 0; i < ninputs && !st; i++) {
@@ -914,6 +956,20 @@ tsr_status tsr_manifest_merge(tsr_context *ctx, const char *const *inputs, int n
       r->len = k + 1 - start;
       if (tsr__csv_first(r->line, r->len - 1, r->key, sizeof r->key) < 0) {
         st = tsr__fail(ctx, TSR_E_FORMAT, "%s: a malformed line (an unclosed quote)", inputs[i]);
+        break;
+      }
+      /* the seed (6th field): rows of another seed are of another run */
+      char field[64] = "";
+      size_t pos = 0;
+      for (int f = 0; f < 6 && pos < r->len; f++) {
+        int used = tsr__csv_first(r->line + pos, r->len - 1 - pos, field, sizeof field);
+        if (used < 0) break;
+        pos += (size_t)used + 1;
+      }
+      if (!seed[0]) snprintf(seed, sizeof seed, "%s", field);
+      else if (strcmp(seed, field)) {
+        st = tsr__fail(ctx, TSR_E_MISMATCH, "%s: a row of seed %s among rows of seed %s: the manifests are of "
+                       "different runs", inputs[i], field, seed);
         break;
       }
       nrows++;
