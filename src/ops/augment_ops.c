@@ -593,7 +593,8 @@ static void blur_taps(double sigma, tsr__aug_pix *px) {
   if (r < 1) r = 1;
   if (r > TSR_AUG_BLUR_MAX_R) r = TSR_AUG_BLUR_MAX_R;
   double g[2 * TSR_AUG_BLUR_MAX_R + 1], sum = 0;
-  for (int k = -r; k <= r; k++) sum += g[k + r] = det_exp(-(double)(k * k) / (2 * sigma * sigma));
+  double s2 = 2 * sigma * sigma; /* 0 for a vanishing sigma: the identity */
+  for (int k = -r; k <= r; k++) sum += g[k + r] = k == 0 ? 1.0 : s2 > 0 ? det_exp(-(double)(k * k) / s2) : 0.0;
   int32_t tot = 0;
   for (int k = -r; k <= r; k++) tot += px->taps[k + r] = (int32_t)floor(g[k + r] / sum * 16384.0 + 0.5);
   px->taps[r] += 16384 - tot; /* the taps sum to exactly 1 */
