@@ -25,6 +25,9 @@ typedef struct {
 /* Handles a common option; returns 1 if handled, 0 if not common, -1 on a
  * bad value (message printed). */
 int cli_common_opt(int c, const char *arg, cli_common *o);
+/* A context from the common options (device, budget, threads), its log
+ * printed by the CLI. *ctx is set even on failure (its message says why). */
+tsr_status cli_context(const cli_common *c, tsr_context **ctx);
 
 /* The next option that is not a common one (those are stored in *common):
  * -1 at the end, 'h' for --help, '?' after a bad option or value (a

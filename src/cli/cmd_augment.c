@@ -129,14 +129,8 @@ int cmd_augment(int argc, char **argv) {
     return 1;
   }
   o.progress = !common.json;
-  tsr_context_options co;
-  tsr_context_options_init(&co);
-  co.device = common.device;
-  co.mem_budget = common.mem_budget;
-  co.threads = common.threads;
-  co.log = cli_log;
   tsr_context *ctx = NULL;
-  tsr_status st = tsr_context_create(&co, &ctx);
+  tsr_status st = cli_context(&common, &ctx);
   cli_signals_catch(ctx);
   tsr_augment_result r;
   memset(&r, 0, sizeof r);

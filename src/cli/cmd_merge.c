@@ -70,14 +70,8 @@ int cmd_merge(int argc, char **argv) {
     usage(stderr);
     return 1;
   }
-  tsr_context_options co;
-  tsr_context_options_init(&co);
-  co.device = common.device;
-  co.mem_budget = common.mem_budget;
-  co.threads = common.threads;
-  co.log = cli_log; /* the library reports, the CLI prints */
   tsr_context *ctx = NULL;
-  tsr_status st = tsr_context_create(&co, &ctx);
+  tsr_status st = cli_context(&common, &ctx);
   tsr_image *pano = NULL;
   char chosen[256] = "";
   int one = stem || tsr_format_from_name(out) != TSR_FMT_AUTO;

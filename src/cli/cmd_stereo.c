@@ -217,14 +217,8 @@ int cmd_stereo(int argc, char **argv) {
     fprintf(stderr, "tessera: --extras is for batches; one pair takes --vis, --right-disp, --confidence\n");
     return 1;
   }
-  tsr_context_options co;
-  tsr_context_options_init(&co);
-  co.device = common.device;
-  co.mem_budget = common.mem_budget;
-  co.threads = common.threads;
-  co.log = cli_log;
   tsr_context *ctx = NULL;
-  tsr_status st = tsr_context_create(&co, &ctx);
+  tsr_status st = cli_context(&common, &ctx);
   cli_signals_catch(ctx);
   if (!batch) {
     tsr_stereo_stats s;

@@ -11,6 +11,17 @@
 
 #include "cli.h"
 
+tsr_status cli_context(const cli_common *c, tsr_context **ctx) {
+  tsr_context_options co;
+  tsr_context_options_init(&co);
+  co.device = c->device;
+  co.mem_budget = c->mem_budget;
+  co.threads = c->threads;
+  co.log = cli_log; /* the library reports, the CLI prints */
+  *ctx = NULL;
+  return tsr_context_create(&co, ctx);
+}
+
 int cli_common_opt(int c, const char *arg, cli_common *o) {
   switch (c) {
   case 'd': o->device = arg; return 1;
