@@ -199,11 +199,9 @@ TSR_INLINE tsr_i32 tsr_stereo_right_from_left(TSR_GLOBAL const tsr_i16 *best, TS
  * right image's map there (dr: columns from rx0, rw of them) disagrees by
  * more than lr_max pixels (lr_max < 0: no check; a right pixel outside
  * those columns, or without a disparity, cannot be checked and the match
- * stands); else with the parabola's subpixel offset where both
- * neighbours of the winner exist. */
-TSR_INLINE tsr_i32 tsr_stereo_finish(TSR_GLOBAL const tsr_u16 *s, tsr_stereo_win w, tsr_i32 nd, tsr_i32 dmin,
-                                     tsr_i32 lr_max, tsr_i32 gx, tsr_i32 width, TSR_GLOBAL const tsr_i16 *dr,
-                                     tsr_i32 rx0, tsr_i32 rw) {
+ * stands); else the winner's disparity plus `sub`, its subpixel offset. */
+TSR_INLINE tsr_i32 tsr_stereo_finish_sub(tsr_i32 sub, tsr_stereo_win w, tsr_i32 dmin, tsr_i32 lr_max, tsr_i32 gx,
+                                         tsr_i32 width, TSR_GLOBAL const tsr_i16 *dr, tsr_i32 rx0, tsr_i32 rw) {
   if (!w.unique) return TSR_DISP_INVALID;
   tsr_i32 di = dmin + w.best;
   if (gx - di < 0 || gx - di >= width) return TSR_DISP_INVALID;
@@ -214,8 +212,29 @@ TSR_INLINE tsr_i32 tsr_stereo_finish(TSR_GLOBAL const tsr_u16 *s, tsr_stereo_win
       if (diff > lr_max || -diff > lr_max) return TSR_DISP_INVALID;
     }
   }
-  tsr_i32 sub = w.best > 0 && w.best < nd - 1 ? tsr_subpixel16(s[w.best - 1], w.smin, s[w.best + 1]) : 0;
   return di * TSR_DISP_SCALE + sub;
+}
+
+/* The winner's subpixel offset: the parabola's where both neighbours of
+ * the winner exist (sa, sc: their sums, at best - 1 and best + 1; not
+ * read otherwise), else 0. */
+TSR_INLINE tsr_i32 tsr_stereo_sub(tsr_i32 sa, tsr_i32 sc, tsr_stereo_win w, tsr_i32 nd) {
+  return w.best > 0 && w.best < nd - 1 ? tsr_subpixel16(sa, w.smin, sc) : 0;
+}
+
+/* The pixel's disparity from the sums next to its winner. */
+TSR_INLINE tsr_i32 tsr_stereo_finish_at(tsr_i32 sa, tsr_i32 sc, tsr_stereo_win w, tsr_i32 nd, tsr_i32 dmin,
+                                        tsr_i32 lr_max, tsr_i32 gx, tsr_i32 width, TSR_GLOBAL const tsr_i16 *dr,
+                                        tsr_i32 rx0, tsr_i32 rw) {
+  return tsr_stereo_finish_sub(tsr_stereo_sub(sa, sc, w, nd), w, dmin, lr_max, gx, width, dr, rx0, rw);
+}
+
+/* The same from the pixel's summed costs s[0..nd). */
+TSR_INLINE tsr_i32 tsr_stereo_finish(TSR_GLOBAL const tsr_u16 *s, tsr_stereo_win w, tsr_i32 nd, tsr_i32 dmin,
+                                     tsr_i32 lr_max, tsr_i32 gx, tsr_i32 width, TSR_GLOBAL const tsr_i16 *dr,
+                                     tsr_i32 rx0, tsr_i32 rw) {
+  tsr_i32 sa = w.best > 0 ? s[w.best - 1] : 0, sc = w.best < nd - 1 ? s[w.best + 1] : 0;
+  return tsr_stereo_finish_at(sa, sc, w, nd, dmin, lr_max, gx, width, dr, rx0, rw);
 }
 
 /* The 3 x 3 median of pixel (x, y) of a w x h region of disparities

@@ -33,13 +33,35 @@
 
 static inline size_t slot_len(int ndp) { return (size_t)ndp + SLOT_PAD; }
 
+/* The 8-bit route's sizes: columns rounded up to 64 (wv), a path row of
+ * wv plus 64 pads each side, disparities by pixel rounded up to 64 (ndq)
+ * with a 64-byte pad before each pixel. */
+#define R8_PAD 64
+static inline size_t r8_wv(int w) { return ((size_t)w + 63) / 64 * 64; }
+static inline size_t r8_ls(size_t wv) { return wv + 2 * R8_PAD; }
+static inline size_t r8_ndq(int nd) { return ((size_t)nd + 63) / 64 * 64; }
+static inline size_t r8_hs(int nd) { return r8_ndq(nd) + R8_PAD; }
+
+/* Rows by disparity are stored chunk by chunk: the nd rows of 64 columns
+ * of chunk x0 (a multiple of 64) together, so that a chunk's pass over d
+ * reads memory in order. Element (x, k) of a row: r8_at(nd, x0, k) + x - x0. */
+static inline size_t r8_at(int nd, int x0, int k) { return (size_t)x0 * (size_t)nd + (size_t)k * 64; }
+
+static uint64_t r8_bytes(int w, int ndp) {
+  uint64_t wv = r8_wv(w), ls = r8_ls(wv), ndq = r8_ndq(ndp);
+  return (uint64_t)ndp * wv + 3 * wv * ndq + 6 * ((uint64_t)ndp + 2) * ls + 6 * ls + 4 * wv * (ndq + R8_PAD) +
+         R8_PAD + (uint64_t)ndp * wv * 2 + ndq;
+}
+
 uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp) {
   uint64_t px = (uint64_t)w * (uint64_t)h, sl = slot_len(ndp) * 2, W = (uint64_t)w, R = (uint64_t)rw;
+  uint64_t wv = r8_wv(w);
   return px * 8 + R * (uint64_t)h * 8               /* census */
-         + px * (uint64_t)ndp * 2                   /* the forward sums */
-         + W * (uint64_t)ndp * (2 * 2 + 3 * 2)      /* cost rows, backward row sums */
+         + wv * (uint64_t)h * (uint64_t)ndp * 2     /* the forward sums (either layout) */
+         + wv * (uint64_t)ndp * (2 * 2 + 3 * 2)     /* cost rows, backward row sums */
+         + r8_bytes(w, ndp)                         /* the 8-bit route's rows */
          + (2 * 3 * W + 1) * sl + 2 * 3 * W * 4     /* paths from above/below */
-         + 3 * sl + W * 16 + R * 4 + 64             /* horizontal path, a row's winners, the right map */
+         + 3 * sl + W * 19 + R * 4 + 256             /* horizontal path, a row's winners, the right map */
          + (uint64_t)ndp * 2 + px * 9 + R * (uint64_t)h * 2 + 4096; /* outputs */
 }
 
@@ -64,6 +86,13 @@ void tsr__stereo_work_free(tsr__stereo_work *wk) {
   free(wk->hrows);
   free(wk->rscratch);
   free(wk->padmask);
+  free(wk->cv8);
+  free(wk->cx8);
+  free(wk->lv8);
+  free(wk->mv8);
+  free(wk->h8);
+  free(wk->hsum8);
+  free(wk->padmask8);
   free(wk->raw);
   free(wk->disp);
   free(wk->dispr);
@@ -77,6 +106,16 @@ static void reset_slots(tsr__stereo_work *wk) {
   fill_sentinel(wk->rows, (2 * 3 * (size_t)wk->max_w + 1) * slot_len(wk->ndp));
   fill_sentinel(wk->hrows, 3 * slot_len(wk->ndp));
   for (int d = 0; d < wk->ndp; d++) wk->padmask[d] = d < wk->nd ? 0 : TSR_SGM_SENTINEL;
+  /* the 8-bit route: every path value 255 (the sentinel rows and pads
+   * keep it), no costs past nd */
+  size_t wv = (size_t)wk->wv, ndq = r8_ndq(wk->nd);
+  memset(wk->lv8, 0xFF, 6 * ((size_t)wk->nd + 2) * r8_ls(wv));
+  memset(wk->h8, 0xFF, 4 * wv * r8_hs(wk->nd) + R8_PAD);
+  memset(wk->cx8, 0, 3 * wv * ndq);
+  memset(wk->mv8, 0, 6 * r8_ls(wv));
+  memset(wk->hsum8, 0, (size_t)wk->ndp * wv * 2);
+  memset(wk->cv8, 0, (size_t)wk->ndp * wv);
+  for (size_t d = 0; d < ndq; d++) wk->padmask8[d] = d < (size_t)wk->nd ? 0 : 0xFF;
 }
 
 tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, int max_rw, int nd, int outputs_only) {
@@ -102,16 +141,26 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   if (outputs_only) return TSR_OK;
   wk->censl = zalloc(px * 8);
   wk->censr = zalloc((size_t)max_rw * (size_t)max_h * 8);
-  wk->sum = zalloc(px * (size_t)ndp * 2);
+  size_t wv = r8_wv(max_w), ls = r8_ls(wv), ndq = r8_ndq(nd);
+  wk->wv = (int)wv;
+  wk->sum = zalloc(wv * (size_t)max_h * (size_t)ndp * 2);
   wk->crow = zalloc(2 * (size_t)max_w * (size_t)ndp * 2);
-  wk->trow = zalloc(3 * (size_t)max_w * (size_t)ndp * 2);
+  wk->trow = zalloc(3 * wv * (size_t)ndp * 2);
+  wk->cv8 = zalloc((size_t)ndp * wv);
+  wk->cx8 = zalloc(3 * wv * ndq);
+  wk->lv8 = zalloc(6 * ((size_t)ndp + 2) * ls);
+  wk->mv8 = zalloc(6 * ls);
+  wk->h8 = zalloc(4 * wv * (ndq + R8_PAD) + R8_PAD);
+  wk->hsum8 = zalloc((size_t)ndp * wv * 2);
+  wk->padmask8 = zalloc(ndq);
   wk->rows = zalloc((2 * 3 * (size_t)max_w + 1) * sl * 2);
   wk->rowmin = zalloc(2 * 3 * (size_t)max_w * 4);
   wk->hrows = zalloc(3 * sl * 2);
-  wk->rscratch = zalloc((size_t)max_w * 16 + (size_t)max_rw * 4 + 64);
+  wk->rscratch = zalloc((size_t)max_w * 19 + (size_t)max_rw * 4 + 256);
   wk->padmask = zalloc((size_t)ndp * 2);
   if (!wk->censl || !wk->censr || !wk->sum || !wk->crow || !wk->trow || !wk->rows || !wk->rowmin || !wk->hrows ||
-      !wk->rscratch || !wk->padmask) {
+      !wk->rscratch || !wk->padmask || !wk->cv8 || !wk->cx8 || !wk->lv8 || !wk->mv8 || !wk->h8 || !wk->hsum8 ||
+      !wk->padmask8) {
     tsr__stereo_work_free(wk);
     return TSR_E_NOMEM;
   }
@@ -464,15 +513,13 @@ __attribute__((target("avx2"))) static winner winner_avx2(const uint16_t *s, con
  * right pixel, the vector path scatters each left winner once, keeping
  * the smallest sum, the leftmost on ties, which is the same); then the
  * left-right check against that map. */
+static void winners_tail(const tile_job *j, int y, const winner *win, const uint16_t *sums, int chunked,
+                         const int16_t *subs, const uint8_t *confs);
+
 static void winners_row(const tile_job *j, int y, const uint16_t *sums) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
-  int16_t *raw = wk->raw + (size_t)y * (size_t)d->w, *dr = wk->dispr + (size_t)y * (size_t)d->rw;
-  uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w;
   winner *win = (winner *)wk->rscratch;
-  int16_t *best = wk->wbest + (size_t)y * (size_t)d->w;
-  uint16_t *smin = wk->wsmin + (size_t)y * (size_t)d->w;
-  int32_t *owner = (int32_t *)(win + d->w);
   for (int x = 0; x < d->w; x++) {
     const uint16_t *s = sums + (size_t)x * (size_t)d->ndp;
 #ifdef TSR_HAVE_X86
@@ -480,6 +527,24 @@ static void winners_row(const tile_job *j, int y, const uint16_t *sums) {
 #else
     win[x] = winner_scalar(s, d, wk->padmask);
 #endif
+  }
+  winners_tail(j, y, win, sums, 0, NULL, NULL);
+}
+
+/* The rest of a row's winners (win[x] for every pixel) from the row's
+ * sums, by pixel (ndp each) or, `chunked`, by disparity as the 8-bit
+ * route stores them (r8_at); subs and confs, where given, hold every
+ * pixel's subpixel offset and confidence already. */
+static void winners_tail(const tile_job *j, int y, const winner *win, const uint16_t *sums, int chunked,
+                         const int16_t *subs, const uint8_t *confs) {
+  const tsr_stereo_desc *d = j->d;
+  tsr__stereo_work *wk = j->wk;
+  int16_t *raw = wk->raw + (size_t)y * (size_t)d->w, *dr = wk->dispr + (size_t)y * (size_t)d->rw;
+  uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w;
+  int16_t *best = wk->wbest + (size_t)y * (size_t)d->w;
+  uint16_t *smin = wk->wsmin + (size_t)y * (size_t)d->w;
+  int32_t *owner = (int32_t *)(win + d->w);
+  for (int x = 0; x < d->w; x++) {
     best[x] = (int16_t)win[x].best;
     smin[x] = (uint16_t)win[x].smin;
   }
@@ -499,11 +564,22 @@ static void winners_row(const tile_job *j, int y, const uint16_t *sums) {
     for (int xr = 0; xr < d->rw; xr++)
       dr[xr] = (int16_t)tsr_stereo_right_from_left(best, smin, d->nd, d->dmin, d->x0, d->w, d->rx0 + xr);
   }
+  if (subs) {
+    for (int x = 0; x < d->w; x++) {
+      conf[x] = confs[x];
+      raw[x] = (int16_t)tsr_stereo_finish_sub(subs[x], win[x], d->dmin, d->lr_max, d->x0 + x, d->width, dr, d->rx0,
+                                              d->rw);
+    }
+    return;
+  }
   for (int x = 0; x < d->w; x++) {
-    const uint16_t *s = sums + (size_t)x * (size_t)d->ndp;
+    int b = win[x].best;
+    const uint16_t *s = chunked ? sums + r8_at(d->nd, x & ~63, 0) + (x & 63) : sums + (size_t)x * (size_t)d->ndp;
+    size_t sd = chunked ? 64 : 1;
+    int sa = b > 0 ? s[(size_t)(b - 1) * sd] : 0, sc = b < d->nd - 1 ? s[(size_t)(b + 1) * sd] : 0;
     conf[x] = (uint8_t)tsr_stereo_conf(win[x]);
-    raw[x] = (int16_t)tsr_stereo_finish(s, win[x], d->nd, d->dmin, d->lr_max, d->x0 + x, d->width, dr, d->rx0,
-                                         d->rw);
+    raw[x] = (int16_t)tsr_stereo_finish_at(sa, sc, win[x], d->nd, d->dmin, d->lr_max, d->x0 + x, d->width, dr,
+                                            d->rx0, d->rw);
   }
 }
 
@@ -580,6 +656,524 @@ static void span(int w, int nt, int t, double v, double f0, double f1, int *xa, 
   if (t >= n) *xa = *xb = w;
 }
 
+/* ---- the 8-bit route (AVX-512) ------------------------------------------ */
+/* Where the CPU has AVX-512 (BW, VBMI and the 64-bit popcount) and a
+ * path's values fit in a byte, the tile runs on path values of one byte
+ * laid out by disparity, then column: the paths from above or below then
+ * take 64 pixels per instruction with no reduction over d (each pixel's
+ * minimum is a running per-lane minimum), which is what the layout by
+ * pixel spends most of its time on. The horizontal paths, chains along
+ * the row, stay by pixel (64 disparities per instruction); their values
+ * are transposed into the sums. Every value is that of the shared
+ * header's functions: a path's value lies in [cost, cost + P2'] with
+ * P2' <= max(P2, P1 + 1) and a cost at most 62 (the census has 62 bits),
+ * so with P2' + 62 <= 255 every value fits; the terms that can pass 255
+ * (a previous value or the sentinel plus P1, the minimum plus P2)
+ * saturate at 255, which never changes the minimum, since the previous
+ * value at d (at most 255) is one of its terms. A pixel with no previous
+ * one on its path gets minimum 0 and P2' 0, which makes the recurrence
+ * give its cost, as the header's path start does.
+ *
+ * Sweeps: forward (top down), per row: the costs by pixel two rows ahead
+ * (all threads), the two horizontal chains of the next row (thread 0,
+ * interleaved so that each hides the other's latency), the transposed sum
+ * of this row's chains, this row's costs by disparity and the paths from
+ * above, whose sum goes to memory with streaming stores. Backward: the
+ * costs, the paths from below added to the forward sums, and the winners
+ * one row behind (the last thread). */
+#ifdef TSR_HAVE_X86
+#define R8_COST_MAX 62
+#define R8_TARGET __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vpopcntdq,popcnt")))
+
+static int r8_exact(const tsr_stereo_desc *d) {
+  int p2 = d->p2 > d->p1 + 1 ? d->p2 : d->p1 + 1;
+  return p2 + R8_COST_MAX <= 255;
+}
+
+static int r8_usable(const tsr_stereo_desc *d, int simd) {
+  return simd < 0 && r8_exact(d) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vpopcntdq") &&
+         __builtin_cpu_supports("avx2") && !getenv("TESSERA_NO_AVX512") && !getenv("TESSERA_NO_AVX2");
+}
+
+typedef struct {
+  tile_job j;
+  size_t wv, ls, ndq, hs;
+  uint8_t p2lut[256];
+} r8_job;
+
+static inline uint8_t *r8_lrow(const r8_job *r, int set, int p, int k) { /* path row k (-1 .. nd) */
+  return r->j.wk->lv8 + (((size_t)set * 3 + (size_t)p) * ((size_t)r->j.d->nd + 2) + (size_t)(k + 1)) * r->ls + R8_PAD;
+}
+static inline uint8_t *r8_mrow(const r8_job *r, int set, int p) {
+  return r->j.wk->mv8 + ((size_t)set * 3 + (size_t)p) * r->ls + R8_PAD;
+}
+static inline uint8_t *r8_hslot(const r8_job *r, int slot, int dir, int x) { /* dir 0: left to right */
+  return r->j.wk->h8 + (((size_t)slot * 2 + (size_t)dir) * r->wv + (size_t)x) * r->hs + R8_PAD;
+}
+
+/* Costs of row y by disparity, columns [xa, xb) (multiples of 64;
+ * pixels past w: 0), chunk by chunk (r8_at): 8 pixels against every
+ * disparity at a time, where all their right pixels lie in the image;
+ * the header's cost elsewhere. */
+R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
+  const tsr_stereo_desc *d = r->j.d;
+  tsr__stereo_work *wk = r->j.wk;
+  const uint64_t *cl = wk->censl + (size_t)y * (size_t)d->w, *cr = wk->censr + (size_t)y * (size_t)d->rw;
+  int nd = d->nd;
+  /* pixel x matches right column x + x0 - dmin - k, inside the image
+   * for every k where x is in [lo, hi) */
+  int lo = d->dmin + nd - 1 - d->x0, hi = d->width + d->dmin - d->x0;
+  if (hi > d->w) hi = d->w;
+  for (int x0 = xa; x0 < xb; x0 += 64) {
+    uint8_t *row = wk->cv8 + r8_at(nd, x0, 0) - x0; /* row + k * 64: disparity k, indexed by column */
+    for (int g = x0; g < x0 + 64; g += 8) {
+      if (g >= lo && g + 8 <= hi) {
+        __m512i l = _mm512_loadu_si512((const void *)(cl + g));
+        const uint64_t *rr = cr + g + d->x0 - d->dmin - d->rx0;
+        for (int k = 0; k < nd; k++) {
+          __m512i v = _mm512_xor_si512(l, _mm512_loadu_si512((const void *)(rr - k)));
+          _mm_storel_epi64((__m128i *)(row + (size_t)k * 64 + g), _mm512_cvtepi64_epi8(_mm512_popcnt_epi64(v)));
+        }
+        continue;
+      }
+      /* an edge: per disparity, the lanes whose right pixel lies in the
+       * image (the others cost TSR_COST_OUTSIDE; pixels past w, 0) */
+      __mmask8 kin = (__mmask8)(g + 8 <= d->w ? 0xFF : g < d->w ? (1u << (d->w - g)) - 1 : 0);
+      __m512i l = _mm512_maskz_loadu_epi64(kin, (const void *)(cl + g));
+      __m512i outside = _mm512_maskz_mov_epi64(kin, _mm512_set1_epi64(TSR_COST_OUTSIDE));
+      for (int k = 0; k < nd; k++) {
+        /* lane i is pixel g + i, right column g + i + x0 - dmin - k */
+        int c0 = g + d->x0 - d->dmin - k, ia = -c0, ib = d->width - c0; /* valid lanes [ia, ib) */
+        ia = ia < 0 ? 0 : ia > 8 ? 8 : ia;
+        ib = ib < ia ? ia : ib > 8 ? 8 : ib;
+        __mmask8 kv = (__mmask8)(kin & (((1u << ib) - 1) & ~((1u << ia) - 1)));
+        __m512i rv = _mm512_maskz_loadu_epi64(kv, (const void *)(cr + c0 - d->rx0));
+        __m512i v = _mm512_mask_mov_epi64(outside, kv, _mm512_popcnt_epi64(_mm512_xor_si512(l, rv)));
+        _mm_storel_epi64((__m128i *)(row + (size_t)k * 64 + g), _mm512_cvtepi64_epi8(v));
+      }
+    }
+  }
+}
+
+/* Costs of row y by pixel (ndq per pixel, 0 past nd) into cost slot
+ * `slot`, pixels [xa, min(xb, w)). */
+R8_TARGET static void r8_costs_x(const r8_job *r, int y, int slot, int xa, int xb) {
+  const tsr_stereo_desc *d = r->j.d;
+  tsr__stereo_work *wk = r->j.wk;
+  const uint64_t *cl = wk->censl + (size_t)y * (size_t)d->w, *cr = wk->censr + (size_t)y * (size_t)d->rw;
+  const __m512i rev = _mm512_set_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+  int xe = xb < d->w ? xb : d->w;
+  for (int x = xa; x < xe; x++) {
+    uint8_t *c = wk->cx8 + ((size_t)slot * r->wv + (size_t)x) * r->ndq;
+    int gx = d->x0 + x;
+    /* disparity index k matches column gx - dmin - k: valid in [ka, kb) */
+    int ka = gx - d->dmin - d->width + 1, kb = gx - d->dmin + 1;
+    if (ka < 0) ka = 0;
+    if (kb > d->nd) kb = d->nd;
+    if (kb < ka) kb = ka;
+    const uint64_t *rr = cr + (gx - d->dmin - d->rx0); /* rr[-k]: disparity index k */
+    __m512i l = _mm512_set1_epi64((long long)cl[x]);
+    int k = 0;
+    for (; k < ka; k++) c[k] = TSR_COST_OUTSIDE;
+    for (; k + 8 <= kb; k += 8) {
+      __m512i v = _mm512_permutexvar_epi64(rev, _mm512_loadu_si512((const void *)(rr - k - 7)));
+      _mm_storel_epi64((__m128i *)(c + k), _mm512_cvtepi64_epi8(_mm512_popcnt_epi64(_mm512_xor_si512(v, l))));
+    }
+    for (; k < kb; k++) c[k] = (uint8_t)__builtin_popcountll(cl[x] ^ rr[-k]);
+    for (; k < d->nd; k++) c[k] = TSR_COST_OUTSIDE;
+  }
+}
+
+/* P2' of 64 pixels from their intensity differences: the 256-entry table
+ * in four registers. */
+R8_TARGET static inline __m512i r8_p2(const __m512i *t, __m512i diff) {
+  __m512i lo = _mm512_permutex2var_epi8(t[0], diff, t[1]), hi = _mm512_permutex2var_epi8(t[2], diff, t[3]);
+  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(diff), lo, hi);
+}
+
+/* One path's state over a chunk of 64 pixels (the 8-bit route). */
+typedef struct {
+  __m512i lm, l0, mp2, mpr, vmin;
+  const uint8_t *lold;
+  uint8_t *lnew;
+} r8_path;
+
+R8_TARGET static inline void r8_path_start(const r8_job *r, r8_path *q, int p, int dx, int set, int n, int x0,
+                                           __mmask64 kw, __m512i gi, const uint8_t *gprev, const __m512i *tab) {
+  int w = r->j.d->w;
+  __mmask64 kp = n > 0 ? kw : 0; /* the pixels that have a previous one */
+  if (dx == 1 && x0 == 0) kp &= ~(__mmask64)1;
+  if (dx == -1 && w - 1 >= x0 && w - 1 < x0 + 64) kp &= ~((__mmask64)1 << (w - 1 - x0));
+  __m512i gp = _mm512_maskz_loadu_epi8(kp, gprev + x0 - dx);
+  __m512i diff = _mm512_or_si512(_mm512_subs_epu8(gi, gp), _mm512_subs_epu8(gp, gi));
+  __m512i p2v = _mm512_maskz_mov_epi8(kp, r8_p2(tab, diff));
+  q->mpr = _mm512_maskz_loadu_epi8(kp, r8_mrow(r, set ^ 1, p) + x0 - dx);
+  q->mp2 = _mm512_adds_epu8(q->mpr, p2v);
+  q->lold = r8_lrow(r, set ^ 1, p, -1) + x0 - dx;
+  q->lnew = r8_lrow(r, set, p, 0) + x0;
+  q->lm = _mm512_loadu_si512((const void *)q->lold);
+  q->l0 = _mm512_loadu_si512((const void *)(q->lold + r->ls));
+  q->vmin = _mm512_set1_epi8((char)0xFF);
+}
+
+/* Disparity index k of one path: its new values, stored, and returned. */
+R8_TARGET static inline __m512i r8_path_step(const r8_job *r, r8_path *q, int k, __m512i c, __m512i vp1) {
+  __m512i lq = _mm512_loadu_si512((const void *)(q->lold + (size_t)(k + 2) * r->ls));
+  __m512i t = _mm512_adds_epu8(_mm512_min_epu8(q->lm, lq), vp1);
+  t = _mm512_min_epu8(_mm512_min_epu8(t, q->l0), q->mp2);
+  __m512i v = _mm512_add_epi8(_mm512_sub_epi8(t, q->mpr), c);
+  _mm512_store_si512((void *)(q->lnew + (size_t)k * r->ls), v);
+  q->vmin = _mm512_min_epu8(q->vmin, v);
+  q->lm = q->l0;
+  q->l0 = lq;
+  return v;
+}
+
+R8_TARGET static inline __m512i r8_lo16(__m512i v) { return _mm512_cvtepu8_epi16(_mm512_castsi512_si256(v)); }
+R8_TARGET static inline __m512i r8_hi16(__m512i v) { return _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(v, 1)); }
+
+/* The paths from above (dy = 1) or below (-1) of row y, n rows into the
+ * sweep, columns [xa, xb) (multiples of 64): sout = (sin ? sin : 0) + their
+ * sum, by disparity (streaming stores where `stream`). np: 1 or 3 paths
+ * (written out for each, so that every path's state stays in registers). */
+R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(const r8_job *r, const int np, int dy,
+                                                                             int n, int y, const uint16_t *sin,
+                                                                             uint16_t *sout, const int stream,
+                                                                             int xa, int xb) {
+  const tsr_stereo_desc *d = r->j.d;
+  tsr__stereo_work *wk = r->j.wk;
+  int set = n & 1, w = d->w, nd = d->nd;
+  const uint8_t *grow = r->j.left + (size_t)(d->y0 + y) * (size_t)r->j.stride + (size_t)d->x0;
+  const uint8_t *gprev = grow - (ptrdiff_t)dy * r->j.stride;
+  __m512i tab[4];
+  for (int i = 0; i < 4; i++) tab[i] = _mm512_loadu_si512((const void *)(r->p2lut + 64 * i));
+  const __m512i vp1 = _mm512_set1_epi8((char)d->p1);
+  for (int x0 = xa; x0 < xb; x0 += 64) {
+    __mmask64 kw = w - x0 >= 64 ? ~(__mmask64)0 : w > x0 ? ((__mmask64)1 << (w - x0)) - 1 : 0;
+    __m512i gi = _mm512_maskz_loadu_epi8(kw, grow + x0);
+    r8_path q0, q1, q2;
+    r8_path_start(r, &q0, 0, 0, set, n, x0, kw, gi, gprev, tab);
+    if (np == 3) {
+      r8_path_start(r, &q1, 1, 1, set, n, x0, kw, gi, gprev, tab);
+      r8_path_start(r, &q2, 2, -1, set, n, x0, kw, gi, gprev, tab);
+    }
+    const uint8_t *cv = wk->cv8 + r8_at(nd, x0, 0);
+    const uint16_t *si = sin ? sin + r8_at(nd, x0, 0) : NULL;
+    uint16_t *so = sout + r8_at(nd, x0, 0);
+    for (int k = 0; k < nd; k++, cv += 64, so += 64) {
+      __m512i c = _mm512_load_si512((const void *)cv);
+      __m512i v = r8_path_step(r, &q0, k, c, vp1), slo = r8_lo16(v), shi = r8_hi16(v);
+      if (np == 3) {
+        v = r8_path_step(r, &q1, k, c, vp1);
+        slo = _mm512_add_epi16(slo, r8_lo16(v));
+        shi = _mm512_add_epi16(shi, r8_hi16(v));
+        v = r8_path_step(r, &q2, k, c, vp1);
+        slo = _mm512_add_epi16(slo, r8_lo16(v));
+        shi = _mm512_add_epi16(shi, r8_hi16(v));
+      }
+      if (si) {
+        /* the forward sums come from memory: fetch 2 KiB ahead (the
+         * hardware's prefetch stops at every page) */
+        _mm_prefetch((const char *)(si + 1024), _MM_HINT_T0);
+        _mm_prefetch((const char *)(si + 1024 + 32), _MM_HINT_T0);
+        slo = _mm512_add_epi16(slo, _mm512_load_si512((const void *)si));
+        shi = _mm512_add_epi16(shi, _mm512_load_si512((const void *)(si + 32)));
+        si += 64;
+      }
+      if (stream) {
+        _mm512_stream_si512((void *)so, slo);
+        _mm512_stream_si512((void *)(so + 32), shi);
+      } else {
+        _mm512_store_si512((void *)so, slo);
+        _mm512_store_si512((void *)(so + 32), shi);
+      }
+    }
+    _mm512_store_si512((void *)(r8_mrow(r, set, 0) + x0), q0.vmin);
+    if (np == 3) {
+      _mm512_store_si512((void *)(r8_mrow(r, set, 1) + x0), q1.vmin);
+      _mm512_store_si512((void *)(r8_mrow(r, set, 2) + x0), q2.vmin);
+    }
+  }
+  if (stream) _mm_sfence();
+}
+R8_TARGET static void r8_fwd1(const r8_job *r, int n, int y, const uint16_t *sin, uint16_t *sout, int xa, int xb) {
+  r8_vertical_with(r, 1, 1, n, y, sin, sout, 1, xa, xb);
+}
+R8_TARGET static void r8_fwd3(const r8_job *r, int n, int y, const uint16_t *sin, uint16_t *sout, int xa, int xb) {
+  r8_vertical_with(r, 3, 1, n, y, sin, sout, 1, xa, xb);
+}
+R8_TARGET static void r8_bwd1(const r8_job *r, int n, int y, const uint16_t *sin, uint16_t *sout, int xa, int xb) {
+  r8_vertical_with(r, 1, -1, n, y, sin, sout, 0, xa, xb);
+}
+R8_TARGET static void r8_bwd3(const r8_job *r, int n, int y, const uint16_t *sin, uint16_t *sout, int xa, int xb) {
+  r8_vertical_with(r, 3, -1, n, y, sin, sout, 0, xa, xb);
+}
+
+/* The minimum of 64 bytes, in every byte. */
+R8_TARGET static inline __m512i r8_bmin(__m512i v) {
+  v = _mm512_min_epu8(v, _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = _mm512_min_epu8(v, _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+  v = _mm512_min_epu8(v, _mm512_shuffle_epi32(v, _MM_PERM_BADC));
+  v = _mm512_min_epu8(v, _mm512_shuffle_epi32(v, _MM_PERM_CDAB));
+  v = _mm512_min_epu8(v, _mm512_ror_epi32(v, 16));
+  return _mm512_min_epu8(v, _mm512_ror_epi32(v, 8));
+}
+
+/* One step of a horizontal chain with up to 64 disparities: prev and its
+ * minimum (in every byte) in registers, so that nothing waits on a store. */
+R8_TARGET static inline __m512i r8_hstep(__m512i prev, __m512i mb, __m512i c, int p2, __m512i im, __m512i iq,
+                                         __m512i vp1, __m512i pad) {
+  const __m512i sent = _mm512_set1_epi8((char)0xFF);
+  __m512i lm = _mm512_permutex2var_epi8(prev, im, sent), lq = _mm512_permutex2var_epi8(prev, iq, sent);
+  __m512i t = _mm512_min_epu8(_mm512_adds_epu8(_mm512_min_epu8(lm, lq), vp1), prev);
+  t = _mm512_min_epu8(t, _mm512_adds_epu8(mb, _mm512_set1_epi8((char)p2)));
+  return _mm512_max_epu8(_mm512_add_epi8(_mm512_sub_epi8(t, mb), c), pad);
+}
+
+/* Both horizontal chains of row y (costs in cost slot cslot) into their
+ * slots of h8 (hslot). */
+R8_TARGET static void r8_chains(const r8_job *r, int y, int cslot, int hslot) {
+  const tsr_stereo_desc *d = r->j.d;
+  tsr__stereo_work *wk = r->j.wk;
+  int w = d->w;
+  const uint8_t *g = r->j.left + (size_t)(d->y0 + y) * (size_t)r->j.stride + (size_t)d->x0;
+  const uint8_t *cost = wk->cx8 + (size_t)cslot * r->wv * r->ndq;
+  const __m512i vp1 = _mm512_set1_epi8((char)d->p1);
+  if (r->ndq == 64) {
+    uint8_t im_[64], iq_[64];
+    for (int i = 0; i < 64; i++) {
+      im_[i] = (uint8_t)(i == 0 ? 64 : i - 1);
+      iq_[i] = (uint8_t)(i == 63 ? 64 : i + 1);
+    }
+    const __m512i im = _mm512_loadu_si512((const void *)im_), iq = _mm512_loadu_si512((const void *)iq_);
+    const __m512i pad = _mm512_loadu_si512((const void *)wk->padmask8);
+    __m512i pl = _mm512_max_epu8(_mm512_load_si512((const void *)cost), pad);
+    __m512i pr = _mm512_max_epu8(_mm512_load_si512((const void *)(cost + (size_t)(w - 1) * 64)), pad);
+    _mm512_store_si512((void *)r8_hslot(r, hslot, 0, 0), pl);
+    _mm512_store_si512((void *)r8_hslot(r, hslot, 1, w - 1), pr);
+    __m512i ml = r8_bmin(pl), mr = r8_bmin(pr);
+    for (int k = 1; k < w; k++) {
+      int xl = k, xr = w - 1 - k;
+      int p2l = r->p2lut[g[xl] > g[xl - 1] ? g[xl] - g[xl - 1] : g[xl - 1] - g[xl]];
+      int p2r = r->p2lut[g[xr] > g[xr + 1] ? g[xr] - g[xr + 1] : g[xr + 1] - g[xr]];
+      pl = r8_hstep(pl, ml, _mm512_load_si512((const void *)(cost + (size_t)xl * 64)), p2l, im, iq, vp1, pad);
+      pr = r8_hstep(pr, mr, _mm512_load_si512((const void *)(cost + (size_t)xr * 64)), p2r, im, iq, vp1, pad);
+      _mm512_store_si512((void *)r8_hslot(r, hslot, 0, xl), pl);
+      _mm512_store_si512((void *)r8_hslot(r, hslot, 1, xr), pr);
+      ml = r8_bmin(pl);
+      mr = r8_bmin(pr);
+    }
+    return;
+  }
+  /* more than 64 disparities: the previous pixel's values from memory */
+  for (int dir = 0; dir < 2; dir++) {
+    int dx = dir ? -1 : 1, x = dir ? w - 1 : 0, m = 0;
+    for (int n = 0; n < w; n++, x += dx) {
+      const uint8_t *c = cost + (size_t)x * r->ndq;
+      uint8_t *cur = r8_hslot(r, hslot, dir, x);
+      const uint8_t *lp = n ? r8_hslot(r, hslot, dir, x - dx) : NULL;
+      int p2 = n ? r->p2lut[g[x] > g[x - dx] ? g[x] - g[x - dx] : g[x - dx] - g[x]] : 0;
+      __m512i mb = _mm512_set1_epi8((char)m), mp2 = _mm512_adds_epu8(mb, _mm512_set1_epi8((char)p2));
+      __m512i vmin = _mm512_set1_epi8((char)0xFF);
+      for (size_t k = 0; k < r->ndq; k += 64) {
+        __m512i v = _mm512_load_si512((const void *)(c + k));
+        if (lp) {
+          __m512i lm = _mm512_loadu_si512((const void *)(lp + k - 1)), lq = _mm512_loadu_si512((const void *)(lp + k + 1));
+          __m512i t = _mm512_min_epu8(_mm512_adds_epu8(_mm512_min_epu8(lm, lq), vp1),
+                                      _mm512_load_si512((const void *)(lp + k)));
+          v = _mm512_add_epi8(_mm512_sub_epi8(_mm512_min_epu8(t, mp2), mb), v);
+        }
+        v = _mm512_max_epu8(v, _mm512_loadu_si512((const void *)(wk->padmask8 + k)));
+        _mm512_store_si512((void *)(cur + k), v);
+        vmin = _mm512_min_epu8(vmin, v);
+      }
+      m = (uint8_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(r8_bmin(vmin)));
+    }
+  }
+}
+
+/* The sum of both chains of columns [xa, xb) (multiples of 16), by
+ * disparity, into hsum8: blocks of 16 pixels by 64 disparities, whose
+ * four 16 x 16 lanes four perfect shuffles transpose at once. */
+R8_TARGET static void r8_hsum(const r8_job *r, int hslot, int xa, int xb) {
+  const tsr_stereo_desc *d = r->j.d;
+  tsr__stereo_work *wk = r->j.wk;
+  int xe = (d->w + 15) / 16 * 16, nd = d->nd;
+  if (xb > xe) xb = xe;
+  for (int x0 = xa; x0 < xb; x0 += 16) {
+    uint16_t *out = wk->hsum8 + r8_at(nd, x0 & ~63, 0) + (x0 & 63);
+    for (int d0 = 0; d0 < nd; d0 += 64) {
+      __m512i a[16], b[16], t[16];
+      for (int i = 0; i < 16; i++) {
+        a[i] = _mm512_load_si512((const void *)(r8_hslot(r, hslot, 0, x0 + i) + d0));
+        b[i] = _mm512_load_si512((const void *)(r8_hslot(r, hslot, 1, x0 + i) + d0));
+      }
+      for (int s = 0; s < 4; s++) {
+        for (int i = 0; i < 8; i++) {
+          t[2 * i] = _mm512_unpacklo_epi8(a[i], a[i + 8]);
+          t[2 * i + 1] = _mm512_unpackhi_epi8(a[i], a[i + 8]);
+        }
+        for (int i = 0; i < 16; i++) a[i] = t[i];
+        for (int i = 0; i < 8; i++) {
+          t[2 * i] = _mm512_unpacklo_epi8(b[i], b[i + 8]);
+          t[2 * i + 1] = _mm512_unpackhi_epi8(b[i], b[i + 8]);
+        }
+        for (int i = 0; i < 16; i++) b[i] = t[i];
+      }
+      /* a[k], lane L: disparity d0 + 16 L + k of the 16 pixels */
+      for (int k = 0; k < 16; k++) {
+        __m512i lo = _mm512_add_epi16(r8_lo16(a[k]), r8_lo16(b[k]));
+        __m512i hi = _mm512_add_epi16(r8_hi16(a[k]), r8_hi16(b[k]));
+        __m256i part[4] = {_mm512_castsi512_si256(lo), _mm512_extracti64x4_epi64(lo, 1),
+                           _mm512_castsi512_si256(hi), _mm512_extracti64x4_epi64(hi, 1)};
+        for (int L = 0; L < 4; L++) {
+          int dd = d0 + 16 * L + k;
+          if (dd < nd) _mm256_store_si256((__m256i *)(out + (size_t)dd * 64), part[L]);
+        }
+      }
+    }
+  }
+}
+
+/* tsr_stereo_sub and tsr_stereo_conf of 32 pixels, 16 at a time in
+ * 32-bit lanes: their integer divisions in single precision, which gives
+ * the same floors here: the dividends are below 2^23 (sums are at most
+ * 8 x 255), so a quotient just below an integer stays below it. */
+R8_TARGET static void r8_sub_conf(__m512i smin, __m512i best, __m512i sa, __m512i sc, __m512i s2, int nd,
+                                  int16_t *sub, uint8_t *conf) {
+  const __m512i zero = _mm512_setzero_si512();
+  for (int h = 0; h < 2; h++) {
+    __m512i m = _mm512_cvtepu16_epi32(h ? _mm512_extracti64x4_epi64(smin, 1) : _mm512_castsi512_si256(smin));
+    __m512i b = _mm512_cvtepu16_epi32(h ? _mm512_extracti64x4_epi64(best, 1) : _mm512_castsi512_si256(best));
+    __m512i a = _mm512_cvtepu16_epi32(h ? _mm512_extracti64x4_epi64(sa, 1) : _mm512_castsi512_si256(sa));
+    __m512i c = _mm512_cvtepu16_epi32(h ? _mm512_extracti64x4_epi64(sc, 1) : _mm512_castsi512_si256(sc));
+    __m512i t = _mm512_cvtepu16_epi32(h ? _mm512_extracti64x4_epi64(s2, 1) : _mm512_castsi512_si256(s2));
+    /* the parabola: den = a + c - 2 m, num = 8 (a - c); (2 |num| + den) / (2 den) with num's sign */
+    __m512i den = _mm512_sub_epi32(_mm512_add_epi32(a, c), _mm512_slli_epi32(m, 1));
+    __m512i num = _mm512_slli_epi32(_mm512_sub_epi32(a, c), 3);
+    __m512i an = _mm512_abs_epi32(num);
+    __m512 q = _mm512_div_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(an, 1), den)),
+                             _mm512_cvtepi32_ps(_mm512_slli_epi32(den, 1)));
+    __mmask16 ok = _mm512_cmpgt_epi32_mask(den, zero) & _mm512_cmpgt_epi32_mask(b, zero) &
+                   _mm512_cmplt_epi32_mask(b, _mm512_set1_epi32(nd - 1));
+    __m512i qi = _mm512_maskz_cvttps_epi32(ok, _mm512_roundscale_ps(q, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
+    qi = _mm512_mask_sub_epi32(qi, _mm512_cmplt_epi32_mask(num, zero), zero, qi);
+    _mm256_storeu_si256((__m256i *)(sub + 16 * h), _mm512_cvtepi32_epi16(qi));
+    /* confidence: 255 without a second sum, else 255 (s2 - smin) / s2 (0 where s2 is 0) */
+    __m512 cq = _mm512_div_ps(_mm512_cvtepi32_ps(_mm512_mullo_epi32(_mm512_sub_epi32(t, m), _mm512_set1_epi32(255))),
+                              _mm512_cvtepi32_ps(t));
+    __m512i ci = _mm512_maskz_cvttps_epi32(_mm512_cmpgt_epi32_mask(t, zero),
+                                           _mm512_roundscale_ps(cq, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
+    ci = _mm512_mask_mov_epi32(ci, _mm512_cmpeq_epi32_mask(t, _mm512_set1_epi32(0xFFFF)), _mm512_set1_epi32(255));
+    _mm_storeu_si128((__m128i *)(conf + 16 * h), _mm512_cvtepi32_epi8(ci));
+  }
+}
+
+/* The winners of row y from its sums by disparity (S: r8_at), 32 pixels
+ * at a time, as winner_avx2 and the header compute them. */
+R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S) {
+  const tsr_stereo_desc *d = r->j.d;
+  tsr__stereo_work *wk = r->j.wk;
+  winner *win = (winner *)wk->rscratch;
+  /* after the winners and the right map's owners: offsets and confidences */
+  int16_t *sub = (int16_t *)((uint8_t *)wk->rscratch + (size_t)wk->max_w * 16 + (size_t)wk->max_rw * 4 + 64);
+  uint8_t *conf = (uint8_t *)(sub + (((size_t)wk->max_w + 31) & ~(size_t)31));
+  int u = d->uniqueness;
+  for (int x0 = 0; x0 < d->w; x0 += 32) {
+    const uint16_t *Sx = S + r8_at(d->nd, x0 & ~63, 0) + (x0 & 63);
+    __m512i smin = _mm512_set1_epi16(-1), best = _mm512_setzero_si512();
+    for (int k = 0; k < d->nd; k++) {
+      __m512i s = _mm512_load_si512((const void *)(Sx + (size_t)k * 64));
+      __mmask32 lt = _mm512_cmplt_epu16_mask(s, smin);
+      smin = _mm512_min_epu16(smin, s);
+      best = _mm512_mask_mov_epi16(best, lt, _mm512_set1_epi16((short)k));
+    }
+    uint16_t sm[32], bs[32], th[32], s2v[32];
+    _mm512_storeu_si512((void *)sm, smin);
+    _mm512_storeu_si512((void *)bs, best);
+    for (int i = 0; i < 32; i++) {
+      int thr = u ? (sm[i] * (100 + u) + 99) / 100 : 0; /* s < thr fails */
+      th[i] = (uint16_t)(thr < 0 ? 0 : thr > 0xFFFF ? 0xFFFF : thr);
+    }
+    __m512i vthr = _mm512_loadu_si512((const void *)th), s2 = _mm512_set1_epi16(-1);
+    __m512i sa = _mm512_setzero_si512(), sc = sa;
+    __mmask32 fail = 0;
+    for (int k = 0; k < d->nd; k++) {
+      __m512i s = _mm512_load_si512((const void *)(Sx + (size_t)k * 64));
+      /* excluded: best - 1 .. best + 1, where k + 1 - best is 0, 1 or 2 */
+      __m512i dk = _mm512_sub_epi16(_mm512_set1_epi16((short)(k + 1)), best);
+      __mmask32 ex = _mm512_cmple_epu16_mask(dk, _mm512_set1_epi16(2));
+      sa = _mm512_mask_mov_epi16(sa, _mm512_cmpeq_epi16_mask(dk, _mm512_setzero_si512()), s);
+      sc = _mm512_mask_mov_epi16(sc, _mm512_cmpeq_epi16_mask(dk, _mm512_set1_epi16(2)), s);
+      s2 = _mm512_mask_min_epu16(s2, (__mmask32)~ex, s2, s);
+      fail |= _mm512_mask_cmplt_epu16_mask((__mmask32)~ex, s, vthr);
+    }
+    _mm512_storeu_si512((void *)s2v, s2);
+    r8_sub_conf(smin, best, sa, sc, s2, d->nd, sub + x0, conf + x0);
+    for (int i = 0; i < 32 && x0 + i < d->w; i++) {
+      winner wi = {bs[i], sm[i], s2v[i], !(u && ((fail >> i) & 1))};
+      win[x0 + i] = wi;
+    }
+  }
+  winners_tail(&r->j, y, win, S, 1, sub, conf);
+}
+
+static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j, int threads) {
+  r8_job r;
+  r.j = *j;
+  r.wv = (size_t)wk->wv;
+  r.ls = r8_ls(r.wv);
+  r.ndq = r8_ndq(d->nd);
+  r.hs = r8_hs(d->nd);
+  for (int k = 0; k < 256; k++) r.p2lut[k] = (uint8_t)j->p2lut[k];
+  int np = d->paths == 8 ? 3 : 1, chunks = (d->w + 63) / 64;
+  size_t rowsum = (size_t)d->nd * r.wv;
+  void (*fwd)(const r8_job *, int, int, const uint16_t *, uint16_t *, int, int) = np == 3 ? r8_fwd3 : r8_fwd1;
+  void (*bwd)(const r8_job *, int, int, const uint16_t *, uint16_t *, int, int) = np == 3 ? r8_bwd3 : r8_bwd1;
+  census(j, threads);
+#pragma omp parallel num_threads(threads)
+  {
+    int nt = omp_get_num_threads(), t = omp_get_thread_num(), ca, cb;
+    /* forward; thread 0 also runs the chains */
+    span(chunks, nt, t, np + 2.5, 2.0, 0.0, &ca, &cb);
+    int xa = ca * 64, xb = cb * 64;
+    for (int i = -2; i < d->h; i++) {
+      if (i + 2 < d->h) r8_costs_x(&r, i + 2, (i + 2) % 3, xa, xb);
+      if (t == 0 && i + 1 >= 0 && i + 1 < d->h) r8_chains(&r, i + 1, (i + 1) % 3, (i + 1) & 1);
+      if (i >= 0) {
+        r8_hsum(&r, i & 1, xa, xb);
+        r8_costs_v(&r, i, xa, xb);
+        fwd(&r, i, i, wk->hsum8, wk->sum + (size_t)i * rowsum, xa, xb);
+      }
+#pragma omp barrier
+    }
+    /* backward; the last thread also picks the winners a row behind */
+    span(chunks, nt, t, np + 1.0, 0.0, 2.0, &ca, &cb);
+    xa = ca * 64;
+    xb = cb * 64;
+    for (int i = 0; i <= d->h; i++) {
+      int y = d->h - 1 - i;
+      if (i < d->h) {
+        r8_costs_v(&r, y, xa, xb);
+        bwd(&r, i, y, wk->sum + (size_t)y * rowsum, wk->trow + (size_t)(i & 1) * rowsum, xa, xb);
+      }
+      if (t == nt - 1 && i >= 1) r8_winners(&r, y + 1, wk->trow + (size_t)((i - 1) & 1) * rowsum);
+#pragma omp barrier
+    }
+  }
+  median3(j, threads);
+}
+#endif
+
+const char *tsr__stereo_cpu_route(const tsr_stereo_desc *d, int simd) {
+#ifdef TSR_HAVE_X86
+  if (r8_usable(d, simd)) return "8-bit AVX-512";
+#endif
+  (void)d;
+  return pick_step(simd) != step_scalar ? "AVX2" : "scalar";
+}
+
 void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const uint8_t *left, const uint8_t *right,
                           int stride, int threads, int simd) {
   tile_job j = {wk, d, left, right, stride, pick_step(simd), 0, {0}};
@@ -593,6 +1187,12 @@ void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const 
     cost_span = cost_span_avx512;
 #endif
   if (threads < 1) threads = 1;
+#ifdef TSR_HAVE_X86
+  if (r8_usable(d, simd)) {
+    r8_tile(wk, d, &j, threads);
+    return;
+  }
+#endif
   census(&j, threads);
   size_t rowsum = (size_t)d->w * (size_t)wk->ndp;
   double v = (d->paths == 8 ? 3.0 : 1.0) + 0.5; /* the paths from above or below, and the costs */

@@ -24,6 +24,18 @@ typedef struct {
   uint16_t *hrows;         /* the horizontal path's values: 2 slots (and a pad) */
   void *rscratch;          /* a row's winners and the right image's map */
   uint16_t *padmask;       /* ndp: 0 below nd, the sentinel above */
+  /* The 8-bit route (AVX-512; cpu/stereo_cpu.c): path values in a byte,
+   * rows laid out by disparity, then column (wv columns: max_w rounded up
+   * to 64), so that 64 pixels take one instruction. sum and trow then
+   * hold nd x wv sums per row. */
+  int wv;
+  uint8_t *cv8;      /* nd x wv: a row's costs */
+  uint8_t *cx8;      /* 3 rows x wv x ndq: costs by pixel (ndq: nd rounded up to 64), for the horizontal paths */
+  uint8_t *lv8;      /* 2 rows x 3 paths x (nd + 2) x (wv + 128): the paths from above/below, a sentinel row each side */
+  uint8_t *mv8;      /* 2 x 3 x (wv + 128): their minimums over d */
+  uint8_t *h8;       /* 2 rows x 2 directions x wv x (ndq + 64): the horizontal paths by pixel, a sentinel pad each */
+  uint16_t *hsum8;   /* nd x wv: the two horizontal paths' sum, by disparity */
+  uint8_t *padmask8; /* ndq: 0 below nd, 255 above */
   int16_t *raw;            /* h x w: winner-take-all disparities after the left-right check */
   int16_t *disp;           /* h x w: after the median */
   int16_t *dispr;          /* h x max_rw: the right image's map for the check (1/16 px) */
@@ -46,9 +58,14 @@ void tsr__stereo_work_range(tsr__stereo_work *wk, int nd);
 /* One tile on the CPU: left and right are the whole 8-bit gray images
  * (d->width x d->height, `stride` bytes per row). Leaves wk->disp (and
  * wk->conf, wk->dispr) for the region d->x0, y0, w, h. simd: -1 as the CPU
- * allows, 0 the scalar loops (the reference the vector ones equal). */
+ * allows, 0 the scalar loops (the reference the vector ones equal), 1 at
+ * most AVX2 (16-bit path values). */
 void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const uint8_t *left, const uint8_t *right,
                           int stride, int threads, int simd);
+
+/* Which loops tsr__stereo_tile_cpu runs for d and simd on this CPU:
+ * "8-bit AVX-512", "AVX2" or "scalar". */
+const char *tsr__stereo_cpu_route(const tsr_stereo_desc *d, int simd);
 
 /* The options with every default filled in (what a run record keeps):
  * P1, P2, uniqueness (0 off), lr_max (-1 off), paths, median (1/0) and
