@@ -47,9 +47,9 @@ static inline size_t r8_hs(int nd) { return r8_ndq(nd) + R8_PAD; }
  * reads memory in order. Element (x, k) of a row: r8_at(nd, x0, k) + x - x0. */
 static inline size_t r8_at(int nd, int x0, int k) { return (size_t)x0 * (size_t)nd + (size_t)k * 64; }
 
-static uint64_t r8_bytes(int w, int ndp) {
+static uint64_t r8_bytes(int w, int h, int ndp) {
   uint64_t wv = r8_wv(w), ls = r8_ls(wv), ndq = r8_ndq(ndp);
-  return (uint64_t)ndp * wv + 3 * wv * ndq + 6 * ((uint64_t)ndp + 2) * ls + 6 * ls + 4 * wv * (ndq + R8_PAD) +
+  return (uint64_t)h * (uint64_t)ndp * wv + 3 * wv * ndq + 6 * ((uint64_t)ndp + 2) * ls + 6 * ls + 4 * wv * (ndq + R8_PAD) +
          R8_PAD + (uint64_t)ndp * wv * 2 + ndq;
 }
 
@@ -59,9 +59,9 @@ uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp) {
   return px * 8 + R * (uint64_t)h * 8               /* census */
          + wv * (uint64_t)h * (uint64_t)ndp * 2     /* the forward sums (either layout) */
          + wv * (uint64_t)ndp * (2 * 2 + 3 * 2)     /* cost rows, backward row sums */
-         + r8_bytes(w, ndp)                         /* the 8-bit route's rows */
+         + r8_bytes(w, h, ndp)                         /* the 8-bit route's rows */
          + (2 * 3 * W + 1) * sl + 2 * 3 * W * 4     /* paths from above/below */
-         + 3 * sl + W * 19 + R * 4 + 256             /* horizontal path, a row's winners, the right map */
+         + 3 * sl + W * 40 + R * 4 + 512             /* horizontal path, a row's winners, the right map */
          + (uint64_t)ndp * 2 + px * 9 + R * (uint64_t)h * 2 + 4096; /* outputs */
 }
 
@@ -114,7 +114,6 @@ static void reset_slots(tsr__stereo_work *wk) {
   memset(wk->cx8, 0, 3 * wv * ndq);
   memset(wk->mv8, 0, 6 * r8_ls(wv));
   memset(wk->hsum8, 0, (size_t)wk->ndp * wv * 2);
-  memset(wk->cv8, 0, (size_t)wk->ndp * wv);
   for (size_t d = 0; d < ndq; d++) wk->padmask8[d] = d < (size_t)wk->nd ? 0 : 0xFF;
 }
 
@@ -146,7 +145,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->sum = zalloc(wv * (size_t)max_h * (size_t)ndp * 2);
   wk->crow = zalloc(2 * (size_t)max_w * (size_t)ndp * 2);
   wk->trow = zalloc(3 * wv * (size_t)ndp * 2);
-  wk->cv8 = zalloc((size_t)ndp * wv);
+  wk->cv8 = zalloc((size_t)max_h * (size_t)ndp * wv);
   wk->cx8 = zalloc(3 * wv * ndq);
   wk->lv8 = zalloc(6 * ((size_t)ndp + 2) * ls);
   wk->mv8 = zalloc(6 * ls);
@@ -156,7 +155,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->rows = zalloc((2 * 3 * (size_t)max_w + 1) * sl * 2);
   wk->rowmin = zalloc(2 * 3 * (size_t)max_w * 4);
   wk->hrows = zalloc(3 * sl * 2);
-  wk->rscratch = zalloc((size_t)max_w * 19 + (size_t)max_rw * 4 + 256);
+  wk->rscratch = zalloc((size_t)max_w * 40 + (size_t)max_rw * 4 + 512);
   wk->padmask = zalloc((size_t)ndp * 2);
   if (!wk->censl || !wk->censr || !wk->sum || !wk->crow || !wk->trow || !wk->rows || !wk->rowmin || !wk->hrows ||
       !wk->rscratch || !wk->padmask || !wk->cv8 || !wk->cx8 || !wk->lv8 || !wk->mv8 || !wk->h8 || !wk->hsum8 ||
@@ -256,6 +255,7 @@ typedef struct {
   int stride;
   step_fn step;
   int vec;           /* the vector winners */
+  int simd;          /* as asked: -1 as the CPU allows, 0 scalar, 1 at most AVX2 */
   int16_t p2lut[256]; /* tsr_sgm_p2 by intensity difference, once per tile */
 } tile_job;
 
@@ -266,7 +266,57 @@ static inline int p2_between(const tile_job *j, int a, int b) { return j->p2lut[
  * row's 9 bytes with the centre in one instruction (bytes biased by 128
  * so that the signed comparison orders them as unsigned); pixels whose
  * 16-byte loads would leave the row take tsr_census. */
-static void census_row(const uint8_t *img, int W, int H, int stride, int y, int x, int n, uint64_t *out) {
+#ifdef TSR_HAVE_X86
+/* 64 pixels of a row from column x (x - 4 >= 0, x + 68 <= W) with
+ * AVX-512 and GFNI: the 63 comparisons of 64 pixels give 63 masks (mask j
+ * holds bit j of every pixel); a 64 x 64 bit transpose turns them into
+ * the pixels' words: the bytes of each group of 8 masks gathered (A), the
+ * 8 x 8 bit blocks transposed by an affine transform whose matrix is the
+ * data (B), the 8 x 8 qwords transposed and the bytes within each (C). */
+__attribute__((target("avx512f,avx512bw,avx512vbmi,gfni"))) static void census64(const uint8_t *const *rows, int x,
+                                                                                  uint64_t *out) {
+  /* qword b of group q: byte b of masks 8q + 7 .. 8q; and the 8 x 8 byte transpose */
+  static const uint8_t ia[64] = {56, 48, 40, 32, 24, 16, 8, 0, 57, 49, 41, 33, 25, 17, 9, 1, 58, 50, 42, 34, 26, 18, 10, 2, 59, 51, 43, 35, 27, 19, 11, 3, 60, 52, 44, 36, 28, 20, 12, 4, 61, 53, 45, 37, 29, 21, 13, 5, 62, 54, 46, 38, 30, 22, 14, 6, 63, 55, 47, 39, 31, 23, 15, 7};
+  static const uint8_t ic[64] = {0, 8, 16, 24, 32, 40, 48, 56, 1, 9, 17, 25, 33, 41, 49, 57, 2, 10, 18, 26, 34, 42, 50, 58, 3, 11, 19, 27, 35, 43, 51, 59, 4, 12, 20, 28, 36, 44, 52, 60, 5, 13, 21, 29, 37, 45, 53, 61, 6, 14, 22, 30, 38, 46, 54, 62, 7, 15, 23, 31, 39, 47, 55, 63};
+  uint64_t m[64];
+  __m512i c = _mm512_loadu_si512((const void *)(rows[TSR_CENSUS_RY] + x));
+  for (int r = 0; r < 2 * TSR_CENSUS_RY + 1; r++)
+    for (int i = 0; i < 2 * TSR_CENSUS_RX + 1; i++)
+      m[r * (2 * TSR_CENSUS_RX + 1) + i] =
+          _mm512_cmplt_epu8_mask(_mm512_loadu_si512((const void *)(rows[r] + x + i - TSR_CENSUS_RX)), c);
+  m[63] = 0;
+  const __m512i idxa = _mm512_loadu_si512((const void *)ia), idxc = _mm512_loadu_si512((const void *)ic);
+  const __m512i sel = _mm512_set1_epi64((long long)0x8040201008040201ULL); /* byte s: bit s */
+  __m512i R[8], t[8], u[8];
+  for (int q = 0; q < 8; q++) /* R[q], qword b, byte s: bits 8q .. 8q + 7 of pixel 8b + s */
+    R[q] = _mm512_gf2p8affine_epi64_epi8(sel, _mm512_permutexvar_epi8(idxa, _mm512_loadu_si512((const void *)(m + 8 * q))), 0);
+  for (int i = 0; i < 4; i++) {
+    t[2 * i] = _mm512_unpacklo_epi64(R[2 * i], R[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi64(R[2 * i], R[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; h++) {
+    u[4 * h + 0] = _mm512_shuffle_i64x2(t[4 * h + 0], t[4 * h + 2], 0x88);
+    u[4 * h + 1] = _mm512_shuffle_i64x2(t[4 * h + 1], t[4 * h + 3], 0x88);
+    u[4 * h + 2] = _mm512_shuffle_i64x2(t[4 * h + 0], t[4 * h + 2], 0xDD);
+    u[4 * h + 3] = _mm512_shuffle_i64x2(t[4 * h + 1], t[4 * h + 3], 0xDD);
+  }
+  for (int b = 0; b < 4; b++) {
+    _mm512_storeu_si512((void *)(out + 8 * b), _mm512_permutexvar_epi8(idxc, _mm512_shuffle_i64x2(u[b], u[b + 4], 0x88)));
+    _mm512_storeu_si512((void *)(out + 8 * (b + 4)),
+                        _mm512_permutexvar_epi8(idxc, _mm512_shuffle_i64x2(u[b], u[b + 4], 0xDD)));
+  }
+}
+
+static int census64_usable(void) {
+  static int v = -1;
+  if (v < 0)
+    v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni") && !getenv("TESSERA_NO_AVX512");
+  return v;
+}
+#endif
+
+static void census_row(const uint8_t *img, int W, int H, int stride, int y, int x, int n, uint64_t *out, int simd) {
 #ifdef TSR_HAVE_X86
   const uint8_t *rows[2 * TSR_CENSUS_RY + 1];
   for (int r = 0; r < 2 * TSR_CENSUS_RY + 1; r++) {
@@ -274,6 +324,14 @@ static void census_row(const uint8_t *img, int W, int H, int stride, int y, int 
     rows[r] = img + (size_t)(yy < 0 ? 0 : yy >= H ? H - 1 : yy) * (size_t)stride;
   }
   const __m128i bias = _mm_set1_epi8((char)0x80);
+  if (simd < 0 && census64_usable()) {
+    /* the pixels before column 4 (their windows leave the image), then
+     * blocks of 64, then the rest below */
+    for (; n > 0 && x < TSR_CENSUS_RX; n--, x++, out++) *out = tsr_census(img, W, H, stride, x, y);
+    for (; n >= 64 && x + 64 + TSR_CENSUS_RX <= W; n -= 64, x += 64, out += 64) census64(rows, x, out);
+  }
+#else
+  (void)simd;
 #endif
   for (int i = 0; i < n; i++, x++) {
 #ifdef TSR_HAVE_X86
@@ -357,8 +415,10 @@ static void census(const tile_job *j, int threads) {
   tsr__stereo_work *wk = j->wk;
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int y = 0; y < d->h; y++) {
-    census_row(j->left, d->width, d->height, j->stride, d->y0 + y, d->x0, d->w, wk->censl + (size_t)y * (size_t)d->w);
-    census_row(j->right, d->width, d->height, j->stride, d->y0 + y, d->rx0, d->rw, wk->censr + (size_t)y * (size_t)d->rw);
+    census_row(j->left, d->width, d->height, j->stride, d->y0 + y, d->x0, d->w, wk->censl + (size_t)y * (size_t)d->w,
+               j->simd);
+    census_row(j->right, d->width, d->height, j->stride, d->y0 + y, d->rx0, d->rw,
+               wk->censr + (size_t)y * (size_t)d->rw, j->simd);
   }
 }
 
@@ -513,6 +573,18 @@ __attribute__((target("avx2"))) static winner winner_avx2(const uint16_t *s, con
  * right pixel, the vector path scatters each left winner once, keeping
  * the smallest sum, the leftmost on ties, which is the same); then the
  * left-right check against that map. */
+/* A row's scratch (wk->rscratch): two sets of winners, subpixel offsets
+ * and confidences (the 8-bit route picks one row's while it finishes
+ * the row before), and the right map's owners. */
+static winner *scr_win(const tsr__stereo_work *wk, int set) { return (winner *)wk->rscratch + (size_t)set * (size_t)wk->max_w; }
+static int32_t *scr_owner(const tsr__stereo_work *wk) { return (int32_t *)scr_win(wk, 2); }
+static int16_t *scr_sub(const tsr__stereo_work *wk, int set) {
+  return (int16_t *)(scr_owner(wk) + wk->max_rw + 16) + (size_t)set * ((size_t)wk->max_w + 32);
+}
+static uint8_t *scr_conf(const tsr__stereo_work *wk, int set) {
+  return (uint8_t *)scr_sub(wk, 2) + (size_t)set * ((size_t)wk->max_w + 64);
+}
+
 static void winners_tail(const tile_job *j, int y, const winner *win, const uint16_t *sums, int chunked,
                          const int16_t *subs, const uint8_t *confs);
 
@@ -543,7 +615,7 @@ static void winners_tail(const tile_job *j, int y, const winner *win, const uint
   uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w;
   int16_t *best = wk->wbest + (size_t)y * (size_t)d->w;
   uint16_t *smin = wk->wsmin + (size_t)y * (size_t)d->w;
-  int32_t *owner = (int32_t *)(win + d->w);
+  int32_t *owner = scr_owner(wk);
   for (int x = 0; x < d->w; x++) {
     best[x] = (int16_t)win[x].best;
     smin[x] = (uint16_t)win[x].smin;
@@ -712,6 +784,12 @@ static inline uint8_t *r8_hslot(const r8_job *r, int slot, int dir, int x) { /* 
   return r->j.wk->h8 + (((size_t)slot * 2 + (size_t)dir) * r->wv + (size_t)x) * r->hs + R8_PAD;
 }
 
+/* Row y of the costs by disparity (kept from the forward sweep for the
+ * backward one). */
+static inline uint8_t *r8_cost_row(const r8_job *r, int y) {
+  return r->j.wk->cv8 + (size_t)y * (size_t)r->j.d->nd * r->wv;
+}
+
 /* Costs of row y by disparity, columns [xa, xb) (multiples of 64;
  * pixels past w: 0), chunk by chunk (r8_at): 8 pixels against every
  * disparity at a time, where all their right pixels lie in the image;
@@ -726,7 +804,7 @@ R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
   int lo = d->dmin + nd - 1 - d->x0, hi = d->width + d->dmin - d->x0;
   if (hi > d->w) hi = d->w;
   for (int x0 = xa; x0 < xb; x0 += 64) {
-    uint8_t *row = wk->cv8 + r8_at(nd, x0, 0) - x0; /* row + k * 64: disparity k, indexed by column */
+    uint8_t *row = r8_cost_row(r, y) + r8_at(nd, x0, 0) - x0; /* row + k * 64: disparity k, indexed by column */
     for (int g = x0; g < x0 + 64; g += 8) {
       if (g >= lo && g + 8 <= hi) {
         __m512i l = _mm512_loadu_si512((const void *)(cl + g));
@@ -756,32 +834,37 @@ R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
   }
 }
 
-/* Costs of row y by pixel (ndq per pixel, 0 past nd) into cost slot
- * `slot`, pixels [xa, min(xb, w)). */
+/* Costs of row y by pixel (ndq per pixel) into cost slot `slot`, pixels
+ * [xa, min(xb, w)): the costs by disparity of chunks [xa, xb), transposed
+ * 16 disparities by 64 pixels at a time. Bytes at nd and past are left
+ * as they come (the chains make every value there 255). */
 R8_TARGET static void r8_costs_x(const r8_job *r, int y, int slot, int xa, int xb) {
   const tsr_stereo_desc *d = r->j.d;
-  tsr__stereo_work *wk = r->j.wk;
-  const uint64_t *cl = wk->censl + (size_t)y * (size_t)d->w, *cr = wk->censr + (size_t)y * (size_t)d->rw;
-  const __m512i rev = _mm512_set_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-  int xe = xb < d->w ? xb : d->w;
-  for (int x = xa; x < xe; x++) {
-    uint8_t *c = wk->cx8 + ((size_t)slot * r->wv + (size_t)x) * r->ndq;
-    int gx = d->x0 + x;
-    /* disparity index k matches column gx - dmin - k: valid in [ka, kb) */
-    int ka = gx - d->dmin - d->width + 1, kb = gx - d->dmin + 1;
-    if (ka < 0) ka = 0;
-    if (kb > d->nd) kb = d->nd;
-    if (kb < ka) kb = ka;
-    const uint64_t *rr = cr + (gx - d->dmin - d->rx0); /* rr[-k]: disparity index k */
-    __m512i l = _mm512_set1_epi64((long long)cl[x]);
-    int k = 0;
-    for (; k < ka; k++) c[k] = TSR_COST_OUTSIDE;
-    for (; k + 8 <= kb; k += 8) {
-      __m512i v = _mm512_permutexvar_epi64(rev, _mm512_loadu_si512((const void *)(rr - k - 7)));
-      _mm_storel_epi64((__m128i *)(c + k), _mm512_cvtepi64_epi8(_mm512_popcnt_epi64(_mm512_xor_si512(v, l))));
+  int nd = d->nd;
+  uint8_t *cx = r->j.wk->cx8 + (size_t)slot * r->wv * r->ndq;
+  for (int x0 = xa; x0 < xb; x0 += 64) {
+    const uint8_t *cv = r8_cost_row(r, y) + r8_at(nd, x0, 0);
+    for (int k0 = 0; k0 < nd; k0 += 16) {
+      __m512i a[16], t[16];
+      for (int i = 0; i < 16; i++)
+        a[i] = k0 + i < nd ? _mm512_load_si512((const void *)(cv + (size_t)(k0 + i) * 64)) : _mm512_setzero_si512();
+      for (int s = 0; s < 4; s++) {
+        for (int i = 0; i < 8; i++) {
+          t[2 * i] = _mm512_unpacklo_epi8(a[i], a[i + 8]);
+          t[2 * i + 1] = _mm512_unpackhi_epi8(a[i], a[i + 8]);
+        }
+        for (int i = 0; i < 16; i++) a[i] = t[i];
+      }
+      /* a[i], lane L: pixel x0 + 16 L + i, disparities k0 .. k0 + 15 */
+      for (int i = 0; i < 16; i++) {
+        __m128i q[4] = {_mm512_extracti32x4_epi32(a[i], 0), _mm512_extracti32x4_epi32(a[i], 1),
+                        _mm512_extracti32x4_epi32(a[i], 2), _mm512_extracti32x4_epi32(a[i], 3)};
+        for (int L = 0; L < 4; L++) {
+          int x = x0 + 16 * L + i;
+          if (x < d->w) _mm_store_si128((__m128i *)(cx + (size_t)x * r->ndq + (size_t)k0), q[L]);
+        }
+      }
     }
-    for (; k < kb; k++) c[k] = (uint8_t)__builtin_popcountll(cl[x] ^ rr[-k]);
-    for (; k < d->nd; k++) c[k] = TSR_COST_OUTSIDE;
   }
 }
 
@@ -842,7 +925,6 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
                                                                              uint16_t *sout, const int stream,
                                                                              int xa, int xb) {
   const tsr_stereo_desc *d = r->j.d;
-  tsr__stereo_work *wk = r->j.wk;
   int set = n & 1, w = d->w, nd = d->nd;
   const uint8_t *grow = r->j.left + (size_t)(d->y0 + y) * (size_t)r->j.stride + (size_t)d->x0;
   const uint8_t *gprev = grow - (ptrdiff_t)dy * r->j.stride;
@@ -858,7 +940,7 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
       r8_path_start(r, &q1, 1, 1, set, n, x0, kw, gi, gprev, tab);
       r8_path_start(r, &q2, 2, -1, set, n, x0, kw, gi, gprev, tab);
     }
-    const uint8_t *cv = wk->cv8 + r8_at(nd, x0, 0);
+    const uint8_t *cv = r8_cost_row(r, y) + r8_at(nd, x0, 0);
     const uint16_t *si = sin ? sin + r8_at(nd, x0, 0) : NULL;
     uint16_t *so = sout + r8_at(nd, x0, 0);
     for (int k = 0; k < nd; k++, cv += 64, so += 64) {
@@ -877,6 +959,7 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
          * hardware's prefetch stops at every page) */
         _mm_prefetch((const char *)(si + 1024), _MM_HINT_T0);
         _mm_prefetch((const char *)(si + 1024 + 32), _MM_HINT_T0);
+        _mm_prefetch((const char *)(cv + 1024), _MM_HINT_T0);
         slo = _mm512_add_epi16(slo, _mm512_load_si512((const void *)si));
         shi = _mm512_add_epi16(shi, _mm512_load_si512((const void *)(si + 32)));
         si += 64;
@@ -1070,17 +1153,19 @@ R8_TARGET static void r8_sub_conf(__m512i smin, __m512i best, __m512i sa, __m512
   }
 }
 
-/* The winners of row y from its sums by disparity (S: r8_at), 32 pixels
- * at a time, as winner_avx2 and the header compute them. */
-R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S) {
+/* The winners of a row's pixels [xa, min(xb, w)) from its sums by
+ * disparity (S: r8_at), 32 pixels at a time, as winner_avx2 and the
+ * header compute them, into scratch set `set` with their subpixel
+ * offsets and confidences. */
+R8_TARGET static void r8_winners(const r8_job *r, const uint16_t *S, int set, int xa, int xb) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
-  winner *win = (winner *)wk->rscratch;
-  /* after the winners and the right map's owners: offsets and confidences */
-  int16_t *sub = (int16_t *)((uint8_t *)wk->rscratch + (size_t)wk->max_w * 16 + (size_t)wk->max_rw * 4 + 64);
-  uint8_t *conf = (uint8_t *)(sub + (((size_t)wk->max_w + 31) & ~(size_t)31));
+  winner *win = scr_win(wk, set);
+  int16_t *sub = scr_sub(wk, set);
+  uint8_t *conf = scr_conf(wk, set);
   int u = d->uniqueness;
-  for (int x0 = 0; x0 < d->w; x0 += 32) {
+  if (xb > d->w) xb = d->w;
+  for (int x0 = xa; x0 < xb; x0 += 32) {
     const uint16_t *Sx = S + r8_at(d->nd, x0 & ~63, 0) + (x0 & 63);
     __m512i smin = _mm512_set1_epi16(-1), best = _mm512_setzero_si512();
     for (int k = 0; k < d->nd; k++) {
@@ -1116,7 +1201,6 @@ R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S) {
       win[x0 + i] = wi;
     }
   }
-  winners_tail(&r->j, y, win, S, 1, sub, conf);
 }
 
 static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j, int threads) {
@@ -1139,26 +1223,29 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
     span(chunks, nt, t, np + 2.5, 2.0, 0.0, &ca, &cb);
     int xa = ca * 64, xb = cb * 64;
     for (int i = -2; i < d->h; i++) {
-      if (i + 2 < d->h) r8_costs_x(&r, i + 2, (i + 2) % 3, xa, xb);
+      if (i + 2 < d->h) {
+        r8_costs_v(&r, i + 2, xa, xb);
+        r8_costs_x(&r, i + 2, (i + 2) % 3, xa, xb);
+      }
       if (t == 0 && i + 1 >= 0 && i + 1 < d->h) r8_chains(&r, i + 1, (i + 1) % 3, (i + 1) & 1);
       if (i >= 0) {
         r8_hsum(&r, i & 1, xa, xb);
-        r8_costs_v(&r, i, xa, xb);
         fwd(&r, i, i, wk->hsum8, wk->sum + (size_t)i * rowsum, xa, xb);
       }
 #pragma omp barrier
     }
-    /* backward; the last thread also picks the winners a row behind */
-    span(chunks, nt, t, np + 1.0, 0.0, 2.0, &ca, &cb);
+    /* backward: a row's paths from below, the winners of the row before
+     * (their columns), and on the last thread the rest of the winners of
+     * the row before that (the right map, the check) */
+    span(chunks, nt, t, np + 2.5, 0.0, 1.5, &ca, &cb);
     xa = ca * 64;
     xb = cb * 64;
-    for (int i = 0; i <= d->h; i++) {
+    for (int i = 0; i <= d->h + 1; i++) {
       int y = d->h - 1 - i;
-      if (i < d->h) {
-        r8_costs_v(&r, y, xa, xb);
-        bwd(&r, i, y, wk->sum + (size_t)y * rowsum, wk->trow + (size_t)(i & 1) * rowsum, xa, xb);
-      }
-      if (t == nt - 1 && i >= 1) r8_winners(&r, y + 1, wk->trow + (size_t)((i - 1) & 1) * rowsum);
+      if (i < d->h) bwd(&r, i, y, wk->sum + (size_t)y * rowsum, wk->trow + (size_t)(i & 1) * rowsum, xa, xb);
+      if (i >= 1 && i <= d->h) r8_winners(&r, wk->trow + (size_t)((i - 1) & 1) * rowsum, (i - 1) & 1, xa, xb);
+      if (t == nt - 1 && i >= 2)
+        winners_tail(j, y + 2, scr_win(wk, i & 1), NULL, 1, scr_sub(wk, i & 1), scr_conf(wk, i & 1));
 #pragma omp barrier
     }
   }
@@ -1176,7 +1263,7 @@ const char *tsr__stereo_cpu_route(const tsr_stereo_desc *d, int simd) {
 
 void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const uint8_t *left, const uint8_t *right,
                           int stride, int threads, int simd) {
-  tile_job j = {wk, d, left, right, stride, pick_step(simd), 0, {0}};
+  tile_job j = {wk, d, left, right, stride, pick_step(simd), 0, simd, {0}};
   j.vec = j.step != step_scalar;
   for (int k = 0; k < 256; k++) j.p2lut[k] = (int16_t)tsr_sgm_p2(d->p1, d->p2, k, 0);
   cost_fn cost_span = cost_span_plain;
