@@ -49,7 +49,7 @@ static inline size_t r8_at(int nd, int x0, int k) { return (size_t)x0 * (size_t)
 
 static uint64_t r8_bytes(int w, int h, int ndp) {
   uint64_t wv = r8_wv(w), ls = r8_ls(wv), ndq = r8_ndq(ndp);
-  return (uint64_t)h * (uint64_t)ndp * wv + 3 * wv * ndq + 6 * ((uint64_t)ndp + 2) * ls + 6 * ls + 4 * wv * (ndq + R8_PAD) +
+  return (uint64_t)h * (uint64_t)ndp * wv + 4 * wv * ndq + 6 * ((uint64_t)ndp + 2) * ls + 6 * ls + 8 * wv * (ndq + R8_PAD) +
          R8_PAD + (uint64_t)ndp * wv * 2 + ndq;
 }
 
@@ -110,8 +110,8 @@ static void reset_slots(tsr__stereo_work *wk) {
    * keep it), no costs past nd */
   size_t wv = (size_t)wk->wv, ndq = r8_ndq(wk->nd);
   memset(wk->lv8, 0xFF, 6 * ((size_t)wk->nd + 2) * r8_ls(wv));
-  memset(wk->h8, 0xFF, 4 * wv * r8_hs(wk->nd) + R8_PAD);
-  memset(wk->cx8, 0, 3 * wv * ndq);
+  memset(wk->h8, 0xFF, 8 * wv * r8_hs(wk->nd) + R8_PAD);
+  memset(wk->cx8, 0, 4 * wv * ndq);
   memset(wk->mv8, 0, 6 * r8_ls(wv));
   memset(wk->hsum8, 0, (size_t)wk->ndp * wv * 2);
   for (size_t d = 0; d < ndq; d++) wk->padmask8[d] = d < (size_t)wk->nd ? 0 : 0xFF;
@@ -146,10 +146,10 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->crow = zalloc(2 * (size_t)max_w * (size_t)ndp * 2);
   wk->trow = zalloc(3 * wv * (size_t)ndp * 2);
   wk->cv8 = zalloc((size_t)max_h * (size_t)ndp * wv);
-  wk->cx8 = zalloc(3 * wv * ndq);
+  wk->cx8 = zalloc(4 * wv * ndq);
   wk->lv8 = zalloc(6 * ((size_t)ndp + 2) * ls);
   wk->mv8 = zalloc(6 * ls);
-  wk->h8 = zalloc(4 * wv * (ndq + R8_PAD) + R8_PAD);
+  wk->h8 = zalloc(8 * wv * (ndq + R8_PAD) + R8_PAD);
   wk->hsum8 = zalloc((size_t)ndp * wv * 2);
   wk->padmask8 = zalloc(ndq);
   wk->rows = zalloc((2 * 3 * (size_t)max_w + 1) * sl * 2);
@@ -1014,14 +1014,15 @@ R8_TARGET static inline __m512i r8_hstep(__m512i prev, __m512i mb, __m512i c, in
   return _mm512_max_epu8(_mm512_add_epi8(_mm512_sub_epi8(t, mb), c), pad);
 }
 
-/* Both horizontal chains of row y (costs in cost slot cslot) into their
- * slots of h8 (hslot). */
-R8_TARGET static void r8_chains(const r8_job *r, int y, int cslot, int hslot) {
+/* The horizontal chains of row y (and of row y + 1 where `two`): costs
+ * in cost slot row % 4, values into h8 slot row % 4. With up to 64
+ * disparities the chains of both rows, both directions, run interleaved
+ * (each step waits on its chain's previous one: four chains hide each
+ * other's latency). */
+R8_TARGET static void r8_chains(const r8_job *r, int y, int two) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
   int w = d->w;
-  const uint8_t *g = r->j.left + (size_t)(d->y0 + y) * (size_t)r->j.stride + (size_t)d->x0;
-  const uint8_t *cost = wk->cx8 + (size_t)cslot * r->wv * r->ndq;
   const __m512i vp1 = _mm512_set1_epi8((char)d->p1);
   if (r->ndq == 64) {
     uint8_t im_[64], iq_[64];
@@ -1031,47 +1032,70 @@ R8_TARGET static void r8_chains(const r8_job *r, int y, int cslot, int hslot) {
     }
     const __m512i im = _mm512_loadu_si512((const void *)im_), iq = _mm512_loadu_si512((const void *)iq_);
     const __m512i pad = _mm512_loadu_si512((const void *)wk->padmask8);
-    __m512i pl = _mm512_max_epu8(_mm512_load_si512((const void *)cost), pad);
-    __m512i pr = _mm512_max_epu8(_mm512_load_si512((const void *)(cost + (size_t)(w - 1) * 64)), pad);
-    _mm512_store_si512((void *)r8_hslot(r, hslot, 0, 0), pl);
-    _mm512_store_si512((void *)r8_hslot(r, hslot, 1, w - 1), pr);
-    __m512i ml = r8_bmin(pl), mr = r8_bmin(pr);
+    int yb = two ? y + 1 : y; /* one row: its chains twice, the same values */
+    const uint8_t *ga = r->j.left + (size_t)(d->y0 + y) * (size_t)r->j.stride + (size_t)d->x0;
+    const uint8_t *gb = r->j.left + (size_t)(d->y0 + yb) * (size_t)r->j.stride + (size_t)d->x0;
+    const uint8_t *ca = wk->cx8 + (size_t)(y % 4) * r->wv * 64, *cb = wk->cx8 + (size_t)(yb % 4) * r->wv * 64;
+    int sa = y % 4, sb = yb % 4;
+    __m512i pla = _mm512_max_epu8(_mm512_load_si512((const void *)ca), pad);
+    __m512i pra = _mm512_max_epu8(_mm512_load_si512((const void *)(ca + (size_t)(w - 1) * 64)), pad);
+    __m512i plb = _mm512_max_epu8(_mm512_load_si512((const void *)cb), pad);
+    __m512i prb = _mm512_max_epu8(_mm512_load_si512((const void *)(cb + (size_t)(w - 1) * 64)), pad);
+    _mm512_store_si512((void *)r8_hslot(r, sa, 0, 0), pla);
+    _mm512_store_si512((void *)r8_hslot(r, sa, 1, w - 1), pra);
+    _mm512_store_si512((void *)r8_hslot(r, sb, 0, 0), plb);
+    _mm512_store_si512((void *)r8_hslot(r, sb, 1, w - 1), prb);
+    __m512i mla = r8_bmin(pla), mra = r8_bmin(pra), mlb = r8_bmin(plb), mrb = r8_bmin(prb);
+#define R8_P2(g, a, b) r->p2lut[(g)[a] > (g)[b] ? (g)[a] - (g)[b] : (g)[b] - (g)[a]]
     for (int k = 1; k < w; k++) {
       int xl = k, xr = w - 1 - k;
-      int p2l = r->p2lut[g[xl] > g[xl - 1] ? g[xl] - g[xl - 1] : g[xl - 1] - g[xl]];
-      int p2r = r->p2lut[g[xr] > g[xr + 1] ? g[xr] - g[xr + 1] : g[xr + 1] - g[xr]];
-      pl = r8_hstep(pl, ml, _mm512_load_si512((const void *)(cost + (size_t)xl * 64)), p2l, im, iq, vp1, pad);
-      pr = r8_hstep(pr, mr, _mm512_load_si512((const void *)(cost + (size_t)xr * 64)), p2r, im, iq, vp1, pad);
-      _mm512_store_si512((void *)r8_hslot(r, hslot, 0, xl), pl);
-      _mm512_store_si512((void *)r8_hslot(r, hslot, 1, xr), pr);
-      ml = r8_bmin(pl);
-      mr = r8_bmin(pr);
+      pla = r8_hstep(pla, mla, _mm512_load_si512((const void *)(ca + (size_t)xl * 64)), R8_P2(ga, xl, xl - 1), im, iq,
+                     vp1, pad);
+      pra = r8_hstep(pra, mra, _mm512_load_si512((const void *)(ca + (size_t)xr * 64)), R8_P2(ga, xr, xr + 1), im, iq,
+                     vp1, pad);
+      plb = r8_hstep(plb, mlb, _mm512_load_si512((const void *)(cb + (size_t)xl * 64)), R8_P2(gb, xl, xl - 1), im, iq,
+                     vp1, pad);
+      prb = r8_hstep(prb, mrb, _mm512_load_si512((const void *)(cb + (size_t)xr * 64)), R8_P2(gb, xr, xr + 1), im, iq,
+                     vp1, pad);
+      _mm512_store_si512((void *)r8_hslot(r, sa, 0, xl), pla);
+      _mm512_store_si512((void *)r8_hslot(r, sa, 1, xr), pra);
+      _mm512_store_si512((void *)r8_hslot(r, sb, 0, xl), plb);
+      _mm512_store_si512((void *)r8_hslot(r, sb, 1, xr), prb);
+      mla = r8_bmin(pla);
+      mra = r8_bmin(pra);
+      mlb = r8_bmin(plb);
+      mrb = r8_bmin(prb);
     }
+#undef R8_P2
     return;
   }
   /* more than 64 disparities: the previous pixel's values from memory */
-  for (int dir = 0; dir < 2; dir++) {
-    int dx = dir ? -1 : 1, x = dir ? w - 1 : 0, m = 0;
-    for (int n = 0; n < w; n++, x += dx) {
-      const uint8_t *c = cost + (size_t)x * r->ndq;
-      uint8_t *cur = r8_hslot(r, hslot, dir, x);
-      const uint8_t *lp = n ? r8_hslot(r, hslot, dir, x - dx) : NULL;
-      int p2 = n ? r->p2lut[g[x] > g[x - dx] ? g[x] - g[x - dx] : g[x - dx] - g[x]] : 0;
-      __m512i mb = _mm512_set1_epi8((char)m), mp2 = _mm512_adds_epu8(mb, _mm512_set1_epi8((char)p2));
-      __m512i vmin = _mm512_set1_epi8((char)0xFF);
-      for (size_t k = 0; k < r->ndq; k += 64) {
-        __m512i v = _mm512_load_si512((const void *)(c + k));
-        if (lp) {
-          __m512i lm = _mm512_loadu_si512((const void *)(lp + k - 1)), lq = _mm512_loadu_si512((const void *)(lp + k + 1));
-          __m512i t = _mm512_min_epu8(_mm512_adds_epu8(_mm512_min_epu8(lm, lq), vp1),
-                                      _mm512_load_si512((const void *)(lp + k)));
-          v = _mm512_add_epi8(_mm512_sub_epi8(_mm512_min_epu8(t, mp2), mb), v);
+  for (int row = y; row <= y + (two ? 1 : 0); row++) {
+    const uint8_t *g = r->j.left + (size_t)(d->y0 + row) * (size_t)r->j.stride + (size_t)d->x0;
+    const uint8_t *cost = wk->cx8 + (size_t)(row % 4) * r->wv * r->ndq;
+    for (int dir = 0; dir < 2; dir++) {
+      int dx = dir ? -1 : 1, x = dir ? w - 1 : 0, m = 0;
+      for (int n = 0; n < w; n++, x += dx) {
+        const uint8_t *c = cost + (size_t)x * r->ndq;
+        uint8_t *cur = r8_hslot(r, row % 4, dir, x);
+        const uint8_t *lp = n ? r8_hslot(r, row % 4, dir, x - dx) : NULL;
+        int p2 = n ? r->p2lut[g[x] > g[x - dx] ? g[x] - g[x - dx] : g[x - dx] - g[x]] : 0;
+        __m512i mb = _mm512_set1_epi8((char)m), mp2 = _mm512_adds_epu8(mb, _mm512_set1_epi8((char)p2));
+        __m512i vmin = _mm512_set1_epi8((char)0xFF);
+        for (size_t k = 0; k < r->ndq; k += 64) {
+          __m512i v = _mm512_load_si512((const void *)(c + k));
+          if (lp) {
+            __m512i lm = _mm512_loadu_si512((const void *)(lp + k - 1)), lq = _mm512_loadu_si512((const void *)(lp + k + 1));
+            __m512i t = _mm512_min_epu8(_mm512_adds_epu8(_mm512_min_epu8(lm, lq), vp1),
+                                        _mm512_load_si512((const void *)(lp + k)));
+            v = _mm512_add_epi8(_mm512_sub_epi8(_mm512_min_epu8(t, mp2), mb), v);
+          }
+          v = _mm512_max_epu8(v, _mm512_loadu_si512((const void *)(wk->padmask8 + k)));
+          _mm512_store_si512((void *)(cur + k), v);
+          vmin = _mm512_min_epu8(vmin, v);
         }
-        v = _mm512_max_epu8(v, _mm512_loadu_si512((const void *)(wk->padmask8 + k)));
-        _mm512_store_si512((void *)(cur + k), v);
-        vmin = _mm512_min_epu8(vmin, v);
+        m = (uint8_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(r8_bmin(vmin)));
       }
-      m = (uint8_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(r8_bmin(vmin)));
     }
   }
 }
@@ -1219,17 +1243,19 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
 #pragma omp parallel num_threads(threads)
   {
     int nt = omp_get_num_threads(), t = omp_get_thread_num(), ca, cb;
-    /* forward; thread 0 also runs the chains */
-    span(chunks, nt, t, np + 2.5, 2.0, 0.0, &ca, &cb);
+    /* forward: the costs three rows ahead, the chains of the next two
+     * rows every other row (thread 0), this row's horizontal sums and
+     * paths from above */
+    span(chunks, nt, t, np + 2.5, 0.5, 0.0, &ca, &cb);
     int xa = ca * 64, xb = cb * 64;
-    for (int i = -2; i < d->h; i++) {
-      if (i + 2 < d->h) {
-        r8_costs_v(&r, i + 2, xa, xb);
-        r8_costs_x(&r, i + 2, (i + 2) % 3, xa, xb);
+    for (int i = -3; i < d->h; i++) {
+      if (i + 3 < d->h) {
+        r8_costs_v(&r, i + 3, xa, xb);
+        r8_costs_x(&r, i + 3, (i + 3) % 4, xa, xb);
       }
-      if (t == 0 && i + 1 >= 0 && i + 1 < d->h) r8_chains(&r, i + 1, (i + 1) % 3, (i + 1) & 1);
+      if (t == 0 && i + 1 >= 0 && i + 1 < d->h && (i + 1) % 2 == 0) r8_chains(&r, i + 1, i + 2 < d->h);
       if (i >= 0) {
-        r8_hsum(&r, i & 1, xa, xb);
+        r8_hsum(&r, i % 4, xa, xb);
         fwd(&r, i, i, wk->hsum8, wk->sum + (size_t)i * rowsum, xa, xb);
       }
 #pragma omp barrier

@@ -39,10 +39,15 @@ tsr_status tsr_image_gray8(tsr_context *ctx, const tsr_image *img, tsr_image **g
   tsr_image *g = NULL;
   tsr_status st = tsr_image_create(img->width, img->height, 1, 8, &g);
   if (st) return ctx ? tsr__fail(ctx, st, "out of memory for a %dx%d gray image", img->width, img->height) : st;
-  int ch = img->channels, colour = ch >= 3;
+  int ch = img->channels, colour = ch >= 3, threads = ctx ? tsr_context_threads(ctx) : 1;
+#pragma omp parallel for schedule(static) num_threads(threads > 0 ? threads : 1)
   for (int y = 0; y < img->height; y++) {
     const uint8_t *row = img->data + (size_t)y * img->stride;
     uint8_t *o = g->data + (size_t)y * g->stride;
+    if (img->depth == 8 && ch == 3) { /* the common case, in a loop the compiler vectorises */
+      for (int x = 0; x < img->width; x++) o[x] = (uint8_t)tsr_luma8(row[3 * x], row[3 * x + 1], row[3 * x + 2]);
+      continue;
+    }
     for (int x = 0; x < img->width; x++) {
       int r, gg, b;
       if (img->depth == 16) {

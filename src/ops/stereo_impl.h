@@ -30,10 +30,10 @@ typedef struct {
    * hold nd x wv sums per row. */
   int wv;
   uint8_t *cv8;      /* nd x wv: a row's costs */
-  uint8_t *cx8;      /* 3 rows x wv x ndq: costs by pixel (ndq: nd rounded up to 64), for the horizontal paths */
+  uint8_t *cx8;      /* 4 rows x wv x ndq: costs by pixel (ndq: nd rounded up to 64), for the horizontal paths */
   uint8_t *lv8;      /* 2 rows x 3 paths x (nd + 2) x (wv + 128): the paths from above/below, a sentinel row each side */
   uint8_t *mv8;      /* 2 x 3 x (wv + 128): their minimums over d */
-  uint8_t *h8;       /* 2 rows x 2 directions x wv x (ndq + 64): the horizontal paths by pixel, a sentinel pad each */
+  uint8_t *h8;       /* 4 rows x 2 directions x wv x (ndq + 64): the horizontal paths by pixel, a sentinel pad each */
   uint16_t *hsum8;   /* nd x wv: the two horizontal paths' sum, by disparity */
   uint8_t *padmask8; /* ndq: 0 below nd, 255 above */
   int16_t *raw;            /* h x w: winner-take-all disparities after the left-right check */
