@@ -324,11 +324,22 @@ static void census_row(const uint8_t *img, int W, int H, int stride, int y, int 
     rows[r] = img + (size_t)(yy < 0 ? 0 : yy >= H ? H - 1 : yy) * (size_t)stride;
   }
   const __m128i bias = _mm_set1_epi8((char)0x80);
+  const uint64_t *base = out;
   if (simd < 0 && census64_usable()) {
     /* the pixels before column 4 (their windows leave the image), then
      * blocks of 64, then the rest below */
     for (; n > 0 && x < TSR_CENSUS_RX; n--, x++, out++) *out = tsr_census(img, W, H, stride, x, y);
     for (; n >= 64 && x + 64 + TSR_CENSUS_RX <= W; n -= 64, x += 64, out += 64) census64(rows, x, out);
+    /* the rest that lies inside: one more block ending there, over
+     * pixels already done (the same words) */
+    int inside = W - TSR_CENSUS_RX - x; /* pixels from x whose windows stay inside */
+    if (inside > n) inside = n;
+    if (inside > 0 && x - (64 - inside) >= TSR_CENSUS_RX && out - (64 - inside) >= base) {
+      census64(rows, x - (64 - inside), out - (64 - inside));
+      n -= inside;
+      x += inside;
+      out += inside;
+    }
   }
 #else
   (void)simd;
@@ -690,17 +701,50 @@ __attribute__((target("avx2"))) static void median16_avx2(const tsr__stereo_work
 }
 #endif
 
+#ifdef TSR_HAVE_X86
+/* The same, 32 pixels at once (AVX-512BW). */
+__attribute__((target("avx512f,avx512bw"))) static void median32_avx512(const tsr__stereo_work *wk,
+                                                                        const tsr_stereo_desc *d, int x, int y) {
+  const int16_t *r = wk->raw + (size_t)y * (size_t)d->w + (size_t)x;
+  const __m512i inv = _mm512_set1_epi16(TSR_DISP_INVALID);
+  __m512i v[9], nvalid = _mm512_set1_epi16(9);
+  for (int k = 0; k < 9; k++) {
+    v[k] = _mm512_loadu_si512((const void *)(r + (ptrdiff_t)(k / 3 - 1) * d->w + (k % 3 - 1)));
+    nvalid = _mm512_mask_sub_epi16(nvalid, _mm512_cmpeq_epi16_mask(v[k], inv), nvalid, _mm512_set1_epi16(1));
+  }
+  for (int round = 0; round < 9; round++)
+    for (int i = round & 1; i + 1 < 9; i += 2) {
+      __m512i a = _mm512_min_epi16(v[i], v[i + 1]);
+      v[i + 1] = _mm512_max_epi16(v[i], v[i + 1]);
+      v[i] = a;
+    }
+  /* rank = 9 - n + (n - 1) / 2 */
+  __m512i rank = _mm512_add_epi16(_mm512_sub_epi16(_mm512_set1_epi16(9), nvalid),
+                                  _mm512_srai_epi16(_mm512_sub_epi16(nvalid, _mm512_set1_epi16(1)), 1));
+  __m512i res = v[0];
+  for (int k = 1; k < 9; k++) res = _mm512_mask_mov_epi16(res, _mm512_cmpeq_epi16_mask(rank, _mm512_set1_epi16((short)k)), v[k]);
+  res = _mm512_mask_mov_epi16(res, _mm512_cmpeq_epi16_mask(_mm512_loadu_si512((const void *)r), inv), inv);
+  _mm512_storeu_si512((void *)(wk->disp + (size_t)y * (size_t)d->w + (size_t)x), res);
+}
+#endif
+
 static void median3(const tile_job *j, int threads) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
   int vec = j->step != step_scalar;
+#ifdef TSR_HAVE_X86
+  int vec512 = j->simd < 0 && __builtin_cpu_supports("avx512bw") && !getenv("TESSERA_NO_AVX512");
+#endif
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int y = 0; y < d->h; y++) {
     int x = 0;
 #ifdef TSR_HAVE_X86
     if (vec && y > 0 && y + 1 < d->h) {
       median_px(wk, d, 0, y);
-      for (x = 1; x + 16 + 1 <= d->w; x += 16) median16_avx2(wk, d, x, y);
+      x = 1;
+      if (vec512)
+        for (; x + 32 + 1 <= d->w; x += 32) median32_avx512(wk, d, x, y);
+      for (; x + 16 + 1 <= d->w; x += 16) median16_avx2(wk, d, x, y);
     }
 #else
     (void)vec;
@@ -772,6 +816,7 @@ typedef struct {
   tile_job j;
   size_t wv, ls, ndq, hs;
   uint8_t p2lut[256];
+  __m512i chain[8]; /* the horizontal chains' state between the two halves of their run */
 } r8_job;
 
 static inline uint8_t *r8_lrow(const r8_job *r, int set, int p, int k) { /* path row k (-1 .. nd) */
@@ -1015,11 +1060,12 @@ R8_TARGET static inline __m512i r8_hstep(__m512i prev, __m512i mb, __m512i c, in
 }
 
 /* The horizontal chains of row y (and of row y + 1 where `two`): costs
- * in cost slot row % 4, values into h8 slot row % 4. With up to 64
- * disparities the chains of both rows, both directions, run interleaved
- * (each step waits on its chain's previous one: four chains hide each
- * other's latency). */
-R8_TARGET static void r8_chains(const r8_job *r, int y, int two) {
+ * in cost slot row % 4, values into h8 slot row % 4; `half` 0 runs the
+ * first half of them, 1 the rest. With up to 64 disparities the chains of
+ * both rows, both directions, run interleaved (each step waits on its
+ * chain's previous one: four chains hide each other's latency), their
+ * state kept in r->chain between the halves. */
+R8_TARGET static void r8_chains(r8_job *r, int y, int two, int half) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
   int w = d->w;
@@ -1036,18 +1082,27 @@ R8_TARGET static void r8_chains(const r8_job *r, int y, int two) {
     const uint8_t *ga = r->j.left + (size_t)(d->y0 + y) * (size_t)r->j.stride + (size_t)d->x0;
     const uint8_t *gb = r->j.left + (size_t)(d->y0 + yb) * (size_t)r->j.stride + (size_t)d->x0;
     const uint8_t *ca = wk->cx8 + (size_t)(y % 4) * r->wv * 64, *cb = wk->cx8 + (size_t)(yb % 4) * r->wv * 64;
-    int sa = y % 4, sb = yb % 4;
-    __m512i pla = _mm512_max_epu8(_mm512_load_si512((const void *)ca), pad);
-    __m512i pra = _mm512_max_epu8(_mm512_load_si512((const void *)(ca + (size_t)(w - 1) * 64)), pad);
-    __m512i plb = _mm512_max_epu8(_mm512_load_si512((const void *)cb), pad);
-    __m512i prb = _mm512_max_epu8(_mm512_load_si512((const void *)(cb + (size_t)(w - 1) * 64)), pad);
-    _mm512_store_si512((void *)r8_hslot(r, sa, 0, 0), pla);
-    _mm512_store_si512((void *)r8_hslot(r, sa, 1, w - 1), pra);
-    _mm512_store_si512((void *)r8_hslot(r, sb, 0, 0), plb);
-    _mm512_store_si512((void *)r8_hslot(r, sb, 1, w - 1), prb);
-    __m512i mla = r8_bmin(pla), mra = r8_bmin(pra), mlb = r8_bmin(plb), mrb = r8_bmin(prb);
+    int sa = y % 4, sb = yb % 4, k0 = half ? w / 2 : 1, k1 = half ? w : w / 2;
+    __m512i pla, pra, plb, prb, mla, mra, mlb, mrb;
+    if (!half) {
+      pla = _mm512_max_epu8(_mm512_load_si512((const void *)ca), pad);
+      pra = _mm512_max_epu8(_mm512_load_si512((const void *)(ca + (size_t)(w - 1) * 64)), pad);
+      plb = _mm512_max_epu8(_mm512_load_si512((const void *)cb), pad);
+      prb = _mm512_max_epu8(_mm512_load_si512((const void *)(cb + (size_t)(w - 1) * 64)), pad);
+      _mm512_store_si512((void *)r8_hslot(r, sa, 0, 0), pla);
+      _mm512_store_si512((void *)r8_hslot(r, sa, 1, w - 1), pra);
+      _mm512_store_si512((void *)r8_hslot(r, sb, 0, 0), plb);
+      _mm512_store_si512((void *)r8_hslot(r, sb, 1, w - 1), prb);
+      mla = r8_bmin(pla);
+      mra = r8_bmin(pra);
+      mlb = r8_bmin(plb);
+      mrb = r8_bmin(prb);
+    } else {
+      pla = r->chain[0], pra = r->chain[1], plb = r->chain[2], prb = r->chain[3];
+      mla = r->chain[4], mra = r->chain[5], mlb = r->chain[6], mrb = r->chain[7];
+    }
 #define R8_P2(g, a, b) r->p2lut[(g)[a] > (g)[b] ? (g)[a] - (g)[b] : (g)[b] - (g)[a]]
-    for (int k = 1; k < w; k++) {
+    for (int k = k0; k < k1; k++) {
       int xl = k, xr = w - 1 - k;
       pla = r8_hstep(pla, mla, _mm512_load_si512((const void *)(ca + (size_t)xl * 64)), R8_P2(ga, xl, xl - 1), im, iq,
                      vp1, pad);
@@ -1067,10 +1122,13 @@ R8_TARGET static void r8_chains(const r8_job *r, int y, int two) {
       mrb = r8_bmin(prb);
     }
 #undef R8_P2
+    r->chain[0] = pla, r->chain[1] = pra, r->chain[2] = plb, r->chain[3] = prb;
+    r->chain[4] = mla, r->chain[5] = mra, r->chain[6] = mlb, r->chain[7] = mrb;
     return;
   }
-  /* more than 64 disparities: the previous pixel's values from memory */
-  for (int row = y; row <= y + (two ? 1 : 0); row++) {
+  /* more than 64 disparities: the previous pixel's values from memory;
+   * the first half runs row y, the second row y + 1 */
+  for (int row = y + half; row <= y + half && (two || !half); row++) {
     const uint8_t *g = r->j.left + (size_t)(d->y0 + row) * (size_t)r->j.stride + (size_t)d->x0;
     const uint8_t *cost = wk->cx8 + (size_t)(row % 4) * r->wv * r->ndq;
     for (int dir = 0; dir < 2; dir++) {
@@ -1243,17 +1301,18 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
 #pragma omp parallel num_threads(threads)
   {
     int nt = omp_get_num_threads(), t = omp_get_thread_num(), ca, cb;
-    /* forward: the costs three rows ahead, the chains of the next two
-     * rows every other row (thread 0), this row's horizontal sums and
-     * paths from above */
+    /* forward: the costs four rows ahead; on thread 0 the chains of a
+     * pair of rows (p, p + 1; p even) in two halves, at rows p - 2 and
+     * p - 1; this row's horizontal sums and paths from above */
     span(chunks, nt, t, np + 2.5, 0.5, 0.0, &ca, &cb);
     int xa = ca * 64, xb = cb * 64;
-    for (int i = -3; i < d->h; i++) {
-      if (i + 3 < d->h) {
-        r8_costs_v(&r, i + 3, xa, xb);
-        r8_costs_x(&r, i + 3, (i + 3) % 4, xa, xb);
+    for (int i = -4; i < d->h; i++) {
+      if (i + 4 < d->h) {
+        r8_costs_v(&r, i + 4, xa, xb);
+        r8_costs_x(&r, i + 4, (i + 4) % 4, xa, xb);
       }
-      if (t == 0 && i + 1 >= 0 && i + 1 < d->h && (i + 1) % 2 == 0) r8_chains(&r, i + 1, i + 2 < d->h);
+      int p = (i & 1) ? i + 1 : i + 2; /* the pair whose chains run now */
+      if (t == 0 && p >= 0 && p < d->h && i >= -2) r8_chains(&r, p, p + 1 < d->h, i & 1);
       if (i >= 0) {
         r8_hsum(&r, i % 4, xa, xb);
         fwd(&r, i, i, wk->hsum8, wk->sum + (size_t)i * rowsum, xa, xb);

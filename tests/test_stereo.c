@@ -276,7 +276,7 @@ START_TEST(vector_loops_equal_scalar) {
           d.x0 = 11;
           d.y0 = 7;
           d.w = tw;
-          d.h = 80;
+          d.h = 79; /* odd: a last row without a pair */
           d.dmin = ranges[ri][0];
           d.nd = ranges[ri][1];
           d.ndp = (d.nd + 15) / 16 * 16;
