@@ -129,7 +129,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->ndp = ndp;
   wk->raw = zalloc(px * 2);
   wk->disp = zalloc(px * 2);
-  wk->dispr = zalloc((size_t)max_rw * (size_t)max_h * 2);
+  wk->dispr = zalloc((size_t)max_rw * (size_t)max_h * 2 + 64); /* + a pad for 32-bit gathers */
   wk->conf = zalloc(px);
   wk->wbest = zalloc(px * 2);
   wk->wsmin = zalloc(px * 2);
@@ -596,8 +596,8 @@ static uint8_t *scr_conf(const tsr__stereo_work *wk, int set) {
   return (uint8_t *)scr_sub(wk, 2) + (size_t)set * ((size_t)wk->max_w + 64);
 }
 
-static void winners_tail(const tile_job *j, int y, const winner *win, const uint16_t *sums, int chunked,
-                         const int16_t *subs, const uint8_t *confs);
+static void winners_tail(const tile_job *j, int y, const winner *win, const uint16_t *sums);
+static void right_map_row(const tile_job *j, int y);
 
 static void winners_row(const tile_job *j, int y, const uint16_t *sums) {
   const tsr_stereo_desc *d = j->d;
@@ -611,26 +611,45 @@ static void winners_row(const tile_job *j, int y, const uint16_t *sums) {
     win[x] = winner_scalar(s, d, wk->padmask);
 #endif
   }
-  winners_tail(j, y, win, sums, 0, NULL, NULL);
+  winners_tail(j, y, win, sums);
 }
 
 /* The rest of a row's winners (win[x] for every pixel) from the row's
  * sums, by pixel (ndp each) or, `chunked`, by disparity as the 8-bit
  * route stores them (r8_at); subs and confs, where given, hold every
  * pixel's subpixel offset and confidence already. */
-static void winners_tail(const tile_job *j, int y, const winner *win, const uint16_t *sums, int chunked,
-                         const int16_t *subs, const uint8_t *confs) {
+/* The rest of a row's winners (win[x] for every pixel, sums by pixel):
+ * the right image's map, then each pixel's disparity and confidence. */
+static void winners_tail(const tile_job *j, int y, const winner *win, const uint16_t *sums) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
   int16_t *raw = wk->raw + (size_t)y * (size_t)d->w, *dr = wk->dispr + (size_t)y * (size_t)d->rw;
   uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w;
   int16_t *best = wk->wbest + (size_t)y * (size_t)d->w;
   uint16_t *smin = wk->wsmin + (size_t)y * (size_t)d->w;
-  int32_t *owner = scr_owner(wk);
   for (int x = 0; x < d->w; x++) {
     best[x] = (int16_t)win[x].best;
     smin[x] = (uint16_t)win[x].smin;
   }
+  right_map_row(j, y);
+  for (int x = 0; x < d->w; x++) {
+    const uint16_t *s = sums + (size_t)x * (size_t)d->ndp;
+    conf[x] = (uint8_t)tsr_stereo_conf(win[x]);
+    raw[x] = (int16_t)tsr_stereo_finish(s, win[x], d->nd, d->dmin, d->lr_max, d->x0 + x, d->width, dr, d->rx0, d->rw);
+  }
+}
+
+/* Row y's right map from its winners (wk->wbest, wk->wsmin): the vector
+ * path scatters each left winner once, keeping the smallest sum, the
+ * leftmost on ties, which is what tsr_stereo_right_from_left, called per
+ * right pixel by the scalar loops, gives. */
+static void right_map_row(const tile_job *j, int y) {
+  const tsr_stereo_desc *d = j->d;
+  tsr__stereo_work *wk = j->wk;
+  int16_t *dr = wk->dispr + (size_t)y * (size_t)d->rw;
+  const int16_t *best = wk->wbest + (size_t)y * (size_t)d->w;
+  const uint16_t *smin = wk->wsmin + (size_t)y * (size_t)d->w;
+  int32_t *owner = scr_owner(wk);
   if (j->vec) {
     for (int xr = 0; xr < d->rw; xr++) {
       owner[xr] = 0x10000;
@@ -646,23 +665,6 @@ static void winners_tail(const tile_job *j, int y, const winner *win, const uint
   } else {
     for (int xr = 0; xr < d->rw; xr++)
       dr[xr] = (int16_t)tsr_stereo_right_from_left(best, smin, d->nd, d->dmin, d->x0, d->w, d->rx0 + xr);
-  }
-  if (subs) {
-    for (int x = 0; x < d->w; x++) {
-      conf[x] = confs[x];
-      raw[x] = (int16_t)tsr_stereo_finish_sub(subs[x], win[x], d->dmin, d->lr_max, d->x0 + x, d->width, dr, d->rx0,
-                                              d->rw);
-    }
-    return;
-  }
-  for (int x = 0; x < d->w; x++) {
-    int b = win[x].best;
-    const uint16_t *s = chunked ? sums + r8_at(d->nd, x & ~63, 0) + (x & 63) : sums + (size_t)x * (size_t)d->ndp;
-    size_t sd = chunked ? 64 : 1;
-    int sa = b > 0 ? s[(size_t)(b - 1) * sd] : 0, sc = b < d->nd - 1 ? s[(size_t)(b + 1) * sd] : 0;
-    conf[x] = (uint8_t)tsr_stereo_conf(win[x]);
-    raw[x] = (int16_t)tsr_stereo_finish_at(sa, sc, win[x], d->nd, d->dmin, d->lr_max, d->x0 + x, d->width, dr,
-                                            d->rx0, d->rw);
   }
 }
 
@@ -799,7 +801,7 @@ static void span(int w, int nt, int t, double v, double f0, double f1, int *xa, 
  * one row behind (the last thread). */
 #ifdef TSR_HAVE_X86
 #define R8_COST_MAX 62
-#define R8_TARGET __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vpopcntdq,popcnt")))
+#define R8_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vpopcntdq,popcnt")))
 
 static int r8_exact(const tsr_stereo_desc *d) {
   int p2 = d->p2 > d->p1 + 1 ? d->p2 : d->p1 + 1;
@@ -808,7 +810,7 @@ static int r8_exact(const tsr_stereo_desc *d) {
 
 static int r8_usable(const tsr_stereo_desc *d, int simd) {
   return simd < 0 && r8_exact(d) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vpopcntdq") &&
+         __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vl") &&
          __builtin_cpu_supports("avx2") && !getenv("TESSERA_NO_AVX512") && !getenv("TESSERA_NO_AVX2");
 }
 
@@ -1239,12 +1241,12 @@ R8_TARGET static void r8_sub_conf(__m512i smin, __m512i best, __m512i sa, __m512
  * disparity (S: r8_at), 32 pixels at a time, as winner_avx2 and the
  * header compute them, into scratch set `set` with their subpixel
  * offsets and confidences. */
-R8_TARGET static void r8_winners(const r8_job *r, const uint16_t *S, int set, int xa, int xb) {
+R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int set, int xa, int xb) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
-  winner *win = scr_win(wk, set);
-  int16_t *sub = scr_sub(wk, set);
-  uint8_t *conf = scr_conf(wk, set);
+  int16_t *sub = scr_sub(wk, set), *wbest = wk->wbest + (size_t)y * (size_t)d->w;
+  uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w, *uq = scr_conf(wk, set);
+  uint16_t *wsmin = wk->wsmin + (size_t)y * (size_t)d->w;
   int u = d->uniqueness;
   if (xb > d->w) xb = d->w;
   for (int x0 = xa; x0 < xb; x0 += 32) {
@@ -1256,7 +1258,7 @@ R8_TARGET static void r8_winners(const r8_job *r, const uint16_t *S, int set, in
       smin = _mm512_min_epu16(smin, s);
       best = _mm512_mask_mov_epi16(best, lt, _mm512_set1_epi16((short)k));
     }
-    uint16_t sm[32], bs[32], th[32], s2v[32];
+    uint16_t sm[32], bs[32], th[32];
     _mm512_storeu_si512((void *)sm, smin);
     _mm512_storeu_si512((void *)bs, best);
     for (int i = 0; i < 32; i++) {
@@ -1276,12 +1278,53 @@ R8_TARGET static void r8_winners(const r8_job *r, const uint16_t *S, int set, in
       s2 = _mm512_mask_min_epu16(s2, (__mmask32)~ex, s2, s);
       fail |= _mm512_mask_cmplt_epu16_mask((__mmask32)~ex, s, vthr);
     }
-    _mm512_storeu_si512((void *)s2v, s2);
-    r8_sub_conf(smin, best, sa, sc, s2, d->nd, sub + x0, conf + x0);
+    uint8_t cf[32];
+    r8_sub_conf(smin, best, sa, sc, s2, d->nd, sub + x0, cf);
     for (int i = 0; i < 32 && x0 + i < d->w; i++) {
-      winner wi = {bs[i], sm[i], s2v[i], !(u && ((fail >> i) & 1))};
-      win[x0 + i] = wi;
+      wbest[x0 + i] = (int16_t)bs[i];
+      wsmin[x0 + i] = sm[i];
+      conf[x0 + i] = cf[i];
+      uq[x0 + i] = (uint8_t)!(u && ((fail >> i) & 1));
     }
+  }
+}
+
+/* The rest of row y's winners (picked into scratch set `set`): the right
+ * map, then tsr_stereo_finish_sub of 16 pixels at a time (the right map
+ * gathered where the check reads it). */
+R8_TARGET static void r8_finish(const r8_job *r, int y, int set) {
+  const tsr_stereo_desc *d = r->j.d;
+  tsr__stereo_work *wk = r->j.wk;
+  right_map_row(&r->j, y);
+  const int16_t *best = wk->wbest + (size_t)y * (size_t)d->w, *sub = scr_sub(wk, set);
+  const int16_t *dr = wk->dispr + (size_t)y * (size_t)d->rw;
+  const uint8_t *uq = scr_conf(wk, set);
+  int16_t *raw = wk->raw + (size_t)y * (size_t)d->w;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i zero = _mm512_setzero_si512(), inv = _mm512_set1_epi32(TSR_DISP_INVALID);
+  for (int x0 = 0; x0 < d->w; x0 += 16) {
+    __mmask16 kw = (__mmask16)(d->w - x0 >= 16 ? 0xFFFF : (1u << (d->w - x0)) - 1);
+    __m512i b = _mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(kw, best + x0));
+    __m512i sb = _mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(kw, sub + x0));
+    __mmask16 ok = _mm512_mask_test_epi32_mask(kw, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(kw, uq + x0)),
+                                               _mm512_set1_epi32(1));
+    __m512i di = _mm512_add_epi32(b, _mm512_set1_epi32(d->dmin));
+    __m512i xr = _mm512_sub_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(d->x0 + x0)), di); /* gx - di */
+    ok &= _mm512_cmpge_epi32_mask(xr, zero) & _mm512_cmplt_epi32_mask(xr, _mm512_set1_epi32(d->width));
+    if (d->lr_max >= 0) {
+      __m512i xrr = _mm512_sub_epi32(xr, _mm512_set1_epi32(d->rx0));
+      __mmask16 in = ok & _mm512_cmpge_epi32_mask(xrr, zero) & _mm512_cmplt_epi32_mask(xrr, _mm512_set1_epi32(d->rw));
+      /* dr[xrr] as the low half of a 32-bit read (dispr has a pad past its end) */
+      __m512i v = _mm512_mask_i32gather_epi32(inv, in, xrr, (const void *)dr, 2);
+      v = _mm512_srai_epi32(_mm512_slli_epi32(v, 16), 16);
+      __mmask16 has = in & _mm512_cmpneq_epi32_mask(v, inv);
+      /* dr / 16, truncated toward zero as C divides */
+      __m512i q = _mm512_srai_epi32(_mm512_add_epi32(v, _mm512_and_si512(_mm512_srai_epi32(v, 31), _mm512_set1_epi32(15))), 4);
+      __m512i diff = _mm512_abs_epi32(_mm512_sub_epi32(q, di));
+      ok &= ~(has & _mm512_cmpgt_epi32_mask(diff, _mm512_set1_epi32(d->lr_max)));
+    }
+    __m512i out = _mm512_mask_add_epi32(inv, ok, _mm512_slli_epi32(di, 4), sb); /* di * TSR_DISP_SCALE + sub */
+    _mm256_mask_storeu_epi16(raw + x0, kw, _mm512_cvtepi32_epi16(out));
   }
 }
 
@@ -1322,15 +1365,14 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
     /* backward: a row's paths from below, the winners of the row before
      * (their columns), and on the last thread the rest of the winners of
      * the row before that (the right map, the check) */
-    span(chunks, nt, t, np + 2.5, 0.0, 1.5, &ca, &cb);
+    span(chunks, nt, t, np + 2.5, 0.0, 0.5, &ca, &cb);
     xa = ca * 64;
     xb = cb * 64;
     for (int i = 0; i <= d->h + 1; i++) {
       int y = d->h - 1 - i;
       if (i < d->h) bwd(&r, i, y, wk->sum + (size_t)y * rowsum, wk->trow + (size_t)(i & 1) * rowsum, xa, xb);
-      if (i >= 1 && i <= d->h) r8_winners(&r, wk->trow + (size_t)((i - 1) & 1) * rowsum, (i - 1) & 1, xa, xb);
-      if (t == nt - 1 && i >= 2)
-        winners_tail(j, y + 2, scr_win(wk, i & 1), NULL, 1, scr_sub(wk, i & 1), scr_conf(wk, i & 1));
+      if (i >= 1 && i <= d->h) r8_winners(&r, y + 1, wk->trow + (size_t)((i - 1) & 1) * rowsum, (i - 1) & 1, xa, xb);
+      if (t == nt - 1 && i >= 2) r8_finish(&r, y + 2, i & 1);
 #pragma omp barrier
     }
   }
