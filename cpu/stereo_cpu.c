@@ -47,15 +47,17 @@ static inline size_t r8_hs(int nd) { return r8_ndq(nd) + R8_PAD; }
  * reads memory in order. Element (x, k) of a row: r8_at(nd, x0, k) + x - x0. */
 static inline size_t r8_at(int nd, int x0, int k) { return (size_t)x0 * (size_t)nd + (size_t)k * 64; }
 
+/* (The planner needs these bytes bilinear in w and h: wv is counted as
+ * w + 63, its largest value, which keeps them so.) */
 static uint64_t r8_bytes(int w, int h, int ndp) {
-  uint64_t wv = r8_wv(w), ls = r8_ls(wv), ndq = r8_ndq(ndp);
+  uint64_t wv = (uint64_t)w + 63, ls = r8_ls(wv), ndq = r8_ndq(ndp);
   return (uint64_t)h * (uint64_t)ndp * wv + 4 * wv * ndq + 6 * ((uint64_t)ndp + 2) * ls + 6 * ls + 8 * wv * (ndq + R8_PAD) +
          R8_PAD + (uint64_t)ndp * wv * 2 + ndq;
 }
 
 uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp) {
   uint64_t px = (uint64_t)w * (uint64_t)h, sl = slot_len(ndp) * 2, W = (uint64_t)w, R = (uint64_t)rw;
-  uint64_t wv = r8_wv(w);
+  uint64_t wv = (uint64_t)w + 63; /* r8_wv(w) at most, and linear in w */
   return px * 8 + R * (uint64_t)h * 8               /* census */
          + wv * (uint64_t)h * (uint64_t)ndp * 2     /* the forward sums (either layout) */
          + wv * (uint64_t)ndp * (2 * 2 + 3 * 2)     /* cost rows, backward row sums */

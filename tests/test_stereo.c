@@ -583,6 +583,27 @@ START_TEST(planner_tiles) {
 }
 END_TEST
 
+/* The planner fits the CPU scratch's declared bytes with a model bilinear
+ * in the region's size: the declaration must be bilinear (for every
+ * range), and the run's peak resident memory must stay near the budget
+ * (checked by bench/stereo_memory.sh; here the model itself). */
+START_TEST(scratch_bytes_are_bilinear) {
+  static const int nds[4] = {16, 64, 130, 800};
+  for (int i = 0; i < 4; i++) {
+    int ndp = (nds[i] + 15) / 16 * 16;
+#define B(w, h) (int64_t) tsr__stereo_work_bytes((w), (h), (w) + nds[i] - 1, ndp)
+    int64_t px = B(3, 3) - B(2, 3) - B(3, 2) + B(2, 2);
+    for (int w = 2; w < 300; w++)
+      for (int h = 2; h < 300; h += 29) {
+        ck_assert_int_eq(B(w + 1, h + 1) - B(w, h + 1) - B(w + 1, h) + B(w, h), px);
+        ck_assert_int_eq(B(w + 1, h) - B(w, h), B(3, h) - B(2, h));
+        ck_assert_int_eq(B(w, h + 1) - B(w, h), B(w, 3) - B(w, 2));
+      }
+#undef B
+  }
+}
+END_TEST
+
 START_TEST(guide_narrows_the_ranges) {
   /* a wide range, locally narrow: two planes far apart, each tile sees one */
   scene s = {640, 480, 20, 180, 0, 320, 640, 0, 480, 13};
@@ -899,6 +920,7 @@ int main(void) {
   tcase_add_test(tc, vector_loops_equal_scalar);
   tcase_add_test(tc, tiles_agree_with_the_untiled_run);
   tcase_add_test(tc, planner_tiles);
+  tcase_add_test(tc, scratch_bytes_are_bilinear);
   tcase_add_test(tc, census_and_subpixel_match_references);
   tcase_add_test(tc, penalties_and_confidence_match_references);
   tcase_add_test(tc, inputs_and_edges);
