@@ -311,10 +311,13 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,gfni"))) static void census64
 
 static int census64_usable(void) {
   static int v = -1;
-  if (v < 0)
-    v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+  int u = __atomic_load_n(&v, __ATOMIC_RELAXED);
+  if (u < 0) {
+    u = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni") && !getenv("TESSERA_NO_AVX512");
-  return v;
+    __atomic_store_n(&v, u, __ATOMIC_RELAXED);
+  }
+  return u;
 }
 #endif
 
@@ -1381,6 +1384,63 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
   median3(j, threads);
 }
 #endif
+
+/* ---- gray ------------------------------------------------------------------- */
+#ifdef TSR_HAVE_X86
+/* 64 pixels of 8-bit RGB to tsr_luma8, in 16-bit lanes (the weighted sum
+ * is below 2^16): the three channels picked out of 192 bytes by byte
+ * permutes. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void gray64(const uint8_t *rgb, uint8_t *out) {
+  static uint8_t idx[3][2][64];
+  static __mmask64 fromc[3];
+  static int ready;
+  if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
+    for (int ch = 0; ch < 3; ch++) {
+      __mmask64 k = 0;
+      for (int i = 0; i < 64; i++) {
+        int src = 3 * i + ch;
+        idx[ch][0][i] = (uint8_t)(src & 127);
+        idx[ch][1][i] = (uint8_t)(src >= 128 ? src - 128 : 0);
+        if (src >= 128) k |= (__mmask64)1 << i;
+      }
+      fromc[ch] = k;
+    }
+    __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+  }
+  __m512i a = _mm512_loadu_si512((const void *)rgb), b = _mm512_loadu_si512((const void *)(rgb + 64));
+  __m512i c = _mm512_loadu_si512((const void *)(rgb + 128)), ch[3];
+  for (int k = 0; k < 3; k++) {
+    ch[k] = _mm512_permutex2var_epi8(a, _mm512_loadu_si512((const void *)idx[k][0]), b);
+    ch[k] = _mm512_mask_permutexvar_epi8(ch[k], fromc[k], _mm512_loadu_si512((const void *)idx[k][1]), c);
+  }
+  __m256i half[2];
+  for (int h = 0; h < 2; h++) {
+    __m512i r = _mm512_cvtepu8_epi16(h ? _mm512_extracti64x4_epi64(ch[0], 1) : _mm512_castsi512_si256(ch[0]));
+    __m512i g = _mm512_cvtepu8_epi16(h ? _mm512_extracti64x4_epi64(ch[1], 1) : _mm512_castsi512_si256(ch[1]));
+    __m512i bb = _mm512_cvtepu8_epi16(h ? _mm512_extracti64x4_epi64(ch[2], 1) : _mm512_castsi512_si256(ch[2]));
+    __m512i v = _mm512_add_epi16(_mm512_mullo_epi16(r, _mm512_set1_epi16(77)), _mm512_mullo_epi16(g, _mm512_set1_epi16(150)));
+    v = _mm512_add_epi16(v, _mm512_add_epi16(_mm512_mullo_epi16(bb, _mm512_set1_epi16(29)), _mm512_set1_epi16(128)));
+    half[h] = _mm512_cvtepi16_epi8(_mm512_srli_epi16(v, 8));
+  }
+  _mm256_storeu_si256((__m256i *)out, half[0]);
+  _mm256_storeu_si256((__m256i *)(out + 32), half[1]);
+}
+#endif
+
+void tsr__gray8_rgb_row(const uint8_t *rgb, uint8_t *out, int n) {
+  int x = 0;
+#ifdef TSR_HAVE_X86
+  static int v = -1;
+  int u = __atomic_load_n(&v, __ATOMIC_RELAXED);
+  if (u < 0) {
+    u = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") && !getenv("TESSERA_NO_AVX512");
+    __atomic_store_n(&v, u, __ATOMIC_RELAXED);
+  }
+  if (u)
+    for (; x + 64 <= n; x += 64) gray64(rgb + 3 * (size_t)x, out + x);
+#endif
+  for (; x < n; x++) out[x] = (uint8_t)tsr_luma8(rgb[3 * x], rgb[3 * x + 1], rgb[3 * x + 2]);
+}
 
 const char *tsr__stereo_cpu_route(const tsr_stereo_desc *d, int simd) {
 #ifdef TSR_HAVE_X86

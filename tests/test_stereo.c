@@ -342,6 +342,28 @@ START_TEST(penalties_and_confidence_match_references) {
 }
 END_TEST
 
+/* 8-bit RGB to gray: the vector rows against tsr_luma8, on a width of
+ * whole blocks and a tail. */
+START_TEST(gray_matches_luma) {
+  tsr_image *img = NULL, *g = NULL;
+  ck_assert_int_eq(tsr_image_create(203, 7, 3, 8, &img), TSR_OK);
+  uint32_t s = 12345;
+  for (int y = 0; y < img->height; y++)
+    for (int x = 0; x < 3 * img->width; x++) {
+      s = s * 1664525u + 1013904223u;
+      img->data[(size_t)y * img->stride + (size_t)x] = (uint8_t)(s >> 24);
+    }
+  ck_assert_int_eq(tsr_image_gray8(NULL, img, &g), TSR_OK);
+  for (int y = 0; y < img->height; y++)
+    for (int x = 0; x < img->width; x++) {
+      const uint8_t *p = img->data + (size_t)y * img->stride + 3 * (size_t)x;
+      ck_assert_int_eq(g->data[(size_t)y * g->stride + (size_t)x], tsr_luma8(p[0], p[1], p[2]));
+    }
+  tsr_image_free(img);
+  tsr_image_free(g);
+}
+END_TEST
+
 START_TEST(census_and_subpixel_match_references) {
   /* census: bit 9 r + i for the pixel at (x + i - 4, y + r - 3), edges
    * replicated, set where darker than the centre */
@@ -922,6 +944,7 @@ int main(void) {
   tcase_add_test(tc, planner_tiles);
   tcase_add_test(tc, scratch_bytes_are_bilinear);
   tcase_add_test(tc, census_and_subpixel_match_references);
+  tcase_add_test(tc, gray_matches_luma);
   tcase_add_test(tc, penalties_and_confidence_match_references);
   tcase_add_test(tc, inputs_and_edges);
   if (nb == 2) tcase_add_test(tc, backends_agree_on_every_option);

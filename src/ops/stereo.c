@@ -44,8 +44,8 @@ tsr_status tsr_image_gray8(tsr_context *ctx, const tsr_image *img, tsr_image **g
   for (int y = 0; y < img->height; y++) {
     const uint8_t *row = img->data + (size_t)y * img->stride;
     uint8_t *o = g->data + (size_t)y * g->stride;
-    if (img->depth == 8 && ch == 3) { /* the common case, in a loop the compiler vectorises */
-      for (int x = 0; x < img->width; x++) o[x] = (uint8_t)tsr_luma8(row[3 * x], row[3 * x + 1], row[3 * x + 2]);
+    if (img->depth == 8 && ch == 3) { /* the common case, vector loops where the CPU has them */
+      tsr__gray8_rgb_row(row, o, img->width);
       continue;
     }
     for (int x = 0; x < img->width; x++) {

@@ -63,6 +63,9 @@ void tsr__stereo_work_range(tsr__stereo_work *wk, int nd);
 void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const uint8_t *left, const uint8_t *right,
                           int stride, int threads, int simd);
 
+/* n pixels of 8-bit RGB to 8-bit luma (tsr_luma8). */
+void tsr__gray8_rgb_row(const uint8_t *rgb, uint8_t *out, int n);
+
 /* Which loops tsr__stereo_tile_cpu runs for d and simd on this CPU:
  * "8-bit AVX-512", "AVX2" or "scalar". */
 const char *tsr__stereo_cpu_route(const tsr_stereo_desc *d, int simd);
