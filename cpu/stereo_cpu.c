@@ -708,50 +708,18 @@ __attribute__((target("avx2"))) static void median16_avx2(const tsr__stereo_work
 }
 #endif
 
-#ifdef TSR_HAVE_X86
-/* The same, 32 pixels at once (AVX-512BW). */
-__attribute__((target("avx512f,avx512bw"))) static void median32_avx512(const tsr__stereo_work *wk,
-                                                                        const tsr_stereo_desc *d, int x, int y) {
-  const int16_t *r = wk->raw + (size_t)y * (size_t)d->w + (size_t)x;
-  const __m512i inv = _mm512_set1_epi16(TSR_DISP_INVALID);
-  __m512i v[9], nvalid = _mm512_set1_epi16(9);
-  for (int k = 0; k < 9; k++) {
-    v[k] = _mm512_loadu_si512((const void *)(r + (ptrdiff_t)(k / 3 - 1) * d->w + (k % 3 - 1)));
-    nvalid = _mm512_mask_sub_epi16(nvalid, _mm512_cmpeq_epi16_mask(v[k], inv), nvalid, _mm512_set1_epi16(1));
-  }
-  for (int round = 0; round < 9; round++)
-    for (int i = round & 1; i + 1 < 9; i += 2) {
-      __m512i a = _mm512_min_epi16(v[i], v[i + 1]);
-      v[i + 1] = _mm512_max_epi16(v[i], v[i + 1]);
-      v[i] = a;
-    }
-  /* rank = 9 - n + (n - 1) / 2 */
-  __m512i rank = _mm512_add_epi16(_mm512_sub_epi16(_mm512_set1_epi16(9), nvalid),
-                                  _mm512_srai_epi16(_mm512_sub_epi16(nvalid, _mm512_set1_epi16(1)), 1));
-  __m512i res = v[0];
-  for (int k = 1; k < 9; k++) res = _mm512_mask_mov_epi16(res, _mm512_cmpeq_epi16_mask(rank, _mm512_set1_epi16((short)k)), v[k]);
-  res = _mm512_mask_mov_epi16(res, _mm512_cmpeq_epi16_mask(_mm512_loadu_si512((const void *)r), inv), inv);
-  _mm512_storeu_si512((void *)(wk->disp + (size_t)y * (size_t)d->w + (size_t)x), res);
-}
-#endif
 
 static void median3(const tile_job *j, int threads) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
   int vec = j->step != step_scalar;
-#ifdef TSR_HAVE_X86
-  int vec512 = j->simd < 0 && __builtin_cpu_supports("avx512bw") && !getenv("TESSERA_NO_AVX512");
-#endif
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int y = 0; y < d->h; y++) {
     int x = 0;
 #ifdef TSR_HAVE_X86
     if (vec && y > 0 && y + 1 < d->h) {
       median_px(wk, d, 0, y);
-      x = 1;
-      if (vec512)
-        for (; x + 32 + 1 <= d->w; x += 32) median32_avx512(wk, d, x, y);
-      for (; x + 16 + 1 <= d->w; x += 16) median16_avx2(wk, d, x, y);
+      for (x = 1; x + 16 + 1 <= d->w; x += 16) median16_avx2(wk, d, x, y);
     }
 #else
     (void)vec;
@@ -886,6 +854,20 @@ R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
   }
 }
 
+/* Four perfect shuffles: each 128-bit lane L of the 16 registers, a
+ * 16 x 16 byte block (row i = a[i]), comes out transposed (a[k], lane L:
+ * byte k of every row). */
+R8_TARGET static inline void r8_transpose16(__m512i *a) {
+  __m512i t[16];
+  for (int s = 0; s < 4; s++) {
+    for (int i = 0; i < 8; i++) {
+      t[2 * i] = _mm512_unpacklo_epi8(a[i], a[i + 8]);
+      t[2 * i + 1] = _mm512_unpackhi_epi8(a[i], a[i + 8]);
+    }
+    for (int i = 0; i < 16; i++) a[i] = t[i];
+  }
+}
+
 /* Costs of row y by pixel (ndq per pixel) into cost slot `slot`, pixels
  * [xa, min(xb, w)): the costs by disparity of chunks [xa, xb), transposed
  * 16 disparities by 64 pixels at a time. Bytes at nd and past are left
@@ -897,16 +879,10 @@ R8_TARGET static void r8_costs_x(const r8_job *r, int y, int slot, int xa, int x
   for (int x0 = xa; x0 < xb; x0 += 64) {
     const uint8_t *cv = r8_cost_row(r, y) + r8_at(nd, x0, 0);
     for (int k0 = 0; k0 < nd; k0 += 16) {
-      __m512i a[16], t[16];
+      __m512i a[16];
       for (int i = 0; i < 16; i++)
         a[i] = k0 + i < nd ? _mm512_load_si512((const void *)(cv + (size_t)(k0 + i) * 64)) : _mm512_setzero_si512();
-      for (int s = 0; s < 4; s++) {
-        for (int i = 0; i < 8; i++) {
-          t[2 * i] = _mm512_unpacklo_epi8(a[i], a[i + 8]);
-          t[2 * i + 1] = _mm512_unpackhi_epi8(a[i], a[i + 8]);
-        }
-        for (int i = 0; i < 16; i++) a[i] = t[i];
-      }
+      r8_transpose16(a);
       /* a[i], lane L: pixel x0 + 16 L + i, disparities k0 .. k0 + 15 */
       for (int i = 0; i < 16; i++) {
         __m128i q[4] = {_mm512_extracti32x4_epi32(a[i], 0), _mm512_extracti32x4_epi32(a[i], 1),
@@ -1176,23 +1152,13 @@ R8_TARGET static void r8_hsum(const r8_job *r, int hslot, int xa, int xb) {
   for (int x0 = xa; x0 < xb; x0 += 16) {
     uint16_t *out = wk->hsum8 + r8_at(nd, x0 & ~63, 0) + (x0 & 63);
     for (int d0 = 0; d0 < nd; d0 += 64) {
-      __m512i a[16], b[16], t[16];
+      __m512i a[16], b[16];
       for (int i = 0; i < 16; i++) {
         a[i] = _mm512_load_si512((const void *)(r8_hslot(r, hslot, 0, x0 + i) + d0));
         b[i] = _mm512_load_si512((const void *)(r8_hslot(r, hslot, 1, x0 + i) + d0));
       }
-      for (int s = 0; s < 4; s++) {
-        for (int i = 0; i < 8; i++) {
-          t[2 * i] = _mm512_unpacklo_epi8(a[i], a[i + 8]);
-          t[2 * i + 1] = _mm512_unpackhi_epi8(a[i], a[i + 8]);
-        }
-        for (int i = 0; i < 16; i++) a[i] = t[i];
-        for (int i = 0; i < 8; i++) {
-          t[2 * i] = _mm512_unpacklo_epi8(b[i], b[i + 8]);
-          t[2 * i + 1] = _mm512_unpackhi_epi8(b[i], b[i + 8]);
-        }
-        for (int i = 0; i < 16; i++) b[i] = t[i];
-      }
+      r8_transpose16(a);
+      r8_transpose16(b);
       /* a[k], lane L: disparity d0 + 16 L + k of the 16 pixels */
       for (int k = 0; k < 16; k++) {
         __m512i lo = _mm512_add_epi16(r8_lo16(a[k]), r8_lo16(b[k]));
