@@ -1065,7 +1065,7 @@ R8_TARGET static void r8_chains(r8_job *r, int y, int two, int half) {
     const uint8_t *ga = r->j.left + (size_t)(d->y0 + y) * (size_t)r->j.stride + (size_t)d->x0;
     const uint8_t *gb = r->j.left + (size_t)(d->y0 + yb) * (size_t)r->j.stride + (size_t)d->x0;
     const uint8_t *ca = wk->cx8 + (size_t)(y % 4) * r->wv * 64, *cb = wk->cx8 + (size_t)(yb % 4) * r->wv * 64;
-    int sa = y % 4, sb = yb % 4, k0 = half ? w / 2 : 1, k1 = half ? w : w / 2;
+    int sa = y % 4, sb = yb % 4, k0 = half ? (w / 2 > 1 ? w / 2 : 1) : 1, k1 = half ? w : w / 2; /* pixel 0 starts both */
     __m512i pla, pra, plb, prb, mla, mra, mlb, mrb;
     if (!half) {
       pla = _mm512_max_epu8(_mm512_load_si512((const void *)ca), pad);
@@ -1357,22 +1357,22 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
  * is below 2^16): the three channels picked out of 192 bytes by byte
  * permutes. */
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void gray64(const uint8_t *rgb, uint8_t *out) {
-  static uint8_t idx[3][2][64];
-  static __mmask64 fromc[3];
-  static int ready;
-  if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-    for (int ch = 0; ch < 3; ch++) {
-      __mmask64 k = 0;
-      for (int i = 0; i < 64; i++) {
-        int src = 3 * i + ch;
-        idx[ch][0][i] = (uint8_t)(src & 127);
-        idx[ch][1][i] = (uint8_t)(src >= 128 ? src - 128 : 0);
-        if (src >= 128) k |= (__mmask64)1 << i;
-      }
-      fromc[ch] = k;
-    }
-    __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-  }
+  /* channel c of pixel i is byte 3 i + c: from the first two registers below 128, else from the third */
+  static const uint8_t idx[3][2][64] = {
+      {{0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51, 54, 57, 60, 63, 66, 69, 72, 75, 78, 81,
+      84, 87, 90, 93, 96, 99, 102, 105, 108, 111, 114, 117, 120, 123, 126, 1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31,
+      34, 37, 40, 43, 46, 49, 52, 55, 58, 61}, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 34, 37,
+      40, 43, 46, 49, 52, 55, 58, 61}}, {{1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 34, 37, 40, 43, 46, 49, 52, 55,
+      58, 61, 64, 67, 70, 73, 76, 79, 82, 85, 88, 91, 94, 97, 100, 103, 106, 109, 112, 115, 118, 121, 124, 127, 2, 5,
+      8, 11, 14, 17, 20, 23, 26, 29, 32, 35, 38, 41, 44, 47, 50, 53, 56, 59, 62}, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 5, 8, 11,
+      14, 17, 20, 23, 26, 29, 32, 35, 38, 41, 44, 47, 50, 53, 56, 59, 62}}, {{2, 5, 8, 11, 14, 17, 20, 23, 26, 29,
+      32, 35, 38, 41, 44, 47, 50, 53, 56, 59, 62, 65, 68, 71, 74, 77, 80, 83, 86, 89, 92, 95, 98, 101, 104, 107, 110,
+      113, 116, 119, 122, 125, 0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51, 54, 57, 60, 63},
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45, 48, 51, 54, 57, 60, 63}}};
+  static const __mmask64 fromc[3] = {0xfffff80000000000ull, 0xfffff80000000000ull, 0xfffffc0000000000ull};
   __m512i a = _mm512_loadu_si512((const void *)rgb), b = _mm512_loadu_si512((const void *)(rgb + 64));
   __m512i c = _mm512_loadu_si512((const void *)(rgb + 128)), ch[3];
   for (int k = 0; k < 3; k++) {

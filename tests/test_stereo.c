@@ -316,6 +316,70 @@ START_TEST(vector_loops_equal_scalar) {
 }
 END_TEST
 
+/* Small, edge and reused-scratch tiles (from a second reader's list):
+ * widths of 1 and below one vector, heights of 2 and 3, ranges below 16
+ * and between 64 and 128, tiles at the image's corner, a large positive
+ * minimum, P2 at the 8-bit route's limit, more threads than chunks, and
+ * one scratch reused by narrower tiles, against fresh scalar runs; the
+ * winners' indices and sums too. */
+START_TEST(vector_loops_equal_scalar_on_edge_tiles) {
+  scene s = {203, 97, 5, 17, 30, 60, 140, 20, 80, 9};
+  tsr_image *l, *r;
+  make_scene(&s, &l, &r, NULL);
+  static const int tiles[][8] = {
+      /* w, h, x0, y0, dmin, nd, p2, threads */
+      {1, 5, 64, 3, -2, 5, 120, 2},    {1, 20, 0, 0, 0, 16, 120, 2},    {37, 2, 0, 0, 0, 5, 120, 3},
+      {64, 3, 100, 90, 3, 80, 120, 2}, {203, 97, 0, 0, 50, 40, 120, 2}, {150, 30, 11, 7, -9, 64, 193, 2},
+      {2, 4, 201, 93, -30, 30, 120, 1}};
+  size_t nt = sizeof tiles / sizeof tiles[0];
+  tsr__stereo_work reused;
+  ck_assert_int_eq(tsr__stereo_work_alloc(&reused, 203, 97, 203, 130, 0), TSR_OK);
+  for (size_t i = 0; i < nt; i++)
+    for (int paths = 4; paths <= 8; paths += 4) {
+      const int *t = tiles[i];
+      tsr_stereo_desc d;
+      memset(&d, 0, sizeof d);
+      d.width = s.w;
+      d.height = s.h;
+      d.w = t[0];
+      d.h = t[1];
+      d.x0 = t[2];
+      d.y0 = t[3];
+      d.dmin = t[4];
+      d.nd = t[5];
+      d.ndp = (d.nd + 15) / 16 * 16;
+      d.p1 = 10;
+      d.p2 = t[6];
+      d.uniqueness = 10;
+      d.lr_max = 1;
+      d.paths = paths;
+      d.rx0 = d.x0 - (d.dmin + d.nd - 1) < 0 ? 0 : d.x0 - (d.dmin + d.nd - 1);
+      int rx1 = d.x0 + d.w - d.dmin > s.w ? s.w : d.x0 + d.w - d.dmin;
+      d.rw = rx1 - d.rx0;
+      tsr__stereo_work ref;
+      ck_assert_int_eq(tsr__stereo_work_alloc(&ref, d.w, d.h, d.rw, d.nd, 0), TSR_OK);
+      tsr__stereo_tile_cpu(&ref, &d, l->data, r->data, (int)l->stride, 1, 0);
+      tsr__stereo_work_range(&reused, d.nd);
+      tsr__stereo_tile_cpu(&reused, &d, l->data, r->data, (int)l->stride, t[7], -1);
+      for (int y = 0; y < d.h; y++) { /* rows of the tile's own width */
+        size_t a = (size_t)y * (size_t)d.w, n = (size_t)d.w;
+        ck_assert_mem_eq(ref.raw + a, reused.raw + a, n * 2);
+        ck_assert_mem_eq(ref.disp + a, reused.disp + a, n * 2);
+        ck_assert_mem_eq(ref.conf + a, reused.conf + a, n);
+        ck_assert_mem_eq(ref.wbest + a, reused.wbest + a, n * 2);
+        ck_assert_mem_eq(ref.wsmin + a, reused.wsmin + a, n * 2);
+        if (d.rw > 0)
+          ck_assert_mem_eq(ref.dispr + (size_t)y * (size_t)d.rw, reused.dispr + (size_t)y * (size_t)d.rw,
+                           (size_t)d.rw * 2);
+      }
+      tsr__stereo_work_free(&ref);
+    }
+  tsr__stereo_work_free(&reused);
+  tsr_image_free(l);
+  tsr_image_free(r);
+}
+END_TEST
+
 /* ---- the shared header's pieces against references written here -------------------- */
 START_TEST(penalties_and_confidence_match_references) {
   /* P2 falls across intensity edges: P2 * 16 / (16 + |a - b|), never
@@ -940,6 +1004,7 @@ int main(void) {
   if (nb == 2) tcase_add_test(tc, backends_are_bit_identical);
   tcase_add_test(tc, threads_do_not_change_output);
   tcase_add_test(tc, vector_loops_equal_scalar);
+  tcase_add_test(tc, vector_loops_equal_scalar_on_edge_tiles);
   tcase_add_test(tc, tiles_agree_with_the_untiled_run);
   tcase_add_test(tc, planner_tiles);
   tcase_add_test(tc, scratch_bytes_are_bilinear);
