@@ -254,6 +254,17 @@ START_TEST(threads_do_not_change_output) {
 }
 END_TEST
 
+/* A tile of a scene for the CPU loops: P1 10, the check at 1 px, the
+ * right columns it reads. */
+static tsr_stereo_desc scene_tile(const scene *s, int x0, int y0, int w, int h, int dmin, int nd, int p2, int uq,
+                                  int paths) {
+  int rx0 = x0 - (dmin + nd - 1) < 0 ? 0 : x0 - (dmin + nd - 1), rx1 = x0 + w - dmin > s->w ? s->w : x0 + w - dmin;
+  tsr_stereo_desc d = {.width = s->w, .height = s->h, .x0 = x0, .y0 = y0, .w = w, .h = h, .dmin = dmin, .nd = nd,
+                       .ndp = (nd + 15) / 16 * 16, .p1 = 10, .p2 = p2, .uniqueness = uq, .lr_max = 1, .paths = paths,
+                       .rx0 = rx0, .rw = rx1 - rx0};
+  return d;
+}
+
 /* The vector loops against the scalar ones, which call the shared header:
  * every output of a tile, on each route the CPU has (AVX2 with 16-bit
  * path values; AVX-512 with 8-bit ones where P2 lets them fit, else
@@ -269,25 +280,8 @@ START_TEST(vector_loops_equal_scalar) {
       for (int uq = 0; uq <= 15; uq += 15)
         for (int p2 = 120; p2 <= 300; p2 += 180)
           for (int tw = 128; tw <= 150; tw += 22) { /* widths of whole and of part vectors */
-          tsr_stereo_desc d;
-          memset(&d, 0, sizeof d);
-          d.width = s.w;
-          d.height = s.h;
-          d.x0 = 11;
-          d.y0 = 7;
-          d.w = tw;
-          d.h = 79; /* odd: a last row without a pair */
-          d.dmin = ranges[ri][0];
-          d.nd = ranges[ri][1];
-          d.ndp = (d.nd + 15) / 16 * 16;
-          d.p1 = 10;
-          d.p2 = p2;
-          d.uniqueness = uq;
-          d.lr_max = 1;
-          d.paths = paths;
-          d.rx0 = d.x0 - (d.dmin + d.nd - 1) < 0 ? 0 : d.x0 - (d.dmin + d.nd - 1);
-          int rx1 = d.x0 + d.w - d.dmin > s.w ? s.w : d.x0 + d.w - d.dmin;
-          d.rw = rx1 - d.rx0;
+          /* an odd height: a last row without a pair */
+          tsr_stereo_desc d = scene_tile(&s, 11, 7, tw, 79, ranges[ri][0], ranges[ri][1], p2, uq, paths);
           /* the scalar loops, AVX2 at most (2 threads), every route (2 and 3 threads) */
           static const int simd[4] = {0, 1, -1, -1}, threads[4] = {2, 2, 2, 3};
           tsr__stereo_work w[4];
@@ -337,25 +331,7 @@ START_TEST(vector_loops_equal_scalar_on_edge_tiles) {
   for (size_t i = 0; i < nt; i++)
     for (int paths = 4; paths <= 8; paths += 4) {
       const int *t = tiles[i];
-      tsr_stereo_desc d;
-      memset(&d, 0, sizeof d);
-      d.width = s.w;
-      d.height = s.h;
-      d.w = t[0];
-      d.h = t[1];
-      d.x0 = t[2];
-      d.y0 = t[3];
-      d.dmin = t[4];
-      d.nd = t[5];
-      d.ndp = (d.nd + 15) / 16 * 16;
-      d.p1 = 10;
-      d.p2 = t[6];
-      d.uniqueness = 10;
-      d.lr_max = 1;
-      d.paths = paths;
-      d.rx0 = d.x0 - (d.dmin + d.nd - 1) < 0 ? 0 : d.x0 - (d.dmin + d.nd - 1);
-      int rx1 = d.x0 + d.w - d.dmin > s.w ? s.w : d.x0 + d.w - d.dmin;
-      d.rw = rx1 - d.rx0;
+      tsr_stereo_desc d = scene_tile(&s, t[2], t[3], t[0], t[1], t[4], t[5], t[6], 10, paths);
       tsr__stereo_work ref;
       ck_assert_int_eq(tsr__stereo_work_alloc(&ref, d.w, d.h, d.rw, d.nd, 0), TSR_OK);
       tsr__stereo_tile_cpu(&ref, &d, l->data, r->data, (int)l->stride, 1, 0);
