@@ -51,7 +51,7 @@ static inline size_t r8_at(int nd, int x0, int k) { return (size_t)x0 * (size_t)
  * w + 63, its largest value, which keeps them so.) */
 static uint64_t r8_bytes(int w, int h, int ndp) {
   uint64_t wv = (uint64_t)w + 63, ls = r8_ls(wv), ndq = r8_ndq(ndp);
-  return (uint64_t)h * (uint64_t)ndp * wv + 4 * wv * ndq + 6 * ((uint64_t)ndp + 2) * ls + 6 * ls + 8 * wv * (ndq + R8_PAD) +
+  return ((uint64_t)h + 5) * (uint64_t)ndp * wv + 4 * wv * ndq + 6 * ((uint64_t)ndp + 2) * ls + 6 * ls + 8 * wv * (ndq + R8_PAD) +
          R8_PAD + (uint64_t)ndp * wv * 2 + ndq;
 }
 
@@ -89,6 +89,7 @@ void tsr__stereo_work_free(tsr__stereo_work *wk) {
   free(wk->rscratch);
   free(wk->padmask);
   free(wk->cv8);
+  free(wk->cr8);
   free(wk->cx8);
   free(wk->lv8);
   free(wk->mv8);
@@ -148,6 +149,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->crow = zalloc(2 * (size_t)max_w * (size_t)ndp * 2);
   wk->trow = zalloc(3 * wv * (size_t)ndp * 2);
   wk->cv8 = zalloc((size_t)max_h * (size_t)ndp * wv);
+  wk->cr8 = zalloc(5 * (size_t)ndp * wv);
   wk->cx8 = zalloc(4 * wv * ndq);
   wk->lv8 = zalloc(6 * ((size_t)ndp + 2) * ls);
   wk->mv8 = zalloc(6 * ls);
@@ -160,7 +162,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->rscratch = zalloc((size_t)max_w * 40 + (size_t)max_rw * 4 + 512);
   wk->padmask = zalloc((size_t)ndp * 2);
   if (!wk->censl || !wk->censr || !wk->sum || !wk->crow || !wk->trow || !wk->rows || !wk->rowmin || !wk->hrows ||
-      !wk->rscratch || !wk->padmask || !wk->cv8 || !wk->cx8 || !wk->lv8 || !wk->mv8 || !wk->h8 || !wk->hsum8 ||
+      !wk->rscratch || !wk->padmask || !wk->cv8 || !wk->cr8 || !wk->cx8 || !wk->lv8 || !wk->mv8 || !wk->h8 || !wk->hsum8 ||
       !wk->padmask8) {
     tsr__stereo_work_free(wk);
     return TSR_E_NOMEM;
@@ -804,9 +806,14 @@ static inline uint8_t *r8_hslot(const r8_job *r, int slot, int dir, int x) { /* 
   return r->j.wk->h8 + (((size_t)slot * 2 + (size_t)dir) * r->wv + (size_t)x) * r->hs + R8_PAD;
 }
 
-/* Row y of the costs by disparity (kept from the forward sweep for the
- * backward one). */
-static inline uint8_t *r8_cost_row(const r8_job *r, int y) {
+/* Row y of the costs by disparity: in the forward sweep a ring of five
+ * rows that stays in cache (made four rows ahead, read by the chains'
+ * costs and the paths from above), from which the paths from above
+ * stream each row to the volume kept for the backward sweep. */
+static inline uint8_t *r8_cost_ring(const r8_job *r, int y) {
+  return r->j.wk->cr8 + (size_t)(y % 5) * (size_t)r->j.d->nd * r->wv;
+}
+static inline uint8_t *r8_cost_vol(const r8_job *r, int y) {
   return r->j.wk->cv8 + (size_t)y * (size_t)r->j.d->nd * r->wv;
 }
 
@@ -824,7 +831,7 @@ R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
   int lo = d->dmin + nd - 1 - d->x0, hi = d->width + d->dmin - d->x0;
   if (hi > d->w) hi = d->w;
   for (int x0 = xa; x0 < xb; x0 += 64) {
-    uint8_t *row = r8_cost_row(r, y) + r8_at(nd, x0, 0) - x0; /* row + k * 64: disparity k, indexed by column */
+    uint8_t *row = r8_cost_ring(r, y) + r8_at(nd, x0, 0) - x0; /* row + k * 64: disparity k, indexed by column */
     for (int g = x0; g < x0 + 64; g += 8) {
       if (g >= lo && g + 8 <= hi) {
         __m512i l = _mm512_loadu_si512((const void *)(cl + g));
@@ -877,7 +884,7 @@ R8_TARGET static void r8_costs_x(const r8_job *r, int y, int slot, int xa, int x
   int nd = d->nd;
   uint8_t *cx = r->j.wk->cx8 + (size_t)slot * r->wv * r->ndq;
   for (int x0 = xa; x0 < xb; x0 += 64) {
-    const uint8_t *cv = r8_cost_row(r, y) + r8_at(nd, x0, 0);
+    const uint8_t *cv = r8_cost_ring(r, y) + r8_at(nd, x0, 0);
     for (int k0 = 0; k0 < nd; k0 += 16) {
       __m512i a[16];
       for (int i = 0; i < 16; i++)
@@ -968,11 +975,14 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
       r8_path_start(r, &q1, 1, 1, set, n, x0, kw, gi, gprev, tab);
       r8_path_start(r, &q2, 2, -1, set, n, x0, kw, gi, gprev, tab);
     }
-    const uint8_t *cv = r8_cost_row(r, y) + r8_at(nd, x0, 0);
+    /* forward: the ring, each row streamed on to the volume; backward: the volume */
+    const uint8_t *cv = (stream ? r8_cost_ring(r, y) : r8_cost_vol(r, y)) + r8_at(nd, x0, 0);
+    uint8_t *cvol = stream ? r8_cost_vol(r, y) + r8_at(nd, x0, 0) : NULL;
     const uint16_t *si = sin ? sin + r8_at(nd, x0, 0) : NULL;
     uint16_t *so = sout + r8_at(nd, x0, 0);
     for (int k = 0; k < nd; k++, cv += 64, so += 64) {
       __m512i c = _mm512_load_si512((const void *)cv);
+      if (stream) _mm512_stream_si512((void *)(cvol + (size_t)k * 64), c);
       __m512i v = r8_path_step(r, &q0, k, c, vp1), slo = r8_lo16(v), shi = r8_hi16(v);
       if (np == 3) {
         v = r8_path_step(r, &q1, k, c, vp1);

@@ -29,7 +29,8 @@ typedef struct {
    * to 64), so that 64 pixels take one instruction. sum and trow then
    * hold nd x wv sums per row. */
   int wv;
-  uint8_t *cv8;      /* nd x wv: a row's costs */
+  uint8_t *cv8;      /* h x nd x wv: the costs, kept from the forward sweep for the backward one */
+  uint8_t *cr8;      /* 5 rows x nd x wv: the forward sweep's rows of costs in cache */
   uint8_t *cx8;      /* 4 rows x wv x ndq: costs by pixel (ndq: nd rounded up to 64), for the horizontal paths */
   uint8_t *lv8;      /* 2 rows x 3 paths x (nd + 2) x (wv + 128): the paths from above/below, a sentinel row each side */
   uint8_t *mv8;      /* 2 x 3 x (wv + 128): their minimums over d */
