@@ -222,19 +222,12 @@ TSR_INLINE tsr_i32 tsr_stereo_sub(tsr_i32 sa, tsr_i32 sc, tsr_stereo_win w, tsr_
   return w.best > 0 && w.best < nd - 1 ? tsr_subpixel16(sa, w.smin, sc) : 0;
 }
 
-/* The pixel's disparity from the sums next to its winner. */
-TSR_INLINE tsr_i32 tsr_stereo_finish_at(tsr_i32 sa, tsr_i32 sc, tsr_stereo_win w, tsr_i32 nd, tsr_i32 dmin,
-                                        tsr_i32 lr_max, tsr_i32 gx, tsr_i32 width, TSR_GLOBAL const tsr_i16 *dr,
-                                        tsr_i32 rx0, tsr_i32 rw) {
-  return tsr_stereo_finish_sub(tsr_stereo_sub(sa, sc, w, nd), w, dmin, lr_max, gx, width, dr, rx0, rw);
-}
-
 /* The same from the pixel's summed costs s[0..nd). */
 TSR_INLINE tsr_i32 tsr_stereo_finish(TSR_GLOBAL const tsr_u16 *s, tsr_stereo_win w, tsr_i32 nd, tsr_i32 dmin,
                                      tsr_i32 lr_max, tsr_i32 gx, tsr_i32 width, TSR_GLOBAL const tsr_i16 *dr,
                                      tsr_i32 rx0, tsr_i32 rw) {
   tsr_i32 sa = w.best > 0 ? s[w.best - 1] : 0, sc = w.best < nd - 1 ? s[w.best + 1] : 0;
-  return tsr_stereo_finish_at(sa, sc, w, nd, dmin, lr_max, gx, width, dr, rx0, rw);
+  return tsr_stereo_finish_sub(tsr_stereo_sub(sa, sc, w, nd), w, dmin, lr_max, gx, width, dr, rx0, rw);
 }
 
 /* The 3 x 3 median of pixel (x, y) of a w x h region of disparities

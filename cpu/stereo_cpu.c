@@ -63,7 +63,7 @@ uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp) {
          + wv * (uint64_t)ndp * (2 * 2 + 3 * 2)     /* cost rows, backward row sums */
          + r8_bytes(w, h, ndp)                         /* the 8-bit route's rows */
          + (2 * 3 * W + 1) * sl + 2 * 3 * W * 4     /* paths from above/below */
-         + 3 * sl + W * 40 + R * 4 + 512             /* horizontal path, a row's winners, the right map */
+         + 3 * sl + W * 24 + R * 4 + 512             /* horizontal path, a row's winners, the right map */
          + (uint64_t)ndp * 2 + px * 9 + R * (uint64_t)h * 2 + 4096; /* outputs */
 }
 
@@ -159,7 +159,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->rows = zalloc((2 * 3 * (size_t)max_w + 1) * sl * 2);
   wk->rowmin = zalloc(2 * 3 * (size_t)max_w * 4);
   wk->hrows = zalloc(3 * sl * 2);
-  wk->rscratch = zalloc((size_t)max_w * 40 + (size_t)max_rw * 4 + 512);
+  wk->rscratch = zalloc((size_t)max_w * 24 + (size_t)max_rw * 4 + 512);
   wk->padmask = zalloc((size_t)ndp * 2);
   if (!wk->censl || !wk->censr || !wk->sum || !wk->crow || !wk->trow || !wk->rows || !wk->rowmin || !wk->hrows ||
       !wk->rscratch || !wk->padmask || !wk->cv8 || !wk->cr8 || !wk->cx8 || !wk->lv8 || !wk->mv8 || !wk->h8 || !wk->hsum8 ||
@@ -585,31 +585,31 @@ __attribute__((target("avx2"))) static winner winner_avx2(const uint16_t *s, con
 
 #endif
 
+/* A row's scratch (wk->rscratch): the winners (the 16-bit route's), the
+ * right map's owners, and two sets of subpixel offsets and uniqueness
+ * flags (the 8-bit route picks one row's while it finishes the row
+ * before). */
+static winner *scr_win(const tsr__stereo_work *wk) { return (winner *)wk->rscratch; }
+static int32_t *scr_owner(const tsr__stereo_work *wk) { return (int32_t *)(scr_win(wk) + wk->max_w); }
+static int16_t *scr_sub(const tsr__stereo_work *wk, int set) {
+  return (int16_t *)(scr_owner(wk) + wk->max_rw + 16) + (size_t)set * ((size_t)wk->max_w + 32);
+}
+static uint8_t *scr_unique(const tsr__stereo_work *wk, int set) {
+  return (uint8_t *)scr_sub(wk, 2) + (size_t)set * ((size_t)wk->max_w + 64);
+}
+
 /* Winner, uniqueness, subpixel and confidence of each pixel of row y
  * (its summed costs in sums). First every winner; then the right image's
  * map from them (tsr_stereo_right_from_left: the scalar loops call it per
  * right pixel, the vector path scatters each left winner once, keeping
  * the smallest sum, the leftmost on ties, which is the same); then the
  * left-right check against that map. */
-/* A row's scratch (wk->rscratch): two sets of winners, subpixel offsets
- * and confidences (the 8-bit route picks one row's while it finishes
- * the row before), and the right map's owners. */
-static winner *scr_win(const tsr__stereo_work *wk, int set) { return (winner *)wk->rscratch + (size_t)set * (size_t)wk->max_w; }
-static int32_t *scr_owner(const tsr__stereo_work *wk) { return (int32_t *)scr_win(wk, 2); }
-static int16_t *scr_sub(const tsr__stereo_work *wk, int set) {
-  return (int16_t *)(scr_owner(wk) + wk->max_rw + 16) + (size_t)set * ((size_t)wk->max_w + 32);
-}
-static uint8_t *scr_conf(const tsr__stereo_work *wk, int set) {
-  return (uint8_t *)scr_sub(wk, 2) + (size_t)set * ((size_t)wk->max_w + 64);
-}
-
-static void winners_tail(const tile_job *j, int y, const winner *win, const uint16_t *sums);
 static void right_map_row(const tile_job *j, int y);
 
 static void winners_row(const tile_job *j, int y, const uint16_t *sums) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
-  winner *win = (winner *)wk->rscratch;
+  winner *win = scr_win(wk);
   for (int x = 0; x < d->w; x++) {
     const uint16_t *s = sums + (size_t)x * (size_t)d->ndp;
 #ifdef TSR_HAVE_X86
@@ -618,18 +618,6 @@ static void winners_row(const tile_job *j, int y, const uint16_t *sums) {
     win[x] = winner_scalar(s, d, wk->padmask);
 #endif
   }
-  winners_tail(j, y, win, sums);
-}
-
-/* The rest of a row's winners (win[x] for every pixel) from the row's
- * sums, by pixel (ndp each) or, `chunked`, by disparity as the 8-bit
- * route stores them (r8_at); subs and confs, where given, hold every
- * pixel's subpixel offset and confidence already. */
-/* The rest of a row's winners (win[x] for every pixel, sums by pixel):
- * the right image's map, then each pixel's disparity and confidence. */
-static void winners_tail(const tile_job *j, int y, const winner *win, const uint16_t *sums) {
-  const tsr_stereo_desc *d = j->d;
-  tsr__stereo_work *wk = j->wk;
   int16_t *raw = wk->raw + (size_t)y * (size_t)d->w, *dr = wk->dispr + (size_t)y * (size_t)d->rw;
   uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w;
   int16_t *best = wk->wbest + (size_t)y * (size_t)d->w;
@@ -1064,11 +1052,15 @@ R8_TARGET static void r8_chains(r8_job *r, int y, int two, int half) {
   int w = d->w;
   const __m512i vp1 = _mm512_set1_epi8((char)d->p1);
   if (r->ndq == 64) {
-    uint8_t im_[64], iq_[64];
-    for (int i = 0; i < 64; i++) {
-      im_[i] = (uint8_t)(i == 0 ? 64 : i - 1);
-      iq_[i] = (uint8_t)(i == 63 ? 64 : i + 1);
-    }
+    /* lm's lane i takes the previous values' lane i - 1, lq's lane i + 1; index 64 is the sentinel */
+    static const uint8_t im_[64] = {
+        64, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
+        28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54,
+        55, 56, 57, 58, 59, 60, 61, 62};
+    static const uint8_t iq_[64] = {
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
+        30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56,
+        57, 58, 59, 60, 61, 62, 63, 64};
     const __m512i im = _mm512_loadu_si512((const void *)im_), iq = _mm512_loadu_si512((const void *)iq_);
     const __m512i pad = _mm512_loadu_si512((const void *)wk->padmask8);
     int yb = two ? y + 1 : y; /* one row: its chains twice, the same values */
@@ -1226,7 +1218,7 @@ R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int 
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
   int16_t *sub = scr_sub(wk, set), *wbest = wk->wbest + (size_t)y * (size_t)d->w;
-  uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w, *uq = scr_conf(wk, set);
+  uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w, *uq = scr_unique(wk, set);
   uint16_t *wsmin = wk->wsmin + (size_t)y * (size_t)d->w;
   int u = d->uniqueness;
   if (xb > d->w) xb = d->w;
@@ -1279,7 +1271,7 @@ R8_TARGET static void r8_finish(const r8_job *r, int y, int set) {
   right_map_row(&r->j, y);
   const int16_t *best = wk->wbest + (size_t)y * (size_t)d->w, *sub = scr_sub(wk, set);
   const int16_t *dr = wk->dispr + (size_t)y * (size_t)d->rw;
-  const uint8_t *uq = scr_conf(wk, set);
+  const uint8_t *uq = scr_unique(wk, set);
   int16_t *raw = wk->raw + (size_t)y * (size_t)d->w;
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i zero = _mm512_setzero_si512(), inv = _mm512_set1_epi32(TSR_DISP_INVALID);
