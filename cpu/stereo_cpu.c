@@ -37,6 +37,14 @@ static inline size_t slot_len(int ndp) { return (size_t)ndp + SLOT_PAD; }
  * wv plus 64 pads each side, disparities by pixel rounded up to 64 (ndq)
  * with a 64-byte pad before each pixel. */
 #define R8_PAD 64
+/* The forward sweep's pipeline: costs R8_AHEAD rows ahead in a ring of
+ * R8_RING rows; costs by pixel and the chains' values in R8_SLOTS slots
+ * (row % R8_SLOTS); a pair of rows' chains in R8_PARTS parts, one per
+ * row of the sweep before the pair's first row. */
+#define R8_AHEAD 6
+#define R8_RING 7
+#define R8_SLOTS 8
+#define R8_PARTS 4
 static inline size_t r8_wv(int w) { return ((size_t)w + 63) / 64 * 64; }
 static inline size_t r8_ls(size_t wv) { return wv + 2 * R8_PAD; }
 static inline size_t r8_ndq(int nd) { return ((size_t)nd + 63) / 64 * 64; }
@@ -51,7 +59,8 @@ static inline size_t r8_at(int nd, int x0, int k) { return (size_t)x0 * (size_t)
  * w + 63, its largest value, which keeps them so.) */
 static uint64_t r8_bytes(int w, int h, int ndp) {
   uint64_t wv = (uint64_t)w + 63, ls = r8_ls(wv), ndq = r8_ndq(ndp);
-  return ((uint64_t)h + 5) * (uint64_t)ndp * wv + 4 * wv * ndq + 6 * ((uint64_t)ndp + 2) * ls + 6 * ls + 8 * wv * (ndq + R8_PAD) +
+  return ((uint64_t)h + R8_RING) * (uint64_t)ndp * wv + R8_SLOTS * wv * (ndq + 1) + 6 * ((uint64_t)ndp + 2) * ls + 6 * ls +
+         2 * R8_SLOTS * wv * (ndq + R8_PAD) +
          R8_PAD + (uint64_t)ndp * wv * 2 + ndq;
 }
 
@@ -91,6 +100,7 @@ void tsr__stereo_work_free(tsr__stereo_work *wk) {
   free(wk->cv8);
   free(wk->cr8);
   free(wk->cx8);
+  free(wk->e8);
   free(wk->lv8);
   free(wk->mv8);
   free(wk->h8);
@@ -113,8 +123,8 @@ static void reset_slots(tsr__stereo_work *wk) {
    * keep it), no costs past nd */
   size_t wv = (size_t)wk->wv, ndq = r8_ndq(wk->nd);
   memset(wk->lv8, 0xFF, 6 * ((size_t)wk->nd + 2) * r8_ls(wv));
-  memset(wk->h8, 0xFF, 8 * wv * r8_hs(wk->nd) + R8_PAD);
-  memset(wk->cx8, 0, 4 * wv * ndq);
+  memset(wk->h8, 0xFF, 2 * R8_SLOTS * wv * r8_hs(wk->nd) + R8_PAD);
+  memset(wk->cx8, 0, R8_SLOTS * wv * ndq);
   memset(wk->mv8, 0, 6 * r8_ls(wv));
   memset(wk->hsum8, 0, (size_t)wk->ndp * wv * 2);
   for (size_t d = 0; d < ndq; d++) wk->padmask8[d] = d < (size_t)wk->nd ? 0 : 0xFF;
@@ -149,11 +159,12 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->crow = zalloc(2 * (size_t)max_w * (size_t)ndp * 2);
   wk->trow = zalloc(3 * wv * (size_t)ndp * 2);
   wk->cv8 = zalloc((size_t)max_h * (size_t)ndp * wv);
-  wk->cr8 = zalloc(5 * (size_t)ndp * wv);
-  wk->cx8 = zalloc(4 * wv * ndq);
+  wk->cr8 = zalloc(R8_RING * (size_t)ndp * wv);
+  wk->cx8 = zalloc(R8_SLOTS * wv * ndq);
+  wk->e8 = zalloc(R8_SLOTS * wv);
   wk->lv8 = zalloc(6 * ((size_t)ndp + 2) * ls);
   wk->mv8 = zalloc(6 * ls);
-  wk->h8 = zalloc(8 * wv * (ndq + R8_PAD) + R8_PAD);
+  wk->h8 = zalloc(2 * R8_SLOTS * wv * (ndq + R8_PAD) + R8_PAD);
   wk->hsum8 = zalloc((size_t)ndp * wv * 2);
   wk->padmask8 = zalloc(ndq);
   wk->rows = zalloc((2 * 3 * (size_t)max_w + 1) * sl * 2);
@@ -162,7 +173,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->rscratch = zalloc((size_t)max_w * 24 + (size_t)max_rw * 4 + 512);
   wk->padmask = zalloc((size_t)ndp * 2);
   if (!wk->censl || !wk->censr || !wk->sum || !wk->crow || !wk->trow || !wk->rows || !wk->rowmin || !wk->hrows ||
-      !wk->rscratch || !wk->padmask || !wk->cv8 || !wk->cr8 || !wk->cx8 || !wk->lv8 || !wk->mv8 || !wk->h8 || !wk->hsum8 ||
+      !wk->rscratch || !wk->padmask || !wk->cv8 || !wk->cr8 || !wk->cx8 || !wk->e8 || !wk->lv8 || !wk->mv8 || !wk->h8 || !wk->hsum8 ||
       !wk->padmask8) {
     tsr__stereo_work_free(wk);
     return TSR_E_NOMEM;
@@ -737,6 +748,16 @@ static void span(int w, int nt, int t, double v, double f0, double f1, int *xa, 
   if (t >= n) *xa = *xb = w;
 }
 
+/* span's cut of w pixels at the nearest multiples of 64 (the last span
+ * ends at w rounded up): spans of whole chunks, balanced by pixels, so
+ * that a last chunk of a few pixels does not count as a whole one. */
+static void span64(int w, int nt, int t, double v, double f0, double f1, int *xa, int *xb) {
+  int wv = (w + 63) / 64 * 64;
+  span(w, nt, t, v, f0, f1, xa, xb);
+  *xa = *xa >= w ? wv : (*xa + 32) / 64 * 64;
+  *xb = *xb >= w ? wv : (*xb + 32) / 64 * 64;
+}
+
 /* ---- the 8-bit route (AVX-512) ------------------------------------------ */
 /* Where the CPU has AVX-512 (BW, VBMI and the 64-bit popcount) and a
  * path's values fit in a byte, the tile runs on path values of one byte
@@ -777,11 +798,17 @@ static int r8_usable(const tsr_stereo_desc *d, int simd) {
          __builtin_cpu_supports("avx2") && !getenv("TESSERA_NO_AVX512") && !getenv("TESSERA_NO_AVX2");
 }
 
+/* One chain's state: its values at the last pixel, in nq registers of 64
+ * disparities, and their minimum in every byte (v[nq]). */
+typedef struct {
+  __m512i v[5];
+} r8_chain;
+
 typedef struct {
   tile_job j;
   size_t wv, ls, ndq, hs;
   uint8_t p2lut[256];
-  __m512i chain[8]; /* the horizontal chains' state between the two halves of their run */
+  r8_chain chain[2][2][2]; /* [set][direction][row]: the state of two pairs' chains between the parts of their run */
 } r8_job;
 
 static inline uint8_t *r8_lrow(const r8_job *r, int set, int p, int k) { /* path row k (-1 .. nd) */
@@ -794,12 +821,12 @@ static inline uint8_t *r8_hslot(const r8_job *r, int slot, int dir, int x) { /* 
   return r->j.wk->h8 + (((size_t)slot * 2 + (size_t)dir) * r->wv + (size_t)x) * r->hs + R8_PAD;
 }
 
-/* Row y of the costs by disparity: in the forward sweep a ring of five
- * rows that stays in cache (made four rows ahead, read by the chains'
+/* Row y of the costs by disparity: in the forward sweep a ring of
+ * R8_RING rows that stays in cache (made R8_AHEAD rows ahead, read by the chains'
  * costs and the paths from above), from which the paths from above
  * stream each row to the volume kept for the backward sweep. */
 static inline uint8_t *r8_cost_ring(const r8_job *r, int y) {
-  return r->j.wk->cr8 + (size_t)(y % 5) * (size_t)r->j.d->nd * r->wv;
+  return r->j.wk->cr8 + (size_t)(y % R8_RING) * (size_t)r->j.d->nd * r->wv;
 }
 static inline uint8_t *r8_cost_vol(const r8_job *r, int y) {
   return r->j.wk->cv8 + (size_t)y * (size_t)r->j.d->nd * r->wv;
@@ -849,6 +876,32 @@ R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
   }
 }
 
+/* P2' of 64 pixels from their intensity differences: the 256-entry table
+ * in four registers. */
+R8_TARGET static inline __m512i r8_p2(const __m512i *t, __m512i diff) {
+  __m512i lo = _mm512_permutex2var_epi8(t[0], diff, t[1]), hi = _mm512_permutex2var_epi8(t[2], diff, t[3]);
+  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(diff), lo, hi);
+}
+
+/* The horizontal chains' P2' of row y into slot `slot`, columns [xa, xb)
+ * (multiples of 64): at x >= 1, from the intensity step between x - 1
+ * and x (a chain from the right takes x + 1's at x). */
+R8_TARGET static void r8_p2_row(const r8_job *r, int y, int slot, int xa, int xb) {
+  const tsr_stereo_desc *d = r->j.d;
+  const uint8_t *g = r->j.left + (size_t)(d->y0 + y) * (size_t)r->j.stride + (size_t)d->x0;
+  uint8_t *e = r->j.wk->e8 + (size_t)slot * r->wv;
+  int w = d->w;
+  __m512i tab[4];
+  for (int i = 0; i < 4; i++) tab[i] = _mm512_loadu_si512((const void *)(r->p2lut + 64 * i));
+  for (int x0 = xa; x0 < xb; x0 += 64) {
+    __mmask64 kw = w - x0 >= 64 ? ~(__mmask64)0 : w > x0 ? ((__mmask64)1 << (w - x0)) - 1 : 0;
+    __mmask64 kp = x0 ? kw : kw & ~(__mmask64)1;
+    __m512i gi = _mm512_maskz_loadu_epi8(kw, g + x0), gp = _mm512_maskz_loadu_epi8(kp, g + x0 - 1);
+    __m512i diff = _mm512_or_si512(_mm512_subs_epu8(gi, gp), _mm512_subs_epu8(gp, gi));
+    _mm512_store_si512((void *)(e + x0), r8_p2(tab, diff));
+  }
+}
+
 /* Four perfect shuffles: each 128-bit lane L of the 16 registers, a
  * 16 x 16 byte block (row i = a[i]), comes out transposed (a[k], lane L:
  * byte k of every row). */
@@ -889,13 +942,6 @@ R8_TARGET static void r8_costs_x(const r8_job *r, int y, int slot, int xa, int x
       }
     }
   }
-}
-
-/* P2' of 64 pixels from their intensity differences: the 256-entry table
- * in four registers. */
-R8_TARGET static inline __m512i r8_p2(const __m512i *t, __m512i diff) {
-  __m512i lo = _mm512_permutex2var_epi8(t[0], diff, t[1]), hi = _mm512_permutex2var_epi8(t[2], diff, t[3]);
-  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(diff), lo, hi);
 }
 
 /* One path's state over a chunk of 64 pixels (the 8-bit route). */
@@ -1029,99 +1075,161 @@ R8_TARGET static inline __m512i r8_bmin(__m512i v) {
   return _mm512_min_epu8(v, _mm512_ror_epi32(v, 8));
 }
 
-/* One step of a horizontal chain with up to 64 disparities: prev and its
- * minimum (in every byte) in registers, so that nothing waits on a store. */
-R8_TARGET static inline __m512i r8_hstep(__m512i prev, __m512i mb, __m512i c, int p2, __m512i im, __m512i iq,
-                                         __m512i vp1, __m512i pad) {
-  const __m512i sent = _mm512_set1_epi8((char)0xFF);
-  __m512i lm = _mm512_permutex2var_epi8(prev, im, sent), lq = _mm512_permutex2var_epi8(prev, iq, sent);
-  __m512i t = _mm512_min_epu8(_mm512_adds_epu8(_mm512_min_epu8(lm, lq), vp1), prev);
-  t = _mm512_min_epu8(t, _mm512_adds_epu8(mb, _mm512_set1_epi8((char)p2)));
-  return _mm512_max_epu8(_mm512_add_epi8(_mm512_sub_epi8(t, mb), c), pad);
+/* The byte permutes of a horizontal chain's step, by lane i: lm takes
+ * the previous values' lane i - 1 (lane 0: lane 63 of the register
+ * before, index 127), lq lane i + 1 (lane 63: lane 0 of the register
+ * after, index 64); past the ends, the sentinel. */
+static const uint8_t r8_im[64] = {
+    127, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
+    29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56,
+    57, 58, 59, 60, 61, 62};
+static const uint8_t r8_iq[64] = {
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
+    31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58,
+    59, 60, 61, 62, 63, 64};
+
+/* The constants of a chain's step. */
+typedef struct {
+  __m512i im, iq, vp1, pad[4];
+} r8_hconst;
+
+/* A chain's first pixel: its costs (disparities past nd: 255). */
+R8_TARGET __attribute__((always_inline)) static inline void r8_hfirst(const int nq, r8_chain *q, const uint8_t *c,
+                                                                      const r8_hconst *k, uint8_t *out) {
+  __m512i m = _mm512_set1_epi8((char)0xFF);
+  for (int j = 0; j < nq; j++) {
+    q->v[j] = _mm512_max_epu8(_mm512_load_si512((const void *)(c + 64 * j)), k->pad[j]);
+    _mm512_store_si512((void *)(out + 64 * j), q->v[j]);
+    m = _mm512_min_epu8(m, q->v[j]);
+  }
+  q->v[nq] = r8_bmin(m);
 }
 
-/* The horizontal chains of row y (and of row y + 1 where `two`): costs
- * in cost slot row % 4, values into h8 slot row % 4; `half` 0 runs the
- * first half of them, 1 the rest. With up to 64 disparities the chains of
- * both rows, both directions, run interleaved (each step waits on its
- * chain's previous one: four chains hide each other's latency), their
- * state kept in r->chain between the halves. */
-R8_TARGET static void r8_chains(r8_job *r, int y, int two, int half) {
+/* One step of a chain, every value in registers so that nothing waits on
+ * a store: the header's recurrence on 64 disparities per register. */
+R8_TARGET __attribute__((always_inline)) static inline void r8_hstep(const int nq, r8_chain *q, const uint8_t *c,
+                                                                     int p2, const r8_hconst *k, uint8_t *out) {
+  const __m512i sent = _mm512_set1_epi8((char)0xFF);
+  __m512i mb = q->v[nq], mp2 = _mm512_adds_epu8(mb, _mm512_set1_epi8((char)p2)), t[4];
+  for (int j = 0; j < nq; j++) {
+    __m512i lm = _mm512_permutex2var_epi8(q->v[j], k->im, j ? q->v[j - 1] : sent);
+    __m512i lq = _mm512_permutex2var_epi8(q->v[j], k->iq, j + 1 < nq ? q->v[j + 1] : sent);
+    t[j] = _mm512_min_epu8(_mm512_adds_epu8(_mm512_min_epu8(lm, lq), k->vp1), q->v[j]);
+  }
+  __m512i m = sent;
+  for (int j = 0; j < nq; j++) {
+    __m512i v = _mm512_min_epu8(t[j], mp2);
+    v = _mm512_max_epu8(_mm512_add_epi8(_mm512_sub_epi8(v, mb), _mm512_load_si512((const void *)(c + 64 * j))),
+                        k->pad[j]);
+    _mm512_store_si512((void *)(out + 64 * j), v);
+    q->v[j] = v;
+    m = j ? _mm512_min_epu8(m, v) : v;
+  }
+  q->v[nq] = r8_bmin(m);
+}
+
+/* The chains of rows y and yb in the directions `dirs` (1: left to
+ * right, 2: right to left), nq registers each, steps [k0, k1) of their
+ * run (part 0 starts them at their first pixel); their state between the
+ * parts in r->chain[set]. The chains are independent: interleaved, each
+ * hides the others' latency. */
+R8_TARGET __attribute__((always_inline)) static inline void r8_chains_reg(r8_job *r, int y, int yb, int part, int set,
+                                                                          int k0, int k1, const int nq, const int dirs) {
+  const tsr_stereo_desc *d = r->j.d;
+  tsr__stereo_work *wk = r->j.wk;
+  int w = d->w;
+  size_t ndq = r->ndq;
+  r8_hconst k;
+  k.im = _mm512_loadu_si512((const void *)r8_im);
+  k.iq = _mm512_loadu_si512((const void *)r8_iq);
+  k.vp1 = _mm512_set1_epi8((char)d->p1);
+  for (int j = 0; j < nq; j++) k.pad[j] = _mm512_loadu_si512((const void *)(wk->padmask8 + 64 * j));
+  int sa = y % R8_SLOTS, sb = yb % R8_SLOTS;
+  const uint8_t *ea = wk->e8 + (size_t)sa * r->wv, *eb = wk->e8 + (size_t)sb * r->wv;
+  const uint8_t *ca = wk->cx8 + (size_t)sa * r->wv * ndq, *cb = wk->cx8 + (size_t)sb * r->wv * ndq;
+  r8_chain q[2][2]; /* [direction][row] */
+  for (int dir = 0; dir < 2; dir++) {
+    if (!(dirs >> dir & 1)) continue;
+    int x = dir ? w - 1 : 0;
+    for (int b = 0; b < 2; b++) {
+      if (!part)
+        r8_hfirst(nq, &q[dir][b], (b ? cb : ca) + (size_t)x * ndq, &k, r8_hslot(r, b ? sb : sa, dir, x));
+      else
+        for (int j = 0; j <= nq; j++) q[dir][b].v[j] = r->chain[set][dir][b].v[j];
+    }
+  }
+  /* (everything the loop reads from r in locals: its stores are byte
+   * stores, which could alias r) */
+  size_t hs = r->hs;
+  uint8_t *oal = r8_hslot(r, sa, 0, 0), *obl = r8_hslot(r, sb, 0, 0), *oar = r8_hslot(r, sa, 1, 0),
+          *obr = r8_hslot(r, sb, 1, 0);
+  for (int i = k0; i < k1; i++) {
+    int xl = i, xr = w - 1 - i;
+    if (dirs & 1) {
+      r8_hstep(nq, &q[0][0], ca + (size_t)xl * ndq, ea[xl], &k, oal + (size_t)xl * hs);
+      r8_hstep(nq, &q[0][1], cb + (size_t)xl * ndq, eb[xl], &k, obl + (size_t)xl * hs);
+    }
+    if (dirs & 2) {
+      r8_hstep(nq, &q[1][0], ca + (size_t)xr * ndq, ea[xr + 1], &k, oar + (size_t)xr * hs);
+      r8_hstep(nq, &q[1][1], cb + (size_t)xr * ndq, eb[xr + 1], &k, obr + (size_t)xr * hs);
+    }
+  }
+  for (int dir = 0; dir < 2; dir++)
+    if (dirs >> dir & 1)
+      for (int b = 0; b < 2; b++)
+        for (int j = 0; j <= nq; j++) r->chain[set][dir][b].v[j] = q[dir][b].v[j];
+}
+
+#define R8_CHAINS(nq)                                                                                             \
+  R8_TARGET static void r8_chains_##nq(r8_job *r, int y, int yb, int part, int set, int k0, int k1) {         \
+    if ((nq) <= 2) {                                                                                              \
+      r8_chains_reg(r, y, yb, part, set, k0, k1, nq, 3);                                                          \
+    } else {                                                                                                      \
+      r8_chains_reg(r, y, yb, part, set, k0, k1, nq, 1);                                                          \
+      r8_chains_reg(r, y, yb, part, set, k0, k1, nq, 2);                                                          \
+    }                                                                                                             \
+  }
+R8_CHAINS(1)
+R8_CHAINS(2)
+R8_CHAINS(3)
+R8_CHAINS(4)
+#undef R8_CHAINS
+
+/* Part `part` (of R8_PARTS) of the horizontal chains of row y (and of
+ * row y + 1 where `two`): costs in cost slot row % R8_SLOTS, values into
+ * h8 slot row % R8_SLOTS. With up to 256 disparities the chains of both
+ * rows run interleaved with their state in registers (kept in
+ * r->chain[set] between the parts), both directions at once where four
+ * chains fit in the registers, else one after the other. */
+R8_TARGET static void r8_chains(r8_job *r, int y, int two, int part, int set) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
   int w = d->w;
   const __m512i vp1 = _mm512_set1_epi8((char)d->p1);
-  if (r->ndq == 64) {
-    /* lm's lane i takes the previous values' lane i - 1, lq's lane i + 1; index 64 is the sentinel */
-    static const uint8_t im_[64] = {
-        64, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
-        28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54,
-        55, 56, 57, 58, 59, 60, 61, 62};
-    static const uint8_t iq_[64] = {
-        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
-        30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56,
-        57, 58, 59, 60, 61, 62, 63, 64};
-    const __m512i im = _mm512_loadu_si512((const void *)im_), iq = _mm512_loadu_si512((const void *)iq_);
-    const __m512i pad = _mm512_loadu_si512((const void *)wk->padmask8);
+  if (r->ndq <= 256) {
     int yb = two ? y + 1 : y; /* one row: its chains twice, the same values */
-    const uint8_t *ga = r->j.left + (size_t)(d->y0 + y) * (size_t)r->j.stride + (size_t)d->x0;
-    const uint8_t *gb = r->j.left + (size_t)(d->y0 + yb) * (size_t)r->j.stride + (size_t)d->x0;
-    const uint8_t *ca = wk->cx8 + (size_t)(y % 4) * r->wv * 64, *cb = wk->cx8 + (size_t)(yb % 4) * r->wv * 64;
-    int sa = y % 4, sb = yb % 4, k0 = half ? (w / 2 > 1 ? w / 2 : 1) : 1, k1 = half ? w : w / 2; /* pixel 0 starts both */
-    __m512i pla, pra, plb, prb, mla, mra, mlb, mrb;
-    if (!half) {
-      pla = _mm512_max_epu8(_mm512_load_si512((const void *)ca), pad);
-      pra = _mm512_max_epu8(_mm512_load_si512((const void *)(ca + (size_t)(w - 1) * 64)), pad);
-      plb = _mm512_max_epu8(_mm512_load_si512((const void *)cb), pad);
-      prb = _mm512_max_epu8(_mm512_load_si512((const void *)(cb + (size_t)(w - 1) * 64)), pad);
-      _mm512_store_si512((void *)r8_hslot(r, sa, 0, 0), pla);
-      _mm512_store_si512((void *)r8_hslot(r, sa, 1, w - 1), pra);
-      _mm512_store_si512((void *)r8_hslot(r, sb, 0, 0), plb);
-      _mm512_store_si512((void *)r8_hslot(r, sb, 1, w - 1), prb);
-      mla = r8_bmin(pla);
-      mra = r8_bmin(pra);
-      mlb = r8_bmin(plb);
-      mrb = r8_bmin(prb);
-    } else {
-      pla = r->chain[0], pra = r->chain[1], plb = r->chain[2], prb = r->chain[3];
-      mla = r->chain[4], mra = r->chain[5], mlb = r->chain[6], mrb = r->chain[7];
+    /* the steps from pixel 1 on, cut in R8_PARTS */
+    int k0 = 1 + (int)((int64_t)(w - 1) * part / R8_PARTS), k1 = 1 + (int)((int64_t)(w - 1) * (part + 1) / R8_PARTS);
+    switch (r->ndq / 64) {
+    case 1: r8_chains_1(r, y, yb, part, set, k0, k1); break;
+    case 2: r8_chains_2(r, y, yb, part, set, k0, k1); break;
+    case 3: r8_chains_3(r, y, yb, part, set, k0, k1); break;
+    default: r8_chains_4(r, y, yb, part, set, k0, k1); break;
     }
-#define R8_P2(g, a, b) r->p2lut[(g)[a] > (g)[b] ? (g)[a] - (g)[b] : (g)[b] - (g)[a]]
-    for (int k = k0; k < k1; k++) {
-      int xl = k, xr = w - 1 - k;
-      pla = r8_hstep(pla, mla, _mm512_load_si512((const void *)(ca + (size_t)xl * 64)), R8_P2(ga, xl, xl - 1), im, iq,
-                     vp1, pad);
-      pra = r8_hstep(pra, mra, _mm512_load_si512((const void *)(ca + (size_t)xr * 64)), R8_P2(ga, xr, xr + 1), im, iq,
-                     vp1, pad);
-      plb = r8_hstep(plb, mlb, _mm512_load_si512((const void *)(cb + (size_t)xl * 64)), R8_P2(gb, xl, xl - 1), im, iq,
-                     vp1, pad);
-      prb = r8_hstep(prb, mrb, _mm512_load_si512((const void *)(cb + (size_t)xr * 64)), R8_P2(gb, xr, xr + 1), im, iq,
-                     vp1, pad);
-      _mm512_store_si512((void *)r8_hslot(r, sa, 0, xl), pla);
-      _mm512_store_si512((void *)r8_hslot(r, sa, 1, xr), pra);
-      _mm512_store_si512((void *)r8_hslot(r, sb, 0, xl), plb);
-      _mm512_store_si512((void *)r8_hslot(r, sb, 1, xr), prb);
-      mla = r8_bmin(pla);
-      mra = r8_bmin(pra);
-      mlb = r8_bmin(plb);
-      mrb = r8_bmin(prb);
-    }
-#undef R8_P2
-    r->chain[0] = pla, r->chain[1] = pra, r->chain[2] = plb, r->chain[3] = prb;
-    r->chain[4] = mla, r->chain[5] = mra, r->chain[6] = mlb, r->chain[7] = mrb;
     return;
   }
-  /* more than 64 disparities: the previous pixel's values from memory;
-   * the first half runs row y, the second row y + 1 */
-  for (int row = y + half; row <= y + half && (two || !half); row++) {
+  /* more than 256 disparities: the previous pixel's values from memory;
+   * part 0 runs row y from the left, 1 from the right, 2 and 3 row y + 1 */
+  int row = y + part / 2, dir = part & 1;
+  if (row == y || two) {
     const uint8_t *g = r->j.left + (size_t)(d->y0 + row) * (size_t)r->j.stride + (size_t)d->x0;
-    const uint8_t *cost = wk->cx8 + (size_t)(row % 4) * r->wv * r->ndq;
-    for (int dir = 0; dir < 2; dir++) {
+    const uint8_t *cost = wk->cx8 + (size_t)(row % R8_SLOTS) * r->wv * r->ndq;
+    {
       int dx = dir ? -1 : 1, x = dir ? w - 1 : 0, m = 0;
       for (int n = 0; n < w; n++, x += dx) {
         const uint8_t *c = cost + (size_t)x * r->ndq;
-        uint8_t *cur = r8_hslot(r, row % 4, dir, x);
-        const uint8_t *lp = n ? r8_hslot(r, row % 4, dir, x - dx) : NULL;
+        uint8_t *cur = r8_hslot(r, row % R8_SLOTS, dir, x);
+        const uint8_t *lp = n ? r8_hslot(r, row % R8_SLOTS, dir, x - dx) : NULL;
         int p2 = n ? r->p2lut[g[x] > g[x - dx] ? g[x] - g[x - dx] : g[x - dx] - g[x]] : 0;
         __m512i mb = _mm512_set1_epi8((char)m), mp2 = _mm512_adds_epu8(mb, _mm512_set1_epi8((char)p2));
         __m512i vmin = _mm512_set1_epi8((char)0xFF);
@@ -1307,30 +1415,34 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
   r.wv = (size_t)wk->wv;
   r.ls = r8_ls(r.wv);
   r.ndq = r8_ndq(d->nd);
-  r.hs = r8_hs(d->nd);
+  r.hs = r.ndq <= 256 ? r.ndq : r8_hs(d->nd); /* the pads only for the chains whose state is in memory */
   for (int k = 0; k < 256; k++) r.p2lut[k] = (uint8_t)j->p2lut[k];
-  int np = d->paths == 8 ? 3 : 1, chunks = (d->w + 63) / 64;
+  int np = d->paths == 8 ? 3 : 1;
   size_t rowsum = (size_t)d->nd * r.wv;
   void (*fwd)(const r8_job *, int, int, const uint16_t *, uint16_t *, int, int) = np == 3 ? r8_fwd3 : r8_fwd1;
   void (*bwd)(const r8_job *, int, int, const uint16_t *, uint16_t *, int, int) = np == 3 ? r8_bwd3 : r8_bwd1;
   census(j, threads);
 #pragma omp parallel num_threads(threads)
   {
-    int nt = omp_get_num_threads(), t = omp_get_thread_num(), ca, cb;
-    /* forward: the costs four rows ahead; on thread 0 the chains of a
-     * pair of rows (p, p + 1; p even) in two halves, at rows p - 2 and
-     * p - 1; this row's horizontal sums and paths from above */
-    span(chunks, nt, t, np + 2.5, 0.5, 0.0, &ca, &cb);
-    int xa = ca * 64, xb = cb * 64;
-    for (int i = -4; i < d->h; i++) {
-      if (i + 4 < d->h) {
-        r8_costs_v(&r, i + 4, xa, xb);
-        r8_costs_x(&r, i + 4, (i + 4) % 4, xa, xb);
+    int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    /* forward: the costs R8_AHEAD rows ahead; the chains of two pairs of
+     * rows, a part of each (pair p, p even, in the R8_PARTS rows before
+     * p: one pair on thread 0, the other on the last thread); this row's
+     * horizontal sums and paths from above */
+    int xa, xb;
+    span64(d->w, nt, t, np + 2.5, 0.25, 0.25, &xa, &xb);
+    for (int i = -R8_AHEAD; i < d->h; i++) {
+      if (i + R8_AHEAD < d->h) {
+        r8_costs_v(&r, i + R8_AHEAD, xa, xb);
+        r8_costs_x(&r, i + R8_AHEAD, (i + R8_AHEAD) % R8_SLOTS, xa, xb);
+        r8_p2_row(&r, i + R8_AHEAD, (i + R8_AHEAD) % R8_SLOTS, xa, xb);
       }
-      int p = (i & 1) ? i + 1 : i + 2; /* the pair whose chains run now */
-      if (t == 0 && p >= 0 && p < d->h && i >= -2) r8_chains(&r, p, p + 1 < d->h, i & 1);
+      for (int p = (i + 2) & ~1; p <= i + R8_PARTS; p += 2) { /* the even p in [i + 1, i + R8_PARTS] */
+        int set = (p >> 1) & 1;
+        if (p >= 0 && p < d->h && t == (set ? nt - 1 : 0)) r8_chains(&r, p, p + 1 < d->h, i - (p - R8_PARTS), set);
+      }
       if (i >= 0) {
-        r8_hsum(&r, i % 4, xa, xb);
+        r8_hsum(&r, i % R8_SLOTS, xa, xb);
         fwd(&r, i, i, wk->hsum8, wk->sum + (size_t)i * rowsum, xa, xb);
       }
 #pragma omp barrier
@@ -1338,9 +1450,7 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
     /* backward: a row's paths from below, the winners of the row before
      * (their columns), and on the last thread the rest of the winners of
      * the row before that (the right map, the check) */
-    span(chunks, nt, t, np + 2.5, 0.0, 0.5, &ca, &cb);
-    xa = ca * 64;
-    xb = cb * 64;
+    span64(d->w, nt, t, np + 2.5, 0.0, 70.0 / d->nd, &xa, &xb); /* the rest of the winners: a cost per pixel, not per disparity */
     for (int i = 0; i <= d->h + 1; i++) {
       int y = d->h - 1 - i;
       if (i < d->h) bwd(&r, i, y, wk->sum + (size_t)y * rowsum, wk->trow + (size_t)(i & 1) * rowsum, xa, xb);

@@ -313,7 +313,8 @@ END_TEST
 /* Small, edge and reused-scratch tiles (from a second reader's list):
  * widths of 1 and below one vector, heights of 2 and 3, ranges below 16
  * and between 64 and 128, tiles at the image's corner, a large positive
- * minimum, P2 at the 8-bit route's limit, more threads than chunks, and
+ * minimum, P2 at the 8-bit route's limit, more threads than chunks,
+ * ranges that take every form of the horizontal chains, and
  * one scratch reused by narrower tiles, against fresh scalar runs; the
  * winners' indices and sums too. */
 START_TEST(vector_loops_equal_scalar_on_edge_tiles) {
@@ -324,10 +325,14 @@ START_TEST(vector_loops_equal_scalar_on_edge_tiles) {
       /* w, h, x0, y0, dmin, nd, p2, threads */
       {1, 5, 64, 3, -2, 5, 120, 2},    {1, 20, 0, 0, 0, 16, 120, 2},    {37, 2, 0, 0, 0, 5, 120, 3},
       {64, 3, 100, 90, 3, 80, 120, 2}, {203, 97, 0, 0, 50, 40, 120, 2}, {150, 30, 11, 7, -9, 64, 193, 2},
-      {2, 4, 201, 93, -30, 30, 120, 1}};
+      {2, 4, 201, 93, -30, 30, 120, 1},
+      /* chains of 2 to 4 registers (one or both directions at a time),
+       * and past 256 disparities, their state in memory */
+      {150, 40, 11, 7, -20, 224, 120, 2}, {203, 30, 0, 0, 0, 150, 120, 1}, {3, 12, 50, 40, 0, 200, 120, 2},
+      {120, 33, 30, 20, -40, 300, 120, 3}, {1, 9, 100, 10, -5, 260, 120, 2}, {77, 21, 5, 60, 10, 100, 193, 3}};
   size_t nt = sizeof tiles / sizeof tiles[0];
   tsr__stereo_work reused;
-  ck_assert_int_eq(tsr__stereo_work_alloc(&reused, 203, 97, 203, 130, 0), TSR_OK);
+  ck_assert_int_eq(tsr__stereo_work_alloc(&reused, 203, 97, 203, 300, 0), TSR_OK);
   for (size_t i = 0; i < nt; i++)
     for (int paths = 4; paths <= 8; paths += 4) {
       const int *t = tiles[i];
