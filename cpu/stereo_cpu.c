@@ -845,8 +845,34 @@ R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
    * for every k where x is in [lo, hi) */
   int lo = d->dmin + nd - 1 - d->x0, hi = d->width + d->dmin - d->x0;
   if (hi > d->w) hi = d->w;
+  /* a whole chunk inside: lane i of the counts of pixels 8 j .. 8 j + 7
+   * goes to byte j of qword i (shifts and ors), then one byte permute
+   * puts pixel 8 j + i at byte 8 j + i */
+  static const uint8_t order[64] = {0,  8,  16, 24, 32, 40, 48, 56, 1,  9,  17, 25, 33, 41, 49, 57,
+                                    2,  10, 18, 26, 34, 42, 50, 58, 3,  11, 19, 27, 35, 43, 51, 59,
+                                    4,  12, 20, 28, 36, 44, 52, 60, 5,  13, 21, 29, 37, 45, 53, 61,
+                                    6,  14, 22, 30, 38, 46, 54, 62, 7,  15, 23, 31, 39, 47, 55, 63};
+  const __m512i perm = _mm512_loadu_si512((const void *)order);
   for (int x0 = xa; x0 < xb; x0 += 64) {
     uint8_t *row = r8_cost_ring(r, y) + r8_at(nd, x0, 0) - x0; /* row + k * 64: disparity k, indexed by column */
+    if (x0 >= lo && x0 + 64 <= hi) {
+      __m512i l[8];
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; j++) l[j] = _mm512_loadu_si512((const void *)(cl + x0 + 8 * j));
+      const uint64_t *rr = cr + x0 + d->x0 - d->dmin - d->rx0;
+      for (int k = 0; k < nd; k++) {
+        __m512i c[8];
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+          c[j] = _mm512_popcnt_epi64(_mm512_xor_si512(l[j], _mm512_loadu_si512((const void *)(rr + 8 * j - k))));
+        __m512i q = _mm512_ternarylogic_epi64(c[0], _mm512_slli_epi64(c[1], 8), _mm512_slli_epi64(c[2], 16), 0xFE);
+        q = _mm512_ternarylogic_epi64(q, _mm512_slli_epi64(c[3], 24), _mm512_slli_epi64(c[4], 32), 0xFE);
+        q = _mm512_ternarylogic_epi64(q, _mm512_slli_epi64(c[5], 40), _mm512_slli_epi64(c[6], 48), 0xFE);
+        q = _mm512_or_si512(q, _mm512_slli_epi64(c[7], 56));
+        _mm512_store_si512((void *)(row + (size_t)k * 64 + x0), _mm512_permutexvar_epi8(perm, q));
+      }
+      continue;
+    }
     for (int g = x0; g < x0 + 64; g += 8) {
       if (g >= lo && g + 8 <= hi) {
         __m512i l = _mm512_loadu_si512((const void *)(cl + g));
