@@ -657,17 +657,21 @@ static void right_map_row(const tile_job *j, int y) {
   const uint16_t *smin = wk->wsmin + (size_t)y * (size_t)d->w;
   int32_t *owner = scr_owner(wk);
   if (j->vec) {
-    for (int xr = 0; xr < d->rw; xr++) {
-      owner[xr] = 0x10000;
-      dr[xr] = TSR_DISP_INVALID;
-    }
+    /* one key per right column, the least wins: the sum above the
+     * disparity (biased to sort as unsigned), so that among equal sums
+     * the smallest disparity, the first left pixel, wins as in the
+     * header; no branch on the data */
+    uint32_t *own = (uint32_t *)owner, none = 0xFFFFFFFFu; /* no key: its disparity would not be a multiple of 16 */
+    for (int xr = 0; xr < d->rw; xr++) own[xr] = none;
+    int base = d->x0 - d->dmin - d->rx0;
     for (int x = 0; x < d->w; x++) {
-      int xr = d->x0 + x - (d->dmin + best[x]) - d->rx0;
-      if (xr >= 0 && xr < d->rw && smin[x] < owner[xr]) {
-        owner[xr] = smin[x];
-        dr[xr] = (int16_t)((d->dmin + best[x]) * TSR_DISP_SCALE);
-      }
+      int xr = base + x - best[x];
+      int i = (unsigned)xr < (unsigned)d->rw ? xr : d->rw; /* owner[rw]: a slot outside */
+      uint32_t key = (uint32_t)smin[x] << 16 | (uint32_t)(((d->dmin + best[x]) * TSR_DISP_SCALE + 32768) & 0xFFFF);
+      own[i] = key < own[i] ? key : own[i];
     }
+    for (int xr = 0; xr < d->rw; xr++)
+      dr[xr] = own[xr] == none ? (int16_t)TSR_DISP_INVALID : (int16_t)((int)(own[xr] & 0xFFFF) - 32768);
   } else {
     for (int xr = 0; xr < d->rw; xr++)
       dr[xr] = (int16_t)tsr_stereo_right_from_left(best, smin, d->nd, d->dmin, d->x0, d->w, d->rx0 + xr);
