@@ -796,11 +796,26 @@ static int r8_exact(const tsr_stereo_desc *d) {
   return p2 + R8_COST_MAX <= 255;
 }
 
+/* Whether the forward sums fit in 10 bits (each path value is at most
+ * R8_COST_MAX + P2', and the forward sweep sums np + 2 paths): then the
+ * cost goes in their 6 low bits, so that the backward sweep reads 2
+ * bytes per cell instead of 3. */
+static int r8_packs(const tsr_stereo_desc *d) {
+  int p2 = d->p2 > d->p1 + 1 ? d->p2 : d->p1 + 1, np = d->paths == 8 ? 3 : 1;
+  return (np + 2) * (p2 + R8_COST_MAX) <= 1023;
+}
+
 static int r8_usable(const tsr_stereo_desc *d, int simd) {
   return simd < 0 && r8_exact(d) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vl") &&
          __builtin_cpu_supports("avx2") && !getenv("TESSERA_NO_AVX512") && !getenv("TESSERA_NO_AVX2");
 }
+
+/* Byte 2 i of two registers (the low bytes of 64 16-bit lanes). */
+static const uint8_t r8_even[64] = {
+    0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42,
+    44, 46, 48, 50, 52, 54, 56, 58, 60, 62, 64, 66, 68, 70, 72, 74, 76, 78, 80, 82, 84, 86,
+    88, 90, 92, 94, 96, 98, 100, 102, 104, 106, 108, 110, 112, 114, 116, 118, 120, 122, 124, 126};
 
 /* One chain's state: its values at the last pixel, in nq registers of 64
  * disparities, and their minimum in every byte (v[nq]). */
@@ -1022,7 +1037,7 @@ R8_TARGET static inline __m512i r8_hi16(__m512i v) { return _mm512_cvtepu8_epi16
 R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(const r8_job *r, const int np, int dy,
                                                                              int n, int y, const uint16_t *sin,
                                                                              uint16_t *sout, const int stream,
-                                                                             int xa, int xb) {
+                                                                             const int pack, int xa, int xb) {
   const tsr_stereo_desc *d = r->j.d;
   int set = n & 1, w = d->w, nd = d->nd;
   const uint8_t *grow = r->j.left + (size_t)(d->y0 + y) * (size_t)r->j.stride + (size_t)d->x0;
@@ -1040,13 +1055,25 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
       r8_path_start(r, &q2, 2, -1, set, n, x0, kw, gi, gprev, tab);
     }
     /* forward: the ring, each row streamed on to the volume; backward: the volume */
-    const uint8_t *cv = (stream ? r8_cost_ring(r, y) : r8_cost_vol(r, y)) + r8_at(nd, x0, 0);
-    uint8_t *cvol = stream ? r8_cost_vol(r, y) + r8_at(nd, x0, 0) : NULL;
+    /* packed (backward): the cost in the 6 low bits of the forward sum */
+    const uint8_t *cv = pack && !stream ? NULL : (stream ? r8_cost_ring(r, y) : r8_cost_vol(r, y)) + r8_at(nd, x0, 0);
+    uint8_t *cvol = stream && !pack ? r8_cost_vol(r, y) + r8_at(nd, x0, 0) : NULL;
     const uint16_t *si = sin ? sin + r8_at(nd, x0, 0) : NULL;
     uint16_t *so = sout + r8_at(nd, x0, 0);
-    for (int k = 0; k < nd; k++, cv += 64, so += 64) {
-      __m512i c = _mm512_load_si512((const void *)cv);
-      if (stream) _mm512_stream_si512((void *)(cvol + (size_t)k * 64), c);
+    const __m512i even = _mm512_loadu_si512((const void *)r8_even), low6 = _mm512_set1_epi8(63);
+    for (int k = 0; k < nd; k++, so += 64) {
+      __m512i c, plo = _mm512_setzero_si512(), phi = plo;
+      if (pack && !stream) {
+        _mm_prefetch((const char *)(si + 1024), _MM_HINT_T0);
+        _mm_prefetch((const char *)(si + 1024 + 32), _MM_HINT_T0);
+        plo = _mm512_load_si512((const void *)si);
+        phi = _mm512_load_si512((const void *)(si + 32));
+        c = _mm512_and_si512(_mm512_permutex2var_epi8(plo, even, phi), low6);
+      } else {
+        c = _mm512_load_si512((const void *)cv);
+        cv += 64;
+      }
+      if (cvol) _mm512_stream_si512((void *)(cvol + (size_t)k * 64), c);
       __m512i v = r8_path_step(r, &q0, k, c, vp1), slo = r8_lo16(v), shi = r8_hi16(v);
       if (np == 3) {
         v = r8_path_step(r, &q1, k, c, vp1);
@@ -1056,15 +1083,25 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
         slo = _mm512_add_epi16(slo, r8_lo16(v));
         shi = _mm512_add_epi16(shi, r8_hi16(v));
       }
-      if (si) {
+      if (si && pack && !stream) {
+        slo = _mm512_add_epi16(slo, _mm512_srli_epi16(plo, 6));
+        shi = _mm512_add_epi16(shi, _mm512_srli_epi16(phi, 6));
+        si += 64;
+      } else if (si) {
         /* the forward sums come from memory: fetch 2 KiB ahead (the
          * hardware's prefetch stops at every page) */
-        _mm_prefetch((const char *)(si + 1024), _MM_HINT_T0);
-        _mm_prefetch((const char *)(si + 1024 + 32), _MM_HINT_T0);
-        _mm_prefetch((const char *)(cv + 1024), _MM_HINT_T0);
+        if (!stream) {
+          _mm_prefetch((const char *)(si + 1024), _MM_HINT_T0);
+          _mm_prefetch((const char *)(si + 1024 + 32), _MM_HINT_T0);
+          _mm_prefetch((const char *)(cv + 1024), _MM_HINT_T0);
+        }
         slo = _mm512_add_epi16(slo, _mm512_load_si512((const void *)si));
         shi = _mm512_add_epi16(shi, _mm512_load_si512((const void *)(si + 32)));
         si += 64;
+      }
+      if (pack && stream) {
+        slo = _mm512_or_si512(_mm512_slli_epi16(slo, 6), r8_lo16(c));
+        shi = _mm512_or_si512(_mm512_slli_epi16(shi, 6), r8_hi16(c));
       }
       if (stream) {
         _mm512_stream_si512((void *)so, slo);
@@ -1082,18 +1119,19 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
   }
   if (stream) _mm_sfence();
 }
-R8_TARGET static void r8_fwd1(const r8_job *r, int n, int y, const uint16_t *sin, uint16_t *sout, int xa, int xb) {
-  r8_vertical_with(r, 1, 1, n, y, sin, sout, 1, xa, xb);
-}
-R8_TARGET static void r8_fwd3(const r8_job *r, int n, int y, const uint16_t *sin, uint16_t *sout, int xa, int xb) {
-  r8_vertical_with(r, 3, 1, n, y, sin, sout, 1, xa, xb);
-}
-R8_TARGET static void r8_bwd1(const r8_job *r, int n, int y, const uint16_t *sin, uint16_t *sout, int xa, int xb) {
-  r8_vertical_with(r, 1, -1, n, y, sin, sout, 0, xa, xb);
-}
-R8_TARGET static void r8_bwd3(const r8_job *r, int n, int y, const uint16_t *sin, uint16_t *sout, int xa, int xb) {
-  r8_vertical_with(r, 3, -1, n, y, sin, sout, 0, xa, xb);
-}
+#define R8_VERTICAL(name, np, dy, stream, pack)                                                                   \
+  R8_TARGET static void name(const r8_job *r, int n, int y, const uint16_t *sin, uint16_t *sout, int xa, int xb) { \
+    r8_vertical_with(r, np, dy, n, y, sin, sout, stream, pack, xa, xb);                                            \
+  }
+R8_VERTICAL(r8_fwd1, 1, 1, 1, 0)
+R8_VERTICAL(r8_fwd3, 3, 1, 1, 0)
+R8_VERTICAL(r8_bwd1, 1, -1, 0, 0)
+R8_VERTICAL(r8_bwd3, 3, -1, 0, 0)
+R8_VERTICAL(r8_fwd1p, 1, 1, 1, 1)
+R8_VERTICAL(r8_fwd3p, 3, 1, 1, 1)
+R8_VERTICAL(r8_bwd1p, 1, -1, 0, 1)
+R8_VERTICAL(r8_bwd3p, 3, -1, 0, 1)
+#undef R8_VERTICAL
 
 /* The minimum of 64 bytes, in every byte. */
 R8_TARGET static inline __m512i r8_bmin(__m512i v) {
@@ -1449,8 +1487,11 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
   for (int k = 0; k < 256; k++) r.p2lut[k] = (uint8_t)j->p2lut[k];
   int np = d->paths == 8 ? 3 : 1;
   size_t rowsum = (size_t)d->nd * r.wv;
-  void (*fwd)(const r8_job *, int, int, const uint16_t *, uint16_t *, int, int) = np == 3 ? r8_fwd3 : r8_fwd1;
-  void (*bwd)(const r8_job *, int, int, const uint16_t *, uint16_t *, int, int) = np == 3 ? r8_bwd3 : r8_bwd1;
+  int pack = r8_packs(d);
+  void (*fwd)(const r8_job *, int, int, const uint16_t *, uint16_t *, int, int) =
+      pack ? (np == 3 ? r8_fwd3p : r8_fwd1p) : np == 3 ? r8_fwd3 : r8_fwd1;
+  void (*bwd)(const r8_job *, int, int, const uint16_t *, uint16_t *, int, int) =
+      pack ? (np == 3 ? r8_bwd3p : r8_bwd1p) : np == 3 ? r8_bwd3 : r8_bwd1;
   census(j, threads);
 #pragma omp parallel num_threads(threads)
   {
@@ -1552,7 +1593,7 @@ void tsr__gray8_rgb_row(const uint8_t *rgb, uint8_t *out, int n) {
 
 const char *tsr__stereo_cpu_route(const tsr_stereo_desc *d, int simd) {
 #ifdef TSR_HAVE_X86
-  if (r8_usable(d, simd)) return "8-bit AVX-512";
+  if (r8_usable(d, simd)) return r8_packs(d) ? "8-bit AVX-512, costs packed into the forward sums" : "8-bit AVX-512";
 #endif
   (void)d;
   return pick_step(simd) != step_scalar ? "AVX2" : "scalar";

@@ -361,6 +361,49 @@ START_TEST(vector_loops_equal_scalar_on_edge_tiles) {
 }
 END_TEST
 
+/* Two unrelated noise images, where path values run up to cost + P2':
+ * the largest forward sums, on both sides of the bound under which the
+ * 8-bit route packs each cost into its forward sum (P2 142 packs with 8
+ * paths, 143 and up only with 4). */
+START_TEST(vector_loops_equal_scalar_on_noise) {
+  tsr_image *l, *r;
+  ck_assert_int_eq(tsr_image_create(160, 40, 1, 8, &l), TSR_OK);
+  ck_assert_int_eq(tsr_image_create(160, 40, 1, 8, &r), TSR_OK);
+  uint32_t st = 12345;
+  for (int y = 0; y < 40; y++)
+    for (int x = 0; x < 160; x++) {
+      st = st * 1664525u + 1013904223u;
+      l->data[(size_t)y * l->stride + (size_t)x] = (uint8_t)(st >> 24);
+      st = st * 1664525u + 1013904223u;
+      r->data[(size_t)y * r->stride + (size_t)x] = (uint8_t)(st >> 24);
+    }
+  scene s = {160, 40, 0, 0, 0, 0, 0, 0, 0, 0};
+  static const int p2s[3] = {142, 143, 193};
+  for (int i = 0; i < 3; i++)
+    for (int paths = 4; paths <= 8; paths += 4) {
+      tsr_stereo_desc d = scene_tile(&s, 0, 0, 160, 40, 0, 64, p2s[i], 0, paths);
+      d.p1 = 3;
+      /* the bound: 5 (62 + P2') <= 1023 with 8 paths, 3 (62 + P2') with 4 */
+      const char *route = tsr__stereo_cpu_route(&d, -1);
+      if (route[0] == '8') ck_assert_int_eq((strstr(route, "packed") != NULL), (paths == 4 || p2s[i] <= 142));
+      tsr__stereo_work ref, vec;
+      ck_assert_int_eq(tsr__stereo_work_alloc(&ref, d.w, d.h, d.rw, d.nd, 0), TSR_OK);
+      ck_assert_int_eq(tsr__stereo_work_alloc(&vec, d.w, d.h, d.rw, d.nd, 0), TSR_OK);
+      tsr__stereo_tile_cpu(&ref, &d, l->data, r->data, (int)l->stride, 1, 0);
+      tsr__stereo_tile_cpu(&vec, &d, l->data, r->data, (int)l->stride, 2, -1);
+      size_t px = (size_t)d.w * (size_t)d.h;
+      ck_assert_mem_eq(ref.wbest, vec.wbest, px * 2);
+      ck_assert_mem_eq(ref.wsmin, vec.wsmin, px * 2);
+      ck_assert_mem_eq(ref.raw, vec.raw, px * 2);
+      ck_assert_mem_eq(ref.conf, vec.conf, px);
+      tsr__stereo_work_free(&ref);
+      tsr__stereo_work_free(&vec);
+    }
+  tsr_image_free(l);
+  tsr_image_free(r);
+}
+END_TEST
+
 /* ---- the shared header's pieces against references written here -------------------- */
 START_TEST(penalties_and_confidence_match_references) {
   /* P2 falls across intensity edges: P2 * 16 / (16 + |a - b|), never
@@ -986,6 +1029,7 @@ int main(void) {
   tcase_add_test(tc, threads_do_not_change_output);
   tcase_add_test(tc, vector_loops_equal_scalar);
   tcase_add_test(tc, vector_loops_equal_scalar_on_edge_tiles);
+  tcase_add_test(tc, vector_loops_equal_scalar_on_noise);
   tcase_add_test(tc, tiles_agree_with_the_untiled_run);
   tcase_add_test(tc, planner_tiles);
   tcase_add_test(tc, scratch_bytes_are_bilinear);

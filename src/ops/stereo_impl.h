@@ -69,7 +69,8 @@ void tsr__stereo_tile_cpu(tsr__stereo_work *wk, const tsr_stereo_desc *d, const 
 void tsr__gray8_rgb_row(const uint8_t *rgb, uint8_t *out, int n);
 
 /* Which loops tsr__stereo_tile_cpu runs for d and simd on this CPU:
- * "8-bit AVX-512", "AVX2" or "scalar". */
+ * "8-bit AVX-512" (with ", costs packed into the forward sums" where
+ * they fit), "AVX2" or "scalar". */
 const char *tsr__stereo_cpu_route(const tsr_stereo_desc *d, int simd);
 
 /* The options with every default filled in (what a run record keeps):
