@@ -892,31 +892,33 @@ R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
       }
       continue;
     }
-    for (int g = x0; g < x0 + 64; g += 8) {
-      if (g >= lo && g + 8 <= hi) {
-        __m512i l = _mm512_loadu_si512((const void *)(cl + g));
-        const uint64_t *rr = cr + g + d->x0 - d->dmin - d->rx0;
-        for (int k = 0; k < nd; k++) {
-          __m512i v = _mm512_xor_si512(l, _mm512_loadu_si512((const void *)(rr - k)));
-          _mm_storel_epi64((__m128i *)(row + (size_t)k * 64 + g), _mm512_cvtepi64_epi8(_mm512_popcnt_epi64(v)));
-        }
-        continue;
-      }
-      /* an edge: per disparity, the lanes whose right pixel lies in the
-       * image (the others cost TSR_COST_OUTSIDE; pixels past w, 0) */
-      __mmask8 kin = (__mmask8)(g + 8 <= d->w ? 0xFF : g < d->w ? (1u << (d->w - g)) - 1 : 0);
-      __m512i l = _mm512_maskz_loadu_epi64(kin, (const void *)(cl + g));
-      __m512i outside = _mm512_maskz_mov_epi64(kin, _mm512_set1_epi64(TSR_COST_OUTSIDE));
-      for (int k = 0; k < nd; k++) {
-        /* lane i is pixel g + i, right column g + i + x0 - dmin - k */
-        int c0 = g + d->x0 - d->dmin - k, ia = -c0, ib = d->width - c0; /* valid lanes [ia, ib) */
-        ia = ia < 0 ? 0 : ia > 8 ? 8 : ia;
-        ib = ib < ia ? ia : ib > 8 ? 8 : ib;
-        __mmask8 kv = (__mmask8)(kin & (((1u << ib) - 1) & ~((1u << ia) - 1)));
-        __m512i rv = _mm512_maskz_loadu_epi64(kv, (const void *)(cr + c0 - d->rx0));
-        __m512i v = _mm512_mask_mov_epi64(outside, kv, _mm512_popcnt_epi64(_mm512_xor_si512(l, rv)));
-        _mm_storel_epi64((__m128i *)(row + (size_t)k * 64 + g), _mm512_cvtepi64_epi8(v));
-      }
+    /* a chunk at an edge: per disparity, the lanes whose right pixel
+     * lies in the image, [ia, ib) (the others cost TSR_COST_OUTSIDE;
+     * pixels past w, 0), by masked loads and a byte blend */
+    int wl = d->w - x0 < 64 ? d->w - x0 : 64;
+    uint64_t mw = wl >= 64 ? ~0ull : (1ull << wl) - 1;
+    __m512i l[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) l[j] = _mm512_maskz_loadu_epi64((__mmask8)(mw >> (8 * j)), (const void *)(cl + x0 + 8 * j));
+    const __m512i outside = _mm512_maskz_mov_epi8((__mmask64)mw, _mm512_set1_epi8(TSR_COST_OUTSIDE));
+    for (int k = 0; k < nd; k++) {
+      /* lane i is pixel x0 + i, right column c0 + i */
+      int c0 = x0 + d->x0 - d->dmin - k, ia = -c0, ib = d->width - c0;
+      ia = ia < 0 ? 0 : ia > 64 ? 64 : ia;
+      ib = ib > wl ? wl : ib;
+      ib = ib < ia ? ia : ib;
+      uint64_t m = (ib >= 64 ? ~0ull : (1ull << ib) - 1) & ~(ia >= 64 ? ~0ull : (1ull << ia) - 1);
+      __m512i c[8];
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; j++)
+        c[j] = _mm512_popcnt_epi64(_mm512_xor_si512(
+            l[j], _mm512_maskz_loadu_epi64((__mmask8)(m >> (8 * j)), (const void *)(cr + (c0 - d->rx0) + 8 * j))));
+      __m512i q = _mm512_ternarylogic_epi64(c[0], _mm512_slli_epi64(c[1], 8), _mm512_slli_epi64(c[2], 16), 0xFE);
+      q = _mm512_ternarylogic_epi64(q, _mm512_slli_epi64(c[3], 24), _mm512_slli_epi64(c[4], 32), 0xFE);
+      q = _mm512_ternarylogic_epi64(q, _mm512_slli_epi64(c[5], 40), _mm512_slli_epi64(c[6], 48), 0xFE);
+      q = _mm512_or_si512(q, _mm512_slli_epi64(c[7], 56));
+      _mm512_store_si512((void *)(row + (size_t)k * 64 + x0),
+                         _mm512_mask_blend_epi8((__mmask64)m, outside, _mm512_permutexvar_epi8(perm, q)));
     }
   }
 }
