@@ -40,11 +40,13 @@ static inline size_t slot_len(int ndp) { return (size_t)ndp + SLOT_PAD; }
 /* The forward sweep's pipeline: costs R8_AHEAD rows ahead in a ring of
  * R8_RING rows; costs by pixel and the chains' values in R8_SLOTS slots
  * (row % R8_SLOTS); a pair of rows' chains in R8_PARTS parts, one per
- * row of the sweep before the pair's first row. */
-#define R8_AHEAD 6
-#define R8_RING 7
-#define R8_SLOTS 8
+ * row of the sweep, ending two rows before the pair's first row; their
+ * sum by disparity one row before its paths from above, in two buffers
+ * (row % 2). */
 #define R8_PARTS 4
+#define R8_AHEAD (R8_PARTS + 3)
+#define R8_RING (R8_AHEAD + 1)
+#define R8_SLOTS 8
 static inline size_t r8_wv(int w) { return ((size_t)w + 63) / 64 * 64; }
 static inline size_t r8_ls(size_t wv) { return wv + 2 * R8_PAD; }
 static inline size_t r8_ndq(int nd) { return ((size_t)nd + 63) / 64 * 64; }
@@ -61,7 +63,7 @@ static uint64_t r8_bytes(int w, int h, int ndp) {
   uint64_t wv = (uint64_t)w + 63, ls = r8_ls(wv), ndq = r8_ndq(ndp);
   return ((uint64_t)h + R8_RING) * (uint64_t)ndp * wv + R8_SLOTS * wv * (ndq + 1) + 6 * ((uint64_t)ndp + 2) * ls + 6 * ls +
          2 * R8_SLOTS * wv * (ndq + R8_PAD) +
-         R8_PAD + (uint64_t)ndp * wv * 2 + ndq;
+         R8_PAD + (uint64_t)ndp * wv * 4 + ndq;
 }
 
 uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp) {
@@ -126,7 +128,7 @@ static void reset_slots(tsr__stereo_work *wk) {
   memset(wk->h8, 0xFF, 2 * R8_SLOTS * wv * r8_hs(wk->nd) + R8_PAD);
   memset(wk->cx8, 0, R8_SLOTS * wv * ndq);
   memset(wk->mv8, 0, 6 * r8_ls(wv));
-  memset(wk->hsum8, 0, (size_t)wk->ndp * wv * 2);
+  memset(wk->hsum8, 0, (size_t)wk->ndp * wv * 4);
   for (size_t d = 0; d < ndq; d++) wk->padmask8[d] = d < (size_t)wk->nd ? 0 : 0xFF;
 }
 
@@ -165,7 +167,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->lv8 = zalloc(6 * ((size_t)ndp + 2) * ls);
   wk->mv8 = zalloc(6 * ls);
   wk->h8 = zalloc(2 * R8_SLOTS * wv * (ndq + R8_PAD) + R8_PAD);
-  wk->hsum8 = zalloc((size_t)ndp * wv * 2);
+  wk->hsum8 = zalloc((size_t)ndp * wv * 4);
   wk->padmask8 = zalloc(ndq);
   wk->rows = zalloc((2 * 3 * (size_t)max_w + 1) * sl * 2);
   wk->rowmin = zalloc(2 * 3 * (size_t)max_w * 4);
@@ -752,14 +754,63 @@ static void span(int w, int nt, int t, double v, double f0, double f1, int *xa, 
   if (t >= n) *xa = *xb = w;
 }
 
-/* span's cut of w pixels at the nearest multiples of 64 (the last span
- * ends at w rounded up): spans of whole chunks, balanced by pixels, so
- * that a last chunk of a few pixels does not count as a whole one. */
-static void span64(int w, int nt, int t, double v, double f0, double f1, int *xa, int *xb) {
-  int wv = (w + 63) / 64 * 64;
-  span(w, nt, t, v, f0, f1, xa, xb);
-  *xa = *xa >= w ? wv : (*xa + 32) / 64 * 64;
-  *xb = *xb >= w ? wv : (*xb + 32) / 64 * 64;
+/* The forward sweep's cut for thread t of nt: the costs and the paths
+ * from above by whole chunks (the first threads take the remainder),
+ * the horizontal sums' columns [*ha, *hb) at multiples of 16 where they
+ * even out every thread's total. Costs, measured, in units of a chunk's
+ * costs and paths: the horizontal sums of 64 pixels 0.22 (the chains
+ * are shared by the first and the last thread alike). */
+static void fwd_span(int w, int nt, int t, int *xa, int *xb, int *ha, int *hb) {
+  int nc = (w + 63) / 64, base = nc / nt, rem = nc % nt;
+  int c0 = t * base + (t < rem ? t : rem), c1 = c0 + base + (t < rem);
+  *xa = c0 * 64;
+  *xb = c1 * 64;
+  double H = 0.22 / 64, target = (nc + w * H) / nt, pos = 0;
+  *ha = *hb = 0;
+  for (int i = 0; i < nt; i++) {
+    double px = (target - (base + (i < rem))) / H;
+    if (px < 0) px = 0;
+    int a = i ? ((int)(pos + 8) & ~15) : 0, b;
+    pos += px;
+    b = i == nt - 1 ? w : ((int)(pos + 8) & ~15);
+    if (b > w) b = w;
+    if (a > w) a = w;
+    if (i == t) {
+      *ha = a;
+      *hb = b < a ? a : b;
+    }
+  }
+}
+
+/* The backward sweep's cut for thread t of nt: the paths from below by
+ * whole chunks (a chunk costs the same however few of its pixels lie in
+ * the row; the first threads take the remainder), the winners' columns
+ * [*wa, *wb) at multiples of 32 where they even out every thread's total
+ * (paths, winners and, on the last thread, the rest of the winners).
+ * Costs, measured, in units where a chunk's paths cost np + 2.5: the
+ * winners of 64 pixels 2.4, the rest of them 74 / nd. */
+static void bwd_span(int w, int nd, int np, int nt, int t, int *xa, int *xb, int *wa, int *wb) {
+  int nc = (w + 63) / 64, base = nc / nt, rem = nc % nt;
+  int c0 = t * base + (t < rem ? t : rem), c1 = c0 + base + (t < rem);
+  *xa = c0 * 64;
+  *xb = c1 * 64;
+  double B = np + 2.5, W = 2.4 / 64, F = 74.0 / nd / 64;
+  double target = (nc * B + w * (W + F)) / nt, pos = 0;
+  *wa = *wb = 0;
+  for (int i = 0; i < nt; i++) {
+    int chunks = base + (i < rem);
+    double px = (target - chunks * B - (i == nt - 1 ? w * F : 0)) / W;
+    if (px < 0) px = 0;
+    int a = i ? ((int)(pos + 16) & ~31) : 0, b;
+    pos += px;
+    b = i == nt - 1 ? w : ((int)(pos + 16) & ~31);
+    if (b > w) b = w;
+    if (a > w) a = w;
+    if (i == t) {
+      *wa = a;
+      *wb = b < a ? a : b;
+    }
+  }
 }
 
 /* ---- the 8-bit route (AVX-512) ------------------------------------------ */
@@ -1324,13 +1375,12 @@ R8_TARGET static void r8_chains(r8_job *r, int y, int two, int part, int set) {
 /* The sum of both chains of columns [xa, xb) (multiples of 16), by
  * disparity, into hsum8: blocks of 16 pixels by 64 disparities, whose
  * four 16 x 16 lanes four perfect shuffles transpose at once. */
-R8_TARGET static void r8_hsum(const r8_job *r, int hslot, int xa, int xb) {
+R8_TARGET static void r8_hsum(const r8_job *r, int hslot, uint16_t *hsum, int xa, int xb) {
   const tsr_stereo_desc *d = r->j.d;
-  tsr__stereo_work *wk = r->j.wk;
   int xe = (d->w + 15) / 16 * 16, nd = d->nd;
   if (xb > xe) xb = xe;
   for (int x0 = xa; x0 < xb; x0 += 16) {
-    uint16_t *out = wk->hsum8 + r8_at(nd, x0 & ~63, 0) + (x0 & 63);
+    uint16_t *out = hsum + r8_at(nd, x0 & ~63, 0) + (x0 & 63);
     for (int d0 = 0; d0 < nd; d0 += 64) {
       __m512i a[16], b[16];
       for (int i = 0; i < 16; i++) {
@@ -1479,6 +1529,30 @@ R8_TARGET static void r8_finish(const r8_job *r, int y, int set) {
   }
 }
 
+/* Balancing the finely divisible work between the row barriers (the
+ * horizontal sums forward, the winners backward): every thread times its
+ * share of each row; after the row's barrier each thread moves every cut
+ * one grain away from the busier of its two neighbours, from the same
+ * times, so that all threads keep the same cuts. A core that the machine
+ * slows then gets less work; the output never depends on the cuts. */
+#define R8_MAXT 64
+typedef struct {
+  uint64_t busy[2][R8_MAXT];
+} r8_clock;
+
+static void r8_recut(int *cut, int nt, const uint64_t *busy, int grain) {
+  for (int b = 1; b < nt; b++) {
+    uint64_t l = busy[b - 1], r = busy[b];
+    /* the next multiple of the grain below or above (a cut may sit at
+     * the row's end, which need not be one) */
+    int lo = (cut[b] - 1) / grain * grain, hi = cut[b] / grain * grain + grain;
+    if (l > r + r / 64 && cut[b] > 0 && lo >= cut[b - 1])
+      cut[b] = lo;
+    else if (r > l + l / 64 && hi <= cut[b + 1])
+      cut[b] = hi;
+  }
+}
+
 static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j, int threads) {
   r8_job r;
   r.j = *j;
@@ -1495,41 +1569,63 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
   void (*bwd)(const r8_job *, int, int, const uint16_t *, uint16_t *, int, int) =
       pack ? (np == 3 ? r8_bwd3p : r8_bwd1p) : np == 3 ? r8_bwd3 : r8_bwd1;
   census(j, threads);
+  r8_clock clk;
 #pragma omp parallel num_threads(threads)
   {
-    int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    int nt = omp_get_num_threads(), t = omp_get_thread_num(), adapt = nt > 1 && nt <= R8_MAXT;
+    int cut[R8_MAXT + 1], x, y0_, wa, wb;
     /* forward: the costs R8_AHEAD rows ahead; the chains of two pairs of
      * rows, a part of each (pair p, p even, in the R8_PARTS rows before
-     * p: one pair on thread 0, the other on the last thread); this row's
-     * horizontal sums and paths from above */
-    int xa, xb;
-    span64(d->w, nt, t, np + 2.5, 0.25, 0.25, &xa, &xb);
+     * p - 1: one pair on thread 0, the other on the last thread); the
+     * next row's horizontal sums; this row's paths from above */
+    int xa, xb, ha, hb;
+    fwd_span(d->w, nt, t, &xa, &xb, &ha, &hb);
+    if (adapt) {
+      for (int k = 0; k < nt; k++) fwd_span(d->w, nt, k, &x, &y0_, &cut[k], &wb);
+      cut[nt] = d->w;
+    }
     for (int i = -R8_AHEAD; i < d->h; i++) {
+      uint64_t t0 = __rdtsc();
+      if (adapt) {
+        ha = cut[t];
+        hb = cut[t + 1];
+      }
       if (i + R8_AHEAD < d->h) {
         r8_costs_v(&r, i + R8_AHEAD, xa, xb);
         r8_costs_x(&r, i + R8_AHEAD, (i + R8_AHEAD) % R8_SLOTS, xa, xb);
         r8_p2_row(&r, i + R8_AHEAD, (i + R8_AHEAD) % R8_SLOTS, xa, xb);
       }
-      for (int p = (i + 2) & ~1; p <= i + R8_PARTS; p += 2) { /* the even p in [i + 1, i + R8_PARTS] */
+      for (int p = (i + 3) & ~1; p <= i + 1 + R8_PARTS; p += 2) { /* the even p in [i + 2, i + 1 + R8_PARTS] */
         int set = (p >> 1) & 1;
-        if (p >= 0 && p < d->h && t == (set ? nt - 1 : 0)) r8_chains(&r, p, p + 1 < d->h, i - (p - R8_PARTS), set);
+        if (p >= 0 && p < d->h && t == (set ? nt - 1 : 0)) r8_chains(&r, p, p + 1 < d->h, i - (p - 1 - R8_PARTS), set);
       }
-      if (i >= 0) {
-        r8_hsum(&r, i % R8_SLOTS, xa, xb);
-        fwd(&r, i, i, wk->hsum8, wk->sum + (size_t)i * rowsum, xa, xb);
-      }
+      if (i + 1 >= 0 && i + 1 < d->h) r8_hsum(&r, (i + 1) % R8_SLOTS, wk->hsum8 + (size_t)((i + 1) & 1) * rowsum, ha, hb);
+      if (i >= 0) fwd(&r, i, i, wk->hsum8 + (size_t)(i & 1) * rowsum, wk->sum + (size_t)i * rowsum, xa, xb);
+      clk.busy[i & 1][t < R8_MAXT ? t : 0] = __rdtsc() - t0;
 #pragma omp barrier
+      if (adapt) r8_recut(cut, nt, clk.busy[i & 1], 16);
     }
     /* backward: a row's paths from below, the winners of the row before
      * (their columns), and on the last thread the rest of the winners of
      * the row before that (the right map, the check) */
-    span64(d->w, nt, t, np + 2.5, 0.0, 70.0 / d->nd, &xa, &xb); /* the rest of the winners: a cost per pixel, not per disparity */
+    bwd_span(d->w, d->nd, np, nt, t, &xa, &xb, &wa, &wb);
+    if (adapt) {
+      for (int k = 0; k < nt; k++) bwd_span(d->w, d->nd, np, nt, k, &x, &y0_, &cut[k], &hb);
+      cut[nt] = d->w;
+    }
     for (int i = 0; i <= d->h + 1; i++) {
       int y = d->h - 1 - i;
+      uint64_t t0 = __rdtsc();
+      if (adapt) {
+        wa = cut[t];
+        wb = cut[t + 1];
+      }
       if (i < d->h) bwd(&r, i, y, wk->sum + (size_t)y * rowsum, wk->trow + (size_t)(i & 1) * rowsum, xa, xb);
-      if (i >= 1 && i <= d->h) r8_winners(&r, y + 1, wk->trow + (size_t)((i - 1) & 1) * rowsum, (i - 1) & 1, xa, xb);
+      if (i >= 1 && i <= d->h) r8_winners(&r, y + 1, wk->trow + (size_t)((i - 1) & 1) * rowsum, (i - 1) & 1, wa, wb);
       if (t == nt - 1 && i >= 2) r8_finish(&r, y + 2, i & 1);
+      clk.busy[i & 1][t < R8_MAXT ? t : 0] = __rdtsc() - t0;
 #pragma omp barrier
+      if (adapt) r8_recut(cut, nt, clk.busy[i & 1], 32);
     }
   }
   median3(j, threads);
