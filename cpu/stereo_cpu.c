@@ -1452,12 +1452,20 @@ R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int 
   if (xb > d->w) xb = d->w;
   for (int x0 = xa; x0 < xb; x0 += 32) {
     const uint16_t *Sx = S + r8_at(d->nd, x0 & ~63, 0) + (x0 & 63);
-    __m512i smin = _mm512_set1_epi16(-1), best = _mm512_setzero_si512();
+    /* the first minimum, and its neighbours' sums: below, the sum before
+     * it; above, the sum after the last new minimum (where the minimum is
+     * the last disparity, a stale value the subpixel step never uses) */
+    __m512i smin = _mm512_set1_epi16(-1), best = _mm512_setzero_si512(), sa = best, sc = best, sprev = best;
+    __mmask32 ltprev = 0;
     for (int k = 0; k < d->nd; k++) {
       __m512i s = _mm512_load_si512((const void *)(Sx + (size_t)k * 64));
       __mmask32 lt = _mm512_cmplt_epu16_mask(s, smin);
       smin = _mm512_min_epu16(smin, s);
       best = _mm512_mask_mov_epi16(best, lt, _mm512_set1_epi16((short)k));
+      sa = _mm512_mask_mov_epi16(sa, lt, sprev);
+      sc = _mm512_mask_mov_epi16(sc, ltprev, s);
+      ltprev = lt;
+      sprev = s;
     }
     uint16_t sm[32], bs[32], th[32];
     _mm512_storeu_si512((void *)sm, smin);
@@ -1466,19 +1474,15 @@ R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int 
       int thr = u ? (sm[i] * (100 + u) + 99) / 100 : 0; /* s < thr fails */
       th[i] = (uint16_t)(thr < 0 ? 0 : thr > 0xFFFF ? 0xFFFF : thr);
     }
-    __m512i vthr = _mm512_loadu_si512((const void *)th), s2 = _mm512_set1_epi16(-1);
-    __m512i sa = _mm512_setzero_si512(), sc = sa;
-    __mmask32 fail = 0;
+    /* the least sum outside best - 1 .. best + 1 (where k + 1 - best is 0,
+     * 1 or 2): uniqueness fails where it is below the threshold */
+    __m512i s2 = _mm512_set1_epi16(-1);
     for (int k = 0; k < d->nd; k++) {
       __m512i s = _mm512_load_si512((const void *)(Sx + (size_t)k * 64));
-      /* excluded: best - 1 .. best + 1, where k + 1 - best is 0, 1 or 2 */
       __m512i dk = _mm512_sub_epi16(_mm512_set1_epi16((short)(k + 1)), best);
-      __mmask32 ex = _mm512_cmple_epu16_mask(dk, _mm512_set1_epi16(2));
-      sa = _mm512_mask_mov_epi16(sa, _mm512_cmpeq_epi16_mask(dk, _mm512_setzero_si512()), s);
-      sc = _mm512_mask_mov_epi16(sc, _mm512_cmpeq_epi16_mask(dk, _mm512_set1_epi16(2)), s);
-      s2 = _mm512_mask_min_epu16(s2, (__mmask32)~ex, s2, s);
-      fail |= _mm512_mask_cmplt_epu16_mask((__mmask32)~ex, s, vthr);
+      s2 = _mm512_mask_min_epu16(s2, _mm512_cmpgt_epu16_mask(dk, _mm512_set1_epi16(2)), s2, s);
     }
+    __mmask32 fail = _mm512_cmplt_epu16_mask(s2, _mm512_loadu_si512((const void *)th));
     uint8_t cf[32];
     r8_sub_conf(smin, best, sa, sc, s2, d->nd, sub + x0, cf);
     for (int i = 0; i < 32 && x0 + i < d->w; i++) {
