@@ -1045,8 +1045,9 @@ R8_TARGET static void r8_costs_x(const r8_job *r, int y, int slot, int xa, int x
 /* One path's state over a chunk of 64 pixels (the 8-bit route). */
 typedef struct {
   __m512i lm, l0, mp2, mpr, vmin;
-  const uint8_t *lold;
-  uint8_t *lnew;
+  const uint8_t *lq; /* the previous row's values at the next disparity but one */
+  uint8_t *lnew;     /* this row's at the next disparity */
+  size_t ls;         /* (in the struct: the loop's byte stores could alias r->ls) */
 } r8_path;
 
 R8_TARGET static inline void r8_path_start(const r8_job *r, r8_path *q, int p, int dx, int set, int n, int x0,
@@ -1060,20 +1061,24 @@ R8_TARGET static inline void r8_path_start(const r8_job *r, r8_path *q, int p, i
   __m512i p2v = _mm512_maskz_mov_epi8(kp, r8_p2(tab, diff));
   q->mpr = _mm512_maskz_loadu_epi8(kp, r8_mrow(r, set ^ 1, p) + x0 - dx);
   q->mp2 = _mm512_adds_epu8(q->mpr, p2v);
-  q->lold = r8_lrow(r, set ^ 1, p, -1) + x0 - dx;
+  const uint8_t *lold = r8_lrow(r, set ^ 1, p, -1) + x0 - dx;
+  q->ls = r->ls;
   q->lnew = r8_lrow(r, set, p, 0) + x0;
-  q->lm = _mm512_loadu_si512((const void *)q->lold);
-  q->l0 = _mm512_loadu_si512((const void *)(q->lold + r->ls));
+  q->lm = _mm512_loadu_si512((const void *)lold);
+  q->l0 = _mm512_loadu_si512((const void *)(lold + q->ls));
+  q->lq = lold + 2 * q->ls;
   q->vmin = _mm512_set1_epi8((char)0xFF);
 }
 
 /* Disparity index k of one path: its new values, stored, and returned. */
-R8_TARGET static inline __m512i r8_path_step(const r8_job *r, r8_path *q, int k, __m512i c, __m512i vp1) {
-  __m512i lq = _mm512_loadu_si512((const void *)(q->lold + (size_t)(k + 2) * r->ls));
+R8_TARGET static inline __m512i r8_path_step(r8_path *q, __m512i c, __m512i vp1) {
+  __m512i lq = _mm512_loadu_si512((const void *)q->lq);
+  q->lq += q->ls;
   __m512i t = _mm512_adds_epu8(_mm512_min_epu8(q->lm, lq), vp1);
   t = _mm512_min_epu8(_mm512_min_epu8(t, q->l0), q->mp2);
   __m512i v = _mm512_add_epi8(_mm512_sub_epi8(t, q->mpr), c);
-  _mm512_store_si512((void *)(q->lnew + (size_t)k * r->ls), v);
+  _mm512_store_si512((void *)q->lnew, v);
+  q->lnew += q->ls;
   q->vmin = _mm512_min_epu8(q->vmin, v);
   q->lm = q->l0;
   q->l0 = lq;
@@ -1127,12 +1132,12 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
         cv += 64;
       }
       if (cvol) _mm512_stream_si512((void *)(cvol + (size_t)k * 64), c);
-      __m512i v = r8_path_step(r, &q0, k, c, vp1), slo = r8_lo16(v), shi = r8_hi16(v);
+      __m512i v = r8_path_step(&q0, c, vp1), slo = r8_lo16(v), shi = r8_hi16(v);
       if (np == 3) {
-        v = r8_path_step(r, &q1, k, c, vp1);
+        v = r8_path_step(&q1, c, vp1);
         slo = _mm512_add_epi16(slo, r8_lo16(v));
         shi = _mm512_add_epi16(shi, r8_hi16(v));
-        v = r8_path_step(r, &q2, k, c, vp1);
+        v = r8_path_step(&q2, c, vp1);
         slo = _mm512_add_epi16(slo, r8_lo16(v));
         shi = _mm512_add_epi16(shi, r8_hi16(v));
       }
