@@ -1395,9 +1395,14 @@ R8_TARGET static void r8_hsum(const r8_job *r, int hslot, uint16_t *hsum, int xa
       r8_transpose16(a);
       r8_transpose16(b);
       /* a[k], lane L: disparity d0 + 16 L + k of the 16 pixels */
+      /* a[k] + b[k] widened by multiply-adds of the pairs (lane L: pixels 0-7
+       * in u0, 8-15 in u1), the two halves of each lane put together */
+      const __m512i ones = _mm512_set1_epi8(1), i01 = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11),
+                    i23 = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
       for (int k = 0; k < 16; k++) {
-        __m512i lo = _mm512_add_epi16(r8_lo16(a[k]), r8_lo16(b[k]));
-        __m512i hi = _mm512_add_epi16(r8_hi16(a[k]), r8_hi16(b[k]));
+        __m512i u0 = _mm512_maddubs_epi16(_mm512_unpacklo_epi8(a[k], b[k]), ones);
+        __m512i u1 = _mm512_maddubs_epi16(_mm512_unpackhi_epi8(a[k], b[k]), ones);
+        __m512i lo = _mm512_permutex2var_epi64(u0, i01, u1), hi = _mm512_permutex2var_epi64(u0, i23, u1);
         __m256i part[4] = {_mm512_castsi512_si256(lo), _mm512_extracti64x4_epi64(lo, 1),
                            _mm512_castsi512_si256(hi), _mm512_extracti64x4_epi64(hi, 1)};
         for (int L = 0; L < 4; L++) {
