@@ -782,35 +782,21 @@ static void fwd_span(int w, int nt, int t, int *xa, int *xb, int *ha, int *hb) {
   }
 }
 
-/* The backward sweep's cut for thread t of nt: the paths from below by
- * whole chunks (a chunk costs the same however few of its pixels lie in
- * the row; the first threads take the remainder), the winners' columns
- * [*wa, *wb) at multiples of 32 where they even out every thread's total
- * (paths, winners and, on the last thread, the rest of the winners).
- * Costs, measured, in units where a chunk's paths cost np + 2.5: the
- * winners of 64 pixels 2.4, the rest of them 74 / nd. */
-static void bwd_span(int w, int nd, int np, int nt, int t, int *xa, int *xb, int *wa, int *wb) {
-  int nc = (w + 63) / 64, base = nc / nt, rem = nc % nt;
-  int c0 = t * base + (t < rem ? t : rem), c1 = c0 + base + (t < rem);
+/* The backward sweep's cut for thread t of nt, by whole chunks (a chunk
+ * costs the same however few of its pixels lie in the row): a chunk's
+ * paths from below and winners cost np + 4.9, the rest of the winners of
+ * 64 pixels, on the last thread, 74 / nd (measured). The last thread
+ * takes what evens out the loads; the others share the rest, the first
+ * ones taking the remainder. */
+static void bwd_span(int w, int nd, int np, int nt, int t, int *xa, int *xb) {
+  int nc = (w + 63) / 64;
+  double C = np + 4.9, F = 74.0 / nd * w / 64;
+  double share = ((nc * C + F) / nt - F) / C; /* the last thread's chunks */
+  int last = nt == 1 ? nc : share <= 0 ? 0 : share >= nc ? nc : (int)(share + 0.5);
+  int rest = nc - last, base = nt > 1 ? rest / (nt - 1) : 0, rem = nt > 1 ? rest % (nt - 1) : 0;
+  int c0 = t < nt - 1 ? t * base + (t < rem ? t : rem) : rest, c1 = t < nt - 1 ? c0 + base + (t < rem) : nc;
   *xa = c0 * 64;
   *xb = c1 * 64;
-  double B = np + 2.5, W = 2.4 / 64, F = 74.0 / nd / 64;
-  double target = (nc * B + w * (W + F)) / nt, pos = 0;
-  *wa = *wb = 0;
-  for (int i = 0; i < nt; i++) {
-    int chunks = base + (i < rem);
-    double px = (target - chunks * B - (i == nt - 1 ? w * F : 0)) / W;
-    if (px < 0) px = 0;
-    int a = i ? ((int)(pos + 16) & ~31) : 0, b;
-    pos += px;
-    b = i == nt - 1 ? w : ((int)(pos + 16) & ~31);
-    if (b > w) b = w;
-    if (a > w) a = w;
-    if (i == t) {
-      *wa = a;
-      *wb = b < a ? a : b;
-    }
-  }
 }
 
 /* ---- the 8-bit route (AVX-512) ------------------------------------------ */
@@ -1042,6 +1028,8 @@ R8_TARGET static void r8_costs_x(const r8_job *r, int y, int slot, int xa, int x
   }
 }
 
+R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int sx0, int set, int xa, int xb);
+
 /* One path's state over a chunk of 64 pixels (the 8-bit route). */
 typedef struct {
   __m512i lm, l0, mp2, mpr, vmin;
@@ -1117,7 +1105,9 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
     const uint8_t *cv = pack && !stream ? NULL : (stream ? r8_cost_ring(r, y) : r8_cost_vol(r, y)) + r8_at(nd, x0, 0);
     uint8_t *cvol = stream && !pack ? r8_cost_vol(r, y) + r8_at(nd, x0, 0) : NULL;
     const uint16_t *si = sin ? sin + r8_at(nd, x0, 0) : NULL;
-    uint16_t *so = sout + r8_at(nd, x0, 0);
+    /* backward: the sums of the chunk into a buffer of one chunk, whose
+     * winners are picked at once, while it is in cache */
+    uint16_t *so = stream ? sout + r8_at(nd, x0, 0) : sout;
     const __m512i even = _mm512_loadu_si512((const void *)r8_even), low6 = _mm512_set1_epi8(63);
     for (int k = 0; k < nd; k++, so += 64) {
       __m512i c, plo = _mm512_setzero_si512(), phi = plo;
@@ -1169,6 +1159,7 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
         _mm512_store_si512((void *)(so + 32), shi);
       }
     }
+    if (!stream) r8_winners(r, y, sout, x0, set, x0, x0 + 64);
     _mm512_store_si512((void *)(r8_mrow(r, set, 0) + x0), q0.vmin);
     if (np == 3) {
       _mm512_store_si512((void *)(r8_mrow(r, set, 1) + x0), q1.vmin);
@@ -1452,7 +1443,7 @@ R8_TARGET static void r8_sub_conf(__m512i smin, __m512i best, __m512i sa, __m512
  * disparity (S: r8_at), 32 pixels at a time, as winner_avx2 and the
  * header compute them, into scratch set `set` with their subpixel
  * offsets and confidences. */
-R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int set, int xa, int xb) {
+R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int sx0, int set, int xa, int xb) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
   int16_t *sub = scr_sub(wk, set), *wbest = wk->wbest + (size_t)y * (size_t)d->w;
@@ -1461,7 +1452,7 @@ R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int 
   int u = d->uniqueness;
   if (xb > d->w) xb = d->w;
   for (int x0 = xa; x0 < xb; x0 += 32) {
-    const uint16_t *Sx = S + r8_at(d->nd, x0 & ~63, 0) + (x0 & 63);
+    const uint16_t *Sx = S + r8_at(d->nd, (x0 & ~63) - sx0, 0) + (x0 & 63);
     /* the first minimum, and its neighbours' sums: below, the sum before
      * it; above, the sum after the last new minimum (where the minimum is
      * the last disparity, a stale value the subpixel step never uses) */
@@ -1587,7 +1578,7 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
 #pragma omp parallel num_threads(threads)
   {
     int nt = omp_get_num_threads(), t = omp_get_thread_num(), adapt = nt > 1 && nt <= R8_MAXT;
-    int cut[R8_MAXT + 1], x, y0_, wa, wb;
+    int cut[R8_MAXT + 1], x, y0_, wb;
     /* forward: the costs R8_AHEAD rows ahead; the chains of two pairs of
      * rows, a part of each (pair p, p even, in the R8_PARTS rows before
      * p - 1: one pair on thread 0, the other on the last thread); the
@@ -1619,27 +1610,17 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
 #pragma omp barrier
       if (adapt) r8_recut(cut, nt, clk.busy[i & 1], 16);
     }
-    /* backward: a row's paths from below, the winners of the row before
-     * (their columns), and on the last thread the rest of the winners of
-     * the row before that (the right map, the check) */
-    bwd_span(d->w, d->nd, np, nt, t, &xa, &xb, &wa, &wb);
-    if (adapt) {
-      for (int k = 0; k < nt; k++) bwd_span(d->w, d->nd, np, nt, k, &x, &y0_, &cut[k], &hb);
-      cut[nt] = d->w;
-    }
-    for (int i = 0; i <= d->h + 1; i++) {
+    /* backward: a row's paths from below and their winners, chunk by
+     * chunk (in a buffer of one chunk: this thread's part of trow); on
+     * the last thread the rest of the winners of the row before (the
+     * right map, the check) */
+    bwd_span(d->w, d->nd, np, nt, t, &xa, &xb);
+    uint16_t *cbuf = wk->trow + r8_at(d->nd, xa < (int)r.wv ? xa : 0, 0);
+    for (int i = 0; i <= d->h; i++) {
       int y = d->h - 1 - i;
-      uint64_t t0 = __rdtsc();
-      if (adapt) {
-        wa = cut[t];
-        wb = cut[t + 1];
-      }
-      if (i < d->h) bwd(&r, i, y, wk->sum + (size_t)y * rowsum, wk->trow + (size_t)(i & 1) * rowsum, xa, xb);
-      if (i >= 1 && i <= d->h) r8_winners(&r, y + 1, wk->trow + (size_t)((i - 1) & 1) * rowsum, (i - 1) & 1, wa, wb);
-      if (t == nt - 1 && i >= 2) r8_finish(&r, y + 2, i & 1);
-      clk.busy[i & 1][t < R8_MAXT ? t : 0] = __rdtsc() - t0;
+      if (i < d->h && xa < xb) bwd(&r, i, y, wk->sum + (size_t)y * rowsum, cbuf, xa, xb);
+      if (t == nt - 1 && i >= 1) r8_finish(&r, y + 1, (i - 1) & 1);
 #pragma omp barrier
-      if (adapt) r8_recut(cut, nt, clk.busy[i & 1], 32);
     }
   }
   median3(j, threads);
