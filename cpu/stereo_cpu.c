@@ -16,8 +16,9 @@
  * row; the horizontal path, one chain along the row, runs on thread 0 one
  * row behind, and the winners on the last thread two rows behind, their
  * spans shortened to balance. Every value is that of the shared header's
- * integer functions, so the thread count and the vector path (AVX2, 16
- * disparities at once, the same integer sums) change nothing. */
+ * integer functions, so the thread count and the vector paths (AVX2, 16
+ * disparities at once; the 8-bit route below, with its own schedule) change
+ * nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -817,13 +818,21 @@ static void bwd_span(int w, int nd, int np, int nt, int t, int *xa, int *xb) {
  * one on its path gets minimum 0 and P2' 0, which makes the recurrence
  * give its cost, as the header's path start does.
  *
- * Sweeps: forward (top down), per row: the costs by pixel two rows ahead
- * (all threads), the two horizontal chains of the next row (thread 0,
- * interleaved so that each hides the other's latency), the transposed sum
- * of this row's chains, this row's costs by disparity and the paths from
- * above, whose sum goes to memory with streaming stores. Backward: the
- * costs, the paths from below added to the forward sums, and the winners
- * one row behind (the last thread). */
+ * Sweeps: forward (top down), per row: the costs by disparity R8_AHEAD
+ * rows ahead into a ring that stays in cache, and by pixel (transposed)
+ * for the horizontal chains; a part of the chains of two pairs of rows
+ * (one pair on thread 0, the other on the last thread; the chains of a
+ * pair interleaved so that each hides the others' latency); the next
+ * row's horizontal sums (transposed back); this row's paths from above,
+ * whose sum with the horizontal ones goes to memory with streaming
+ * stores: 2 bytes per cell with the cost in its low 6 bits where it fits
+ * (r8_packs), else the sum and, apart, the cost. Backward (bottom up),
+ * per row: the paths from below added to the forward sums, chunk by
+ * chunk, each chunk's winners picked at once from a one-chunk buffer;
+ * the last thread finishes the row before (the right map, the check).
+ * Columns go to threads by whole chunks; the finely divisible work (the
+ * horizontal sums forward) is cut where it evens the threads out, the
+ * cuts moved per row by the threads' measured times (r8_recut). */
 #ifdef TSR_HAVE_X86
 #define R8_COST_MAX 62
 #define R8_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vpopcntdq,popcnt")))
@@ -1534,12 +1543,13 @@ R8_TARGET static void r8_finish(const r8_job *r, int y, int set) {
   }
 }
 
-/* Balancing the finely divisible work between the row barriers (the
- * horizontal sums forward, the winners backward): every thread times its
- * share of each row; after the row's barrier each thread moves every cut
- * one grain away from the busier of its two neighbours, from the same
- * times, so that all threads keep the same cuts. A core that the machine
- * slows then gets less work; the output never depends on the cuts. */
+/* Balancing the finely divisible work between the forward sweep's row
+ * barriers (the horizontal sums): every thread times its share of each
+ * row; after the row's barrier each thread moves every cut one grain so
+ * that the busier of the two threads beside it gets less, from the same
+ * times, so that all threads keep the same cuts. A core that the
+ * machine slows then gets less work; the output never depends on the
+ * cuts. */
 #define R8_MAXT 64
 typedef struct {
   uint64_t busy[2][R8_MAXT];
@@ -1578,7 +1588,7 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
 #pragma omp parallel num_threads(threads)
   {
     int nt = omp_get_num_threads(), t = omp_get_thread_num(), adapt = nt > 1 && nt <= R8_MAXT;
-    int cut[R8_MAXT + 1], x, y0_, wb;
+    int cut[R8_MAXT + 1], ka, kb, kd; /* (ka, kb, kd: unused outputs) */
     /* forward: the costs R8_AHEAD rows ahead; the chains of two pairs of
      * rows, a part of each (pair p, p even, in the R8_PARTS rows before
      * p - 1: one pair on thread 0, the other on the last thread); the
@@ -1586,7 +1596,7 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
     int xa, xb, ha, hb;
     fwd_span(d->w, nt, t, &xa, &xb, &ha, &hb);
     if (adapt) {
-      for (int k = 0; k < nt; k++) fwd_span(d->w, nt, k, &x, &y0_, &cut[k], &wb);
+      for (int k = 0; k < nt; k++) fwd_span(d->w, nt, k, &ka, &kb, &cut[k], &kd);
       cut[nt] = d->w;
     }
     for (int i = -R8_AHEAD; i < d->h; i++) {
@@ -1606,7 +1616,7 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
       }
       if (i + 1 >= 0 && i + 1 < d->h) r8_hsum(&r, (i + 1) % R8_SLOTS, wk->hsum8 + (size_t)((i + 1) & 1) * rowsum, ha, hb);
       if (i >= 0) fwd(&r, i, i, wk->hsum8 + (size_t)(i & 1) * rowsum, wk->sum + (size_t)i * rowsum, xa, xb);
-      clk.busy[i & 1][t < R8_MAXT ? t : 0] = __rdtsc() - t0;
+      if (adapt) clk.busy[i & 1][t] = __rdtsc() - t0;
 #pragma omp barrier
       if (adapt) r8_recut(cut, nt, clk.busy[i & 1], 16);
     }
