@@ -1085,10 +1085,13 @@ R8_TARGET static inline __m512i r8_path_step(r8_path *q, __m512i c, __m512i vp1)
 R8_TARGET static inline __m512i r8_lo16(__m512i v) { return _mm512_cvtepu8_epi16(_mm512_castsi512_si256(v)); }
 R8_TARGET static inline __m512i r8_hi16(__m512i v) { return _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(v, 1)); }
 
-/* The paths from above (dy = 1) or below (-1) of row y, n rows into the
- * sweep, columns [xa, xb) (multiples of 64): sout = (sin ? sin : 0) + their
- * sum, by disparity (streaming stores where `stream`). np: 1 or 3 paths
- * (written out for each, so that every path's state stays in registers). */
+/* The paths from above (dy = 1, `stream`) or below (-1) of row y, n rows
+ * into the sweep, columns [xa, xb) (multiples of 64), by disparity.
+ * Forward: sout = the horizontal sums (sin) + their sum, with streaming
+ * stores, the cost in the low 6 bits where `pack`. Backward: sin + their
+ * sum (sin packed where `pack`) into sout, a buffer of one chunk whose
+ * winners are picked at once. np: 1 or 3 paths (written out for each, so
+ * that every path's state stays in registers). */
 R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(const r8_job *r, const int np, int dy,
                                                                              int n, int y, const uint16_t *sin,
                                                                              uint16_t *sout, const int stream,
