@@ -716,7 +716,6 @@ __attribute__((target("avx2"))) static void median16_avx2(const tsr__stereo_work
 }
 #endif
 
-
 static void median3(const tile_job *j, int threads) {
   const tsr_stereo_desc *d = j->d;
   tsr__stereo_work *wk = j->wk;
@@ -755,31 +754,32 @@ static void span(int w, int nt, int t, double v, double f0, double f1, int *xa, 
   if (t >= n) *xa = *xb = w;
 }
 
-/* The forward sweep's cut for thread t of nt: the costs and the paths
- * from above by whole chunks (the first threads take the remainder),
- * the horizontal sums' columns [*ha, *hb) at multiples of 16 where they
- * even out every thread's total. Costs, measured, in units of a chunk's
- * costs and paths: the horizontal sums of 64 pixels 0.22 (the chains
- * are shared by the first and the last thread alike). */
-static void fwd_span(int w, int nt, int t, int *xa, int *xb, int *ha, int *hb) {
-  int nc = (w + 63) / 64, base = nc / nt, rem = nc % nt;
-  int c0 = t * base + (t < rem ? t : rem), c1 = c0 + base + (t < rem);
-  *xa = c0 * 64;
-  *xb = c1 * 64;
+/* Chunks [*c0, *c1) of nc for thread t of nt, the first threads taking
+ * the remainder. */
+static void chunk_span(int nc, int nt, int t, int *c0, int *c1) {
+  int base = nc / nt, rem = nc % nt;
+  *c0 = t * base + (t < rem ? t : rem);
+  *c1 = *c0 + base + (t < rem);
+}
+
+/* The forward sweep's cut: the costs and the paths from above by whole
+ * chunks (chunk_span); the horizontal sums' columns, cut[t] .. cut[t + 1]
+ * for thread t (cut[nt] = w), at multiples of 16 where they even out
+ * every thread's total. Costs, measured, in units of a chunk's costs and
+ * paths: the horizontal sums of 64 pixels 0.22 (the chains are shared by
+ * the first and the last thread alike). */
+static void hsum_cuts(int w, int nt, int *cut) {
+  int nc = (w + 63) / 64;
   double H = 0.22 / 64, target = (nc + w * H) / nt, pos = 0;
-  *ha = *hb = 0;
+  cut[0] = 0;
   for (int i = 0; i < nt; i++) {
-    double px = (target - (base + (i < rem))) / H;
-    if (px < 0) px = 0;
-    int a = i ? ((int)(pos + 8) & ~15) : 0, b;
-    pos += px;
-    b = i == nt - 1 ? w : ((int)(pos + 8) & ~15);
-    if (b > w) b = w;
-    if (a > w) a = w;
-    if (i == t) {
-      *ha = a;
-      *hb = b < a ? a : b;
-    }
+    int c0, c1;
+    chunk_span(nc, nt, i, &c0, &c1);
+    double px = (target - (c1 - c0)) / H;
+    pos += px < 0 ? 0 : px;
+    int b = i == nt - 1 ? w : ((int)(pos + 8) & ~15);
+    b = b > w ? w : b;
+    cut[i + 1] = b < cut[i] ? cut[i] : b;
   }
 }
 
@@ -787,15 +787,17 @@ static void fwd_span(int w, int nt, int t, int *xa, int *xb, int *ha, int *hb) {
  * costs the same however few of its pixels lie in the row): a chunk's
  * paths from below and winners cost np + 4.9, the rest of the winners of
  * 64 pixels, on the last thread, 74 / nd (measured). The last thread
- * takes what evens out the loads; the others share the rest, the first
- * ones taking the remainder. */
+ * takes what evens out the loads; the others share the rest
+ * (chunk_span). */
 static void bwd_span(int w, int nd, int np, int nt, int t, int *xa, int *xb) {
-  int nc = (w + 63) / 64;
+  int nc = (w + 63) / 64, c0 = 0, c1 = nc;
   double C = np + 4.9, F = 74.0 / nd * w / 64;
   double share = ((nc * C + F) / nt - F) / C; /* the last thread's chunks */
   int last = nt == 1 ? nc : share <= 0 ? 0 : share >= nc ? nc : (int)(share + 0.5);
-  int rest = nc - last, base = nt > 1 ? rest / (nt - 1) : 0, rem = nt > 1 ? rest % (nt - 1) : 0;
-  int c0 = t < nt - 1 ? t * base + (t < rem ? t : rem) : rest, c1 = t < nt - 1 ? c0 + base + (t < rem) : nc;
+  if (t < nt - 1)
+    chunk_span(nc - last, nt - 1, t, &c0, &c1);
+  else
+    c0 = nc - last;
   *xa = c0 * 64;
   *xb = c1 * 64;
 }
@@ -897,10 +899,21 @@ static inline uint8_t *r8_cost_vol(const r8_job *r, int y) {
   return r->j.wk->cv8 + (size_t)y * (size_t)r->j.d->nd * r->wv;
 }
 
+/* The counts of 64 pixels, c[j] lane i holding pixel 8 j + i, as 64
+ * bytes in pixel order: lane i of c[j] goes to byte j of qword i (shifts
+ * and ors), then one byte permute (perm, below) puts pixel 8 j + i at
+ * byte 8 j + i. */
+R8_TARGET static inline __m512i r8_counts64(const __m512i *c, __m512i perm) {
+  __m512i q = _mm512_ternarylogic_epi64(c[0], _mm512_slli_epi64(c[1], 8), _mm512_slli_epi64(c[2], 16), 0xFE);
+  q = _mm512_ternarylogic_epi64(q, _mm512_slli_epi64(c[3], 24), _mm512_slli_epi64(c[4], 32), 0xFE);
+  q = _mm512_ternarylogic_epi64(q, _mm512_slli_epi64(c[5], 40), _mm512_slli_epi64(c[6], 48), 0xFE);
+  return _mm512_permutexvar_epi8(perm, _mm512_or_si512(q, _mm512_slli_epi64(c[7], 56)));
+}
+
 /* Costs of row y by disparity, columns [xa, xb) (multiples of 64;
- * pixels past w: 0), chunk by chunk (r8_at): 8 pixels against every
- * disparity at a time, where all their right pixels lie in the image;
- * the header's cost elsewhere. */
+ * pixels past w: 0), chunk by chunk (r8_at), 64 pixels against one
+ * disparity at a time: plain loads where every right pixel of the chunk
+ * lies in the image, masked loads and TSR_COST_OUTSIDE elsewhere. */
 R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
@@ -910,9 +923,6 @@ R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
    * for every k where x is in [lo, hi) */
   int lo = d->dmin + nd - 1 - d->x0, hi = d->width + d->dmin - d->x0;
   if (hi > d->w) hi = d->w;
-  /* a whole chunk inside: lane i of the counts of pixels 8 j .. 8 j + 7
-   * goes to byte j of qword i (shifts and ors), then one byte permute
-   * puts pixel 8 j + i at byte 8 j + i */
   static const uint8_t order[64] = {0,  8,  16, 24, 32, 40, 48, 56, 1,  9,  17, 25, 33, 41, 49, 57,
                                     2,  10, 18, 26, 34, 42, 50, 58, 3,  11, 19, 27, 35, 43, 51, 59,
                                     4,  12, 20, 28, 36, 44, 52, 60, 5,  13, 21, 29, 37, 45, 53, 61,
@@ -930,11 +940,7 @@ R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
 #pragma GCC unroll 8
         for (int j = 0; j < 8; j++)
           c[j] = _mm512_popcnt_epi64(_mm512_xor_si512(l[j], _mm512_loadu_si512((const void *)(rr + 8 * j - k))));
-        __m512i q = _mm512_ternarylogic_epi64(c[0], _mm512_slli_epi64(c[1], 8), _mm512_slli_epi64(c[2], 16), 0xFE);
-        q = _mm512_ternarylogic_epi64(q, _mm512_slli_epi64(c[3], 24), _mm512_slli_epi64(c[4], 32), 0xFE);
-        q = _mm512_ternarylogic_epi64(q, _mm512_slli_epi64(c[5], 40), _mm512_slli_epi64(c[6], 48), 0xFE);
-        q = _mm512_or_si512(q, _mm512_slli_epi64(c[7], 56));
-        _mm512_store_si512((void *)(row + (size_t)k * 64 + x0), _mm512_permutexvar_epi8(perm, q));
+        _mm512_store_si512((void *)(row + (size_t)k * 64 + x0), r8_counts64(c, perm));
       }
       continue;
     }
@@ -959,12 +965,7 @@ R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
       for (int j = 0; j < 8; j++)
         c[j] = _mm512_popcnt_epi64(_mm512_xor_si512(
             l[j], _mm512_maskz_loadu_epi64((__mmask8)(m >> (8 * j)), (const void *)(cr + (c0 - d->rx0) + 8 * j))));
-      __m512i q = _mm512_ternarylogic_epi64(c[0], _mm512_slli_epi64(c[1], 8), _mm512_slli_epi64(c[2], 16), 0xFE);
-      q = _mm512_ternarylogic_epi64(q, _mm512_slli_epi64(c[3], 24), _mm512_slli_epi64(c[4], 32), 0xFE);
-      q = _mm512_ternarylogic_epi64(q, _mm512_slli_epi64(c[5], 40), _mm512_slli_epi64(c[6], 48), 0xFE);
-      q = _mm512_or_si512(q, _mm512_slli_epi64(c[7], 56));
-      _mm512_store_si512((void *)(row + (size_t)k * 64 + x0),
-                         _mm512_mask_blend_epi8((__mmask64)m, outside, _mm512_permutexvar_epi8(perm, q)));
+      _mm512_store_si512((void *)(row + (size_t)k * 64 + x0), _mm512_mask_blend_epi8((__mmask64)m, outside, r8_counts64(c, perm)));
     }
   }
 }
@@ -1112,8 +1113,8 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
       r8_path_start(r, &q1, 1, 1, set, n, x0, kw, gi, gprev, tab);
       r8_path_start(r, &q2, 2, -1, set, n, x0, kw, gi, gprev, tab);
     }
-    /* forward: the ring, each row streamed on to the volume; backward: the volume */
-    /* packed (backward): the cost in the 6 low bits of the forward sum */
+    /* the costs: forward, the ring (streamed on to the volume where not
+     * packing); backward, the volume, or the forward sums' 6 low bits */
     const uint8_t *cv = pack && !stream ? NULL : (stream ? r8_cost_ring(r, y) : r8_cost_vol(r, y)) + r8_at(nd, x0, 0);
     uint8_t *cvol = stream && !pack ? r8_cost_vol(r, y) + r8_at(nd, x0, 0) : NULL;
     const uint16_t *si = sin ? sin + r8_at(nd, x0, 0) : NULL;
@@ -1349,17 +1350,17 @@ R8_TARGET static void r8_chains(r8_job *r, int y, int two, int part, int set) {
   }
   /* more than 256 disparities: the previous pixel's values from memory;
    * part 0 runs row y from the left, 1 from the right, 2 and 3 row y + 1 */
-  int row = y + part / 2, dir = part & 1;
+  int row = y + part / 2, dir = part & 1, slot = row % R8_SLOTS;
   if (row == y || two) {
-    const uint8_t *g = r->j.left + (size_t)(d->y0 + row) * (size_t)r->j.stride + (size_t)d->x0;
-    const uint8_t *cost = wk->cx8 + (size_t)(row % R8_SLOTS) * r->wv * r->ndq;
+    const uint8_t *e = wk->e8 + (size_t)slot * r->wv; /* P2' (r8_p2_row) */
+    const uint8_t *cost = wk->cx8 + (size_t)slot * r->wv * r->ndq;
     {
       int dx = dir ? -1 : 1, x = dir ? w - 1 : 0, m = 0;
       for (int n = 0; n < w; n++, x += dx) {
         const uint8_t *c = cost + (size_t)x * r->ndq;
-        uint8_t *cur = r8_hslot(r, row % R8_SLOTS, dir, x);
-        const uint8_t *lp = n ? r8_hslot(r, row % R8_SLOTS, dir, x - dx) : NULL;
-        int p2 = n ? r->p2lut[g[x] > g[x - dx] ? g[x] - g[x - dx] : g[x - dx] - g[x]] : 0;
+        uint8_t *cur = r8_hslot(r, slot, dir, x);
+        const uint8_t *lp = n ? r8_hslot(r, slot, dir, x - dx) : NULL;
+        int p2 = n ? e[dir ? x + 1 : x] : 0;
         __m512i mb = _mm512_set1_epi8((char)m), mp2 = _mm512_adds_epu8(mb, _mm512_set1_epi8((char)p2));
         __m512i vmin = _mm512_set1_epi8((char)0xFF);
         for (size_t k = 0; k < r->ndq; k += 64) {
@@ -1452,7 +1453,7 @@ R8_TARGET static void r8_sub_conf(__m512i smin, __m512i best, __m512i sa, __m512
 }
 
 /* The winners of a row's pixels [xa, min(xb, w)) from its sums by
- * disparity (S: r8_at), 32 pixels at a time, as winner_avx2 and the
+ * disparity (S: r8_at, from column sx0), 32 pixels at a time, as winner_avx2 and the
  * header compute them, into scratch set `set` with their subpixel
  * offsets and confidences. */
 R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int sx0, int set, int xa, int xb) {
@@ -1591,17 +1592,17 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
 #pragma omp parallel num_threads(threads)
   {
     int nt = omp_get_num_threads(), t = omp_get_thread_num(), adapt = nt > 1 && nt <= R8_MAXT;
-    int cut[R8_MAXT + 1], ka, kb, kd; /* (ka, kb, kd: unused outputs) */
+    int cut[R8_MAXT + 1], xa, xb, ha, hb;
     /* forward: the costs R8_AHEAD rows ahead; the chains of two pairs of
      * rows, a part of each (pair p, p even, in the R8_PARTS rows before
      * p - 1: one pair on thread 0, the other on the last thread); the
      * next row's horizontal sums; this row's paths from above */
-    int xa, xb, ha, hb;
-    fwd_span(d->w, nt, t, &xa, &xb, &ha, &hb);
-    if (adapt) {
-      for (int k = 0; k < nt; k++) fwd_span(d->w, nt, k, &ka, &kb, &cut[k], &kd);
-      cut[nt] = d->w;
-    }
+    chunk_span((d->w + 63) / 64, nt, t, &xa, &xb);
+    xa *= 64;
+    xb *= 64;
+    ha = xa; /* (the thread's own chunks where the cuts do not adapt) */
+    hb = xb;
+    if (adapt) hsum_cuts(d->w, nt, cut);
     for (int i = -R8_AHEAD; i < d->h; i++) {
       uint64_t t0 = __rdtsc();
       if (adapt) {
