@@ -329,7 +329,7 @@ __attribute__((target("sse4.1"), always_inline)) static inline void row_sep8_sse
     if (!p) continue;
     int pairs = (nx + 1) / 2;
     __m128i wp[TSR_MAX_TAPS / 2];
-    for (int k = 0; k < pairs; k++) wp[k] = _mm_set1_epi32(pw[k]);
+    for (int k = 0; k < TSR_MAX_TAPS / 2; k++) wp[k] = _mm_set1_epi32(k < pairs ? pw[k] : 0); /* all set: -O3 cannot see pairs <= 4 */
     __m128i acc = _mm_setzero_si128();
 #pragma GCC unroll 8
     for (int r = 0; r < ny; r++, p += stride) {
@@ -384,7 +384,7 @@ __attribute__((target("avx2"), always_inline)) static inline void row_sep8_avx2(
     if (!p) continue;
     int pairs = (nx + 1) / 2;
     __m256i wp[TSR_MAX_TAPS / 2];
-    for (int k = 0; k < pairs; k++) wp[k] = _mm256_set1_epi32(pw[k]);
+    for (int k = 0; k < TSR_MAX_TAPS / 2; k++) wp[k] = _mm256_set1_epi32(k < pairs ? pw[k] : 0);
     __m256i acc = _mm256_setzero_si256();
 #pragma GCC unroll 4
     for (int r = 0; r < ny; r += 2) {

@@ -188,7 +188,7 @@ static double matrix_error(const tsr_image *src, tsr_image *const *levels, const
   int W = src->width, H = src->height;
   for (int y = 0; y < vc->h; y++)
     for (int x = 0; x < vc->w; x++) {
-      double u, v, want[4];
+      double u = 0, v = 0, want[4];
       if (aa) {
         double cu[4], cv[4], k = 1.0 / (1 << level);
         for (int q = 0; q < 4; q++) {
