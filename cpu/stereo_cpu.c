@@ -49,7 +49,7 @@ static inline size_t slot_len(int ndp) { return (size_t)ndp + SLOT_PAD; }
 #define R8_RING (R8_AHEAD + 1)
 #define R8_SLOTS 8
 static inline size_t r8_wv(int w) { return ((size_t)w + 63) / 64 * 64; }
-static inline size_t r8_ls(size_t wv) { return wv + 2 * R8_PAD; }
+static inline size_t r8_ls(size_t wv, size_t hmax) { return wv + hmax + 2 * R8_PAD; }
 static inline size_t r8_ndq(int nd) { return ((size_t)nd + 63) / 64 * 64; }
 static inline size_t r8_hs(int nd) { return r8_ndq(nd) + R8_PAD; }
 
@@ -61,8 +61,8 @@ static inline size_t r8_at(int nd, int x0, int k) { return (size_t)x0 * (size_t)
 /* (The planner needs these bytes bilinear in w and h: wv is counted as
  * w + 63, its largest value, which keeps them so.) */
 static uint64_t r8_bytes(int w, int h, int ndp) {
-  uint64_t wv = (uint64_t)w + 63, ls = r8_ls(wv), ndq = r8_ndq(ndp);
-  return ((uint64_t)h + R8_RING) * (uint64_t)ndp * wv + R8_SLOTS * wv * (ndq + 1) + 6 * ((uint64_t)ndp + 2) * ls + 6 * ls +
+  uint64_t wv = (uint64_t)w + 63, ls = r8_ls(wv, (uint64_t)h), ndq = r8_ndq(ndp);
+  return ((uint64_t)h + R8_RING) * (uint64_t)ndp * wv + R8_SLOTS * wv * (ndq + 1) + 3 * ((uint64_t)ndp + 2) * ls + 3 * ls +
          2 * R8_SLOTS * wv * (ndq + R8_PAD) +
          R8_PAD + (uint64_t)ndp * wv * 4 + ndq;
 }
@@ -125,10 +125,10 @@ static void reset_slots(tsr__stereo_work *wk) {
   /* the 8-bit route: every path value 255 (the sentinel rows and pads
    * keep it), no costs past nd */
   size_t wv = (size_t)wk->wv, ndq = r8_ndq(wk->nd);
-  memset(wk->lv8, 0xFF, 6 * ((size_t)wk->nd + 2) * r8_ls(wv));
+  memset(wk->lv8, 0xFF, 3 * ((size_t)wk->nd + 2) * r8_ls(wv, (size_t)wk->max_h));
   memset(wk->h8, 0xFF, 2 * R8_SLOTS * wv * r8_hs(wk->nd) + R8_PAD);
   memset(wk->cx8, 0, R8_SLOTS * wv * ndq);
-  memset(wk->mv8, 0, 6 * r8_ls(wv));
+  memset(wk->mv8, 0, 3 * r8_ls(wv, (size_t)wk->max_h));
   memset(wk->hsum8, 0, (size_t)wk->ndp * wv * 4);
   for (size_t d = 0; d < ndq; d++) wk->padmask8[d] = d < (size_t)wk->nd ? 0 : 0xFF;
 }
@@ -156,7 +156,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   if (outputs_only) return TSR_OK;
   wk->censl = zalloc(px * 8);
   wk->censr = zalloc((size_t)max_rw * (size_t)max_h * 8);
-  size_t wv = r8_wv(max_w), ls = r8_ls(wv), ndq = r8_ndq(nd);
+  size_t wv = r8_wv(max_w), ls = r8_ls(wv, (size_t)max_h), ndq = r8_ndq(nd);
   wk->wv = (int)wv;
   wk->sum = zalloc(wv * (size_t)max_h * (size_t)ndp * 2);
   wk->crow = zalloc(2 * (size_t)max_w * (size_t)ndp * 2);
@@ -165,8 +165,8 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->cr8 = zalloc(R8_RING * (size_t)ndp * wv);
   wk->cx8 = zalloc(R8_SLOTS * wv * ndq);
   wk->e8 = zalloc(R8_SLOTS * wv);
-  wk->lv8 = zalloc(6 * ((size_t)ndp + 2) * ls);
-  wk->mv8 = zalloc(6 * ls);
+  wk->lv8 = zalloc(3 * ((size_t)ndp + 2) * ls);
+  wk->mv8 = zalloc(3 * ls);
   wk->h8 = zalloc(2 * R8_SLOTS * wv * (ndq + R8_PAD) + R8_PAD);
   wk->hsum8 = zalloc((size_t)ndp * wv * 4);
   wk->padmask8 = zalloc(ndq);
@@ -873,17 +873,22 @@ typedef struct {
 
 typedef struct {
   tile_job j;
-  size_t wv, ls, ndq, hs;
+  size_t wv, ls, ndq, hs, hmax;
   uint8_t p2lut[256];
   r8_chain chain[2][2][2]; /* [set][direction][row]: the state of two pairs' chains between the parts of their run */
 } r8_job;
 
-static inline uint8_t *r8_lrow(const r8_job *r, int set, int p, int k) { /* path row k (-1 .. nd) */
-  return r->j.wk->lv8 + (((size_t)set * 3 + (size_t)p) * ((size_t)r->j.d->nd + 2) + (size_t)(k + 1)) * r->ls + R8_PAD;
+/* The paths from above or below keep one row each, updated in place: row
+ * n of the sweep stores pixel x at column x - dx n of its path's rows
+ * (dx: the path's step in x), so that a pixel's previous value (at x -
+ * dx in row n - 1) sits in the very column it replaces. A path's rows
+ * are wv + max_h + 2 R8_PAD wide (r->ls); column 0 of path 1 (dx = 1,
+ * whose columns go down to -(h - 1)) starts max_h in. */
+static inline size_t r8_origin(const r8_job *r, int p) { return R8_PAD + (p == 1 ? r->hmax : 0); }
+static inline uint8_t *r8_lrow(const r8_job *r, int p, int k) { /* path row k (-1 .. nd) */
+  return r->j.wk->lv8 + ((size_t)p * ((size_t)r->j.d->nd + 2) + (size_t)(k + 1)) * r->ls + r8_origin(r, p);
 }
-static inline uint8_t *r8_mrow(const r8_job *r, int set, int p) {
-  return r->j.wk->mv8 + ((size_t)set * 3 + (size_t)p) * r->ls + R8_PAD;
-}
+static inline uint8_t *r8_mrow(const r8_job *r, int p) { return r->j.wk->mv8 + (size_t)p * r->ls + r8_origin(r, p); }
 static inline uint8_t *r8_hslot(const r8_job *r, int slot, int dir, int x) { /* dir 0: left to right */
   return r->j.wk->h8 + (((size_t)slot * 2 + (size_t)dir) * r->wv + (size_t)x) * r->hs + R8_PAD;
 }
@@ -1044,11 +1049,12 @@ R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int 
 typedef struct {
   __m512i lm, l0, mp2, mpr, vmin;
   const uint8_t *lq; /* the previous row's values at the next disparity but one */
-  uint8_t *lnew;     /* this row's at the next disparity */
+  uint8_t *lnew;     /* this row's at the next disparity (in the same columns) */
+  uint8_t *mout;     /* where vmin goes */
   size_t ls;         /* (in the struct: the loop's byte stores could alias r->ls) */
 } r8_path;
 
-R8_TARGET static inline void r8_path_start(const r8_job *r, r8_path *q, int p, int dx, int set, int n, int x0,
+R8_TARGET static inline void r8_path_start(const r8_job *r, r8_path *q, int p, int dx, int n, int x0,
                                            __mmask64 kw, __m512i gi, const uint8_t *gprev, const __m512i *tab) {
   int w = r->j.d->w;
   __mmask64 kp = n > 0 ? kw : 0; /* the pixels that have a previous one */
@@ -1057,11 +1063,13 @@ R8_TARGET static inline void r8_path_start(const r8_job *r, r8_path *q, int p, i
   __m512i gp = _mm512_maskz_loadu_epi8(kp, gprev + x0 - dx);
   __m512i diff = _mm512_or_si512(_mm512_subs_epu8(gi, gp), _mm512_subs_epu8(gp, gi));
   __m512i p2v = _mm512_maskz_mov_epi8(kp, r8_p2(tab, diff));
-  q->mpr = _mm512_maskz_loadu_epi8(kp, r8_mrow(r, set ^ 1, p) + x0 - dx);
+  ptrdiff_t col = (ptrdiff_t)x0 - (ptrdiff_t)dx * n;
+  q->mout = r8_mrow(r, p) + col;
+  q->mpr = _mm512_maskz_loadu_epi8(kp, q->mout);
   q->mp2 = _mm512_adds_epu8(q->mpr, p2v);
-  const uint8_t *lold = r8_lrow(r, set ^ 1, p, -1) + x0 - dx;
+  const uint8_t *lold = r8_lrow(r, p, -1) + col;
   q->ls = r->ls;
-  q->lnew = r8_lrow(r, set, p, 0) + x0;
+  q->lnew = r8_lrow(r, p, 0) + col;
   q->lm = _mm512_loadu_si512((const void *)lold);
   q->l0 = _mm512_loadu_si512((const void *)(lold + q->ls));
   q->lq = lold + 2 * q->ls;
@@ -1075,7 +1083,7 @@ R8_TARGET static inline __m512i r8_path_step(r8_path *q, __m512i c, __m512i vp1)
   __m512i t = _mm512_adds_epu8(_mm512_min_epu8(q->lm, lq), vp1);
   t = _mm512_min_epu8(_mm512_min_epu8(t, q->l0), q->mp2);
   __m512i v = _mm512_add_epi8(_mm512_sub_epi8(t, q->mpr), c);
-  _mm512_store_si512((void *)q->lnew, v);
+  _mm512_storeu_si512((void *)q->lnew, v);
   q->lnew += q->ls;
   q->vmin = _mm512_min_epu8(q->vmin, v);
   q->lm = q->l0;
@@ -1108,10 +1116,10 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
     __mmask64 kw = w - x0 >= 64 ? ~(__mmask64)0 : w > x0 ? ((__mmask64)1 << (w - x0)) - 1 : 0;
     __m512i gi = _mm512_maskz_loadu_epi8(kw, grow + x0);
     r8_path q0, q1, q2;
-    r8_path_start(r, &q0, 0, 0, set, n, x0, kw, gi, gprev, tab);
+    r8_path_start(r, &q0, 0, 0, n, x0, kw, gi, gprev, tab);
     if (np == 3) {
-      r8_path_start(r, &q1, 1, 1, set, n, x0, kw, gi, gprev, tab);
-      r8_path_start(r, &q2, 2, -1, set, n, x0, kw, gi, gprev, tab);
+      r8_path_start(r, &q1, 1, 1, n, x0, kw, gi, gprev, tab);
+      r8_path_start(r, &q2, 2, -1, n, x0, kw, gi, gprev, tab);
     }
     /* the costs: forward, the ring (streamed on to the volume where not
      * packing); backward, the volume, or the forward sums' 6 low bits */
@@ -1127,6 +1135,8 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
       if (pack && !stream) {
         _mm_prefetch((const char *)(si + 1024), _MM_HINT_T0);
         _mm_prefetch((const char *)(si + 1024 + 32), _MM_HINT_T0);
+        _mm_prefetch((const char *)(si + 2048), _MM_HINT_T1); /* and 4 KiB ahead into L2: -2 % on Aloe */
+        _mm_prefetch((const char *)(si + 2048 + 32), _MM_HINT_T1);
         plo = _mm512_load_si512((const void *)si);
         phi = _mm512_load_si512((const void *)(si + 32));
         c = _mm512_and_si512(_mm512_permutex2var_epi8(plo, even, phi), low6);
@@ -1173,10 +1183,10 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
       }
     }
     if (!stream) r8_winners(r, y, sout, x0, set, x0, x0 + 64);
-    _mm512_store_si512((void *)(r8_mrow(r, set, 0) + x0), q0.vmin);
+    _mm512_storeu_si512((void *)q0.mout, q0.vmin);
     if (np == 3) {
-      _mm512_store_si512((void *)(r8_mrow(r, set, 1) + x0), q1.vmin);
-      _mm512_store_si512((void *)(r8_mrow(r, set, 2) + x0), q2.vmin);
+      _mm512_storeu_si512((void *)q1.mout, q1.vmin);
+      _mm512_storeu_si512((void *)q2.mout, q2.vmin);
     }
   }
   if (stream) _mm_sfence();
@@ -1576,7 +1586,8 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
   r8_job r;
   r.j = *j;
   r.wv = (size_t)wk->wv;
-  r.ls = r8_ls(r.wv);
+  r.hmax = (size_t)wk->max_h;
+  r.ls = r8_ls(r.wv, r.hmax);
   r.ndq = r8_ndq(d->nd);
   r.hs = r.ndq <= 256 ? r.ndq : r8_hs(d->nd); /* the pads only for the chains whose state is in memory */
   for (int k = 0; k < 256; k++) r.p2lut[k] = (uint8_t)j->p2lut[k];
