@@ -1043,7 +1043,8 @@ R8_TARGET static void r8_costs_x(const r8_job *r, int y, int slot, int xa, int x
   }
 }
 
-R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int sx0, int set, int xa, int xb);
+R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int sx0, int set, int xa, int xb,
+                              const uint16_t *pf);
 
 /* One path's state over a chunk of 64 pixels (the 8-bit route). */
 typedef struct {
@@ -1182,7 +1183,14 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
         _mm512_store_si512((void *)(so + 32), shi);
       }
     }
-    if (!stream) r8_winners(r, y, sout, x0, set, x0, x0 + 64);
+    if (!stream) {
+      /* while the winners run, the next chunk's sums (or the next row's
+       * first chunk's) come into L2 */
+      const uint16_t *next = x0 + 64 < xb ? sin + r8_at(nd, x0 + 64, 0)
+                             : y > 0       ? sin - (size_t)nd * r->wv + r8_at(nd, xa, 0)
+                                           : NULL;
+      r8_winners(r, y, sout, x0, set, x0, x0 + 64, next);
+    }
     _mm512_storeu_si512((void *)q0.mout, q0.vmin);
     if (np == 3) {
       _mm512_storeu_si512((void *)q1.mout, q1.vmin);
@@ -1466,7 +1474,8 @@ R8_TARGET static void r8_sub_conf(__m512i smin, __m512i best, __m512i sa, __m512
  * disparity (S: r8_at, from column sx0), 32 pixels at a time, as winner_avx2 and the
  * header compute them, into scratch set `set` with their subpixel
  * offsets and confidences. */
-R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int sx0, int set, int xa, int xb) {
+R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int sx0, int set, int xa, int xb,
+                              const uint16_t *pf) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
   int16_t *sub = scr_sub(wk, set), *wbest = wk->wbest + (size_t)y * (size_t)d->w;
@@ -1481,7 +1490,9 @@ R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int 
      * the last disparity, a stale value the subpixel step never uses) */
     __m512i smin = _mm512_set1_epi16(-1), best = _mm512_setzero_si512(), sa = best, sc = best, sprev = best;
     __mmask32 ltprev = 0;
+    const uint16_t *pfx = pf ? pf + (size_t)((x0 - xa) / 32) * (size_t)d->nd * 32 : NULL;
     for (int k = 0; k < d->nd; k++) {
+      if (pfx) _mm_prefetch((const char *)(pfx + (size_t)k * 32), _MM_HINT_T1);
       __m512i s = _mm512_load_si512((const void *)(Sx + (size_t)k * 64));
       __mmask32 lt = _mm512_cmplt_epu16_mask(s, smin);
       smin = _mm512_min_epu16(smin, s);
