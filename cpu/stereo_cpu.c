@@ -1142,6 +1142,13 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
         phi = _mm512_load_si512((const void *)(si + 32));
         c = _mm512_and_si512(_mm512_permutex2var_epi8(plo, even, phi), low6);
       } else {
+        if (stream) {
+          _mm_prefetch((const char *)(cv + 1024), _MM_HINT_T0); /* the ring and the horizontal sums from L3: -1.5 % */
+          if (si) {
+            _mm_prefetch((const char *)(si + 512), _MM_HINT_T0);
+            _mm_prefetch((const char *)(si + 512 + 32), _MM_HINT_T0);
+          }
+        }
         c = _mm512_load_si512((const void *)cv);
         cv += 64;
       }
@@ -1165,7 +1172,7 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
         if (!stream) {
           _mm_prefetch((const char *)(si + 1024), _MM_HINT_T0);
           _mm_prefetch((const char *)(si + 1024 + 32), _MM_HINT_T0);
-          _mm_prefetch((const char *)(cv + 1024), _MM_HINT_T0);
+          _mm_prefetch((const char *)(cv + 1024), _MM_HINT_T0); /* the ring and the horizontal sums from L3: -1.5 % */
         }
         slo = _mm512_add_epi16(slo, _mm512_load_si512((const void *)si));
         shi = _mm512_add_epi16(shi, _mm512_load_si512((const void *)(si + 32)));
