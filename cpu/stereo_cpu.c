@@ -40,14 +40,16 @@ static inline size_t slot_len(int ndp) { return (size_t)ndp + SLOT_PAD; }
 #define R8_PAD 64
 /* The forward sweep's pipeline: costs R8_AHEAD rows ahead in a ring of
  * R8_RING rows; costs by pixel and the chains' values in R8_SLOTS slots
- * (row % R8_SLOTS); a pair of rows' chains in R8_PARTS parts, one per
+ * (row % R8_SLOTS: at row i, rows i + 1 to i + 6 are in flight, the
+ * horizontal sums reading i + 1, the costs by pixel written to i + 7's
+ * slot, i + 1's); a pair of rows' chains in R8_PARTS parts, one per
  * row of the sweep, ending two rows before the pair's first row; their
  * sum by disparity one row before its paths from above, in two buffers
  * (row % 2). */
 #define R8_PARTS 4
 #define R8_AHEAD (R8_PARTS + 3)
 #define R8_RING (R8_AHEAD + 1)
-#define R8_SLOTS 8
+#define R8_SLOTS 6
 static inline size_t r8_wv(int w) { return ((size_t)w + 63) / 64 * 64; }
 static inline size_t r8_ls(size_t wv, size_t hmax) { return wv + hmax + 2 * R8_PAD; }
 static inline size_t r8_ndq(int nd) { return ((size_t)nd + 63) / 64 * 64; }
