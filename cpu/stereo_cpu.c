@@ -38,18 +38,18 @@ static inline size_t slot_len(int ndp) { return (size_t)ndp + SLOT_PAD; }
  * wv plus 64 pads each side, disparities by pixel rounded up to 64 (ndq)
  * with a 64-byte pad before each pixel. */
 #define R8_PAD 64
-/* The forward sweep's pipeline: costs R8_AHEAD rows ahead in a ring of
- * R8_RING rows; costs by pixel and the chains' values in R8_SLOTS slots
- * (row % R8_SLOTS: at row i, rows i + 1 to i + 6 are in flight, the
- * horizontal sums reading i + 1, the costs by pixel written to i + 7's
- * slot, i + 1's); a pair of rows' chains in R8_PARTS parts, one per
- * row of the sweep, ending two rows before the pair's first row; their
- * sum by disparity one row before its paths from above, in two buffers
- * (row % 2). */
-#define R8_PARTS 4
-#define R8_AHEAD (R8_PARTS + 3)
+/* The forward sweep's pipeline, at row i: the costs of row i + R8_AHEAD
+ * (a ring of R8_RING rows by disparity; by pixel, with P2', in slot
+ * row % R8_SLOTS); the horizontal chains of a pair of rows (p, p + 1),
+ * p even, in two segments of the row, each on its own thread: left to
+ * right, the left segment at row p - 3 and the right one at p - 2;
+ * right to left, the right segment at p - 3 and the left one at p - 2;
+ * the horizontal sums of row i + 1 (from the chains' values in slot
+ * row % R8_SLOTS); row i's paths from above, with the sums made at row
+ * i - 1 (two buffers, row % 2). Rows i + 1 to i + 5 are in flight. */
+#define R8_AHEAD 5
 #define R8_RING (R8_AHEAD + 1)
-#define R8_SLOTS 6
+#define R8_SLOTS 5
 static inline size_t r8_wv(int w) { return ((size_t)w + 63) / 64 * 64; }
 static inline size_t r8_ls(size_t wv, size_t hmax) { return wv + hmax + 2 * R8_PAD; }
 static inline size_t r8_ndq(int nd) { return ((size_t)nd + 63) / 64 * 64; }
@@ -824,10 +824,14 @@ static void bwd_span(int w, int nd, int np, int nt, int t, int *xa, int *xb) {
  *
  * Sweeps: forward (top down), per row: the costs by disparity R8_AHEAD
  * rows ahead into a ring that stays in cache, and by pixel (transposed)
- * for the horizontal chains; a part of the chains of two pairs of rows
- * (one pair on thread 0, the other on the last thread; the chains of a
- * pair interleaved so that each hides the others' latency); the next
- * row's horizontal sums (transposed back); this row's paths from above,
+ * for the horizontal chains; a segment of the chains of a pair of rows
+ * in one direction (the row cut in two segments, on thread 0 and the
+ * last thread, each chain handed from one to the other between rows of
+ * the sweep, so that with two threads each reads and writes only its
+ * own columns: a core does not wait on lines from the other, which
+ * costs most where the two sit far apart; the pair's two chains
+ * interleaved so that each hides the other's latency); the next row's
+ * horizontal sums (transposed back); this row's paths from above,
  * whose sum with the horizontal ones goes to memory with streaming
  * stores: 2 bytes per cell with the cost in its low 6 bits where it fits
  * (r8_packs), else the sum and, apart, the cost. Backward (bottom up),
@@ -877,7 +881,7 @@ typedef struct {
   tile_job j;
   size_t wv, ls, ndq, hs, hmax;
   uint8_t p2lut[256];
-  r8_chain chain[2][2][2]; /* [set][direction][row]: the state of two pairs' chains between the parts of their run */
+  r8_chain chain[2][2][2]; /* [set][direction][row]: the state of two pairs' chains between the segments of their run */
 } r8_job;
 
 /* The paths from above or below keep one row each, updated in place: row
@@ -1285,13 +1289,14 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_hstep(const int n
   q->v[nq] = r8_bmin(m);
 }
 
-/* The chains of rows y and yb in the directions `dirs` (1: left to
- * right, 2: right to left), nq registers each, steps [k0, k1) of their
- * run (part 0 starts them at their first pixel); their state between the
- * parts in r->chain[set]. The chains are independent: interleaved, each
- * hides the others' latency. */
-R8_TARGET __attribute__((always_inline)) static inline void r8_chains_reg(r8_job *r, int y, int yb, int part, int set,
-                                                                          int k0, int k1, const int nq, const int dirs) {
+/* The chains of rows y and yb in direction dir (0: left to right, 1:
+ * right to left), nq registers each, steps [k0, k1) of their run (step
+ * k at pixel k, or w - 1 - k), started at their first pixel where
+ * `start`, else from their state in st[0..1], where they leave it. The
+ * two chains are independent: interleaved, each hides the other's
+ * latency. */
+R8_TARGET __attribute__((always_inline)) static inline void r8_chains_reg(r8_job *r, int y, int yb, int dir, int start,
+                                                                          r8_chain *st, int k0, int k1, const int nq) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
   int w = d->w;
@@ -1304,47 +1309,31 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_chains_reg(r8_job
   int sa = y % R8_SLOTS, sb = yb % R8_SLOTS;
   const uint8_t *ea = wk->e8 + (size_t)sa * r->wv, *eb = wk->e8 + (size_t)sb * r->wv;
   const uint8_t *ca = wk->cx8 + (size_t)sa * r->wv * ndq, *cb = wk->cx8 + (size_t)sb * r->wv * ndq;
-  r8_chain q[2][2]; /* [direction][row] */
-  for (int dir = 0; dir < 2; dir++) {
-    if (!(dirs >> dir & 1)) continue;
-    int x = dir ? w - 1 : 0;
-    for (int b = 0; b < 2; b++) {
-      if (!part)
-        r8_hfirst(nq, &q[dir][b], (b ? cb : ca) + (size_t)x * ndq, &k, r8_hslot(r, b ? sb : sa, dir, x));
-      else
-        for (int j = 0; j <= nq; j++) q[dir][b].v[j] = r->chain[set][dir][b].v[j];
-    }
+  r8_chain q[2];
+  int x0 = dir ? w - 1 : 0, e = dir; /* P2' of pixel x: e[x + dir] */
+  for (int b = 0; b < 2; b++) {
+    if (start)
+      r8_hfirst(nq, &q[b], (b ? cb : ca) + (size_t)x0 * ndq, &k, r8_hslot(r, b ? sb : sa, dir, x0));
+    else
+      for (int j = 0; j <= nq; j++) q[b].v[j] = st[b].v[j];
   }
   /* (everything the loop reads from r in locals: its stores are byte
    * stores, which could alias r) */
   size_t hs = r->hs;
-  uint8_t *oal = r8_hslot(r, sa, 0, 0), *obl = r8_hslot(r, sb, 0, 0), *oar = r8_hslot(r, sa, 1, 0),
-          *obr = r8_hslot(r, sb, 1, 0);
+  uint8_t *oa = r8_hslot(r, sa, dir, 0), *ob = r8_hslot(r, sb, dir, 0);
   for (int i = k0; i < k1; i++) {
-    int xl = i, xr = w - 1 - i;
-    if (dirs & 1) {
-      r8_hstep(nq, &q[0][0], ca + (size_t)xl * ndq, ea[xl], &k, oal + (size_t)xl * hs);
-      r8_hstep(nq, &q[0][1], cb + (size_t)xl * ndq, eb[xl], &k, obl + (size_t)xl * hs);
-    }
-    if (dirs & 2) {
-      r8_hstep(nq, &q[1][0], ca + (size_t)xr * ndq, ea[xr + 1], &k, oar + (size_t)xr * hs);
-      r8_hstep(nq, &q[1][1], cb + (size_t)xr * ndq, eb[xr + 1], &k, obr + (size_t)xr * hs);
-    }
+    int x = dir ? w - 1 - i : i;
+    r8_hstep(nq, &q[0], ca + (size_t)x * ndq, ea[x + e], &k, oa + (size_t)x * hs);
+    r8_hstep(nq, &q[1], cb + (size_t)x * ndq, eb[x + e], &k, ob + (size_t)x * hs);
   }
-  for (int dir = 0; dir < 2; dir++)
-    if (dirs >> dir & 1)
-      for (int b = 0; b < 2; b++)
-        for (int j = 0; j <= nq; j++) r->chain[set][dir][b].v[j] = q[dir][b].v[j];
+  for (int b = 0; b < 2; b++)
+    for (int j = 0; j <= nq; j++) st[b].v[j] = q[b].v[j];
 }
 
 #define R8_CHAINS(nq)                                                                                             \
-  R8_TARGET static void r8_chains_##nq(r8_job *r, int y, int yb, int part, int set, int k0, int k1) {         \
-    if ((nq) <= 2) {                                                                                              \
-      r8_chains_reg(r, y, yb, part, set, k0, k1, nq, 3);                                                          \
-    } else {                                                                                                      \
-      r8_chains_reg(r, y, yb, part, set, k0, k1, nq, 1);                                                          \
-      r8_chains_reg(r, y, yb, part, set, k0, k1, nq, 2);                                                          \
-    }                                                                                                             \
+  R8_TARGET static void r8_chains_##nq(r8_job *r, int y, int yb, int dir, int start, r8_chain *st, int k0,     \
+                                       int k1) {                                                                  \
+    r8_chains_reg(r, y, yb, dir, start, st, k0, k1, nq);                                                          \
   }
 R8_CHAINS(1)
 R8_CHAINS(2)
@@ -1352,58 +1341,68 @@ R8_CHAINS(3)
 R8_CHAINS(4)
 #undef R8_CHAINS
 
-/* Part `part` (of R8_PARTS) of the horizontal chains of row y (and of
- * row y + 1 where `two`): costs in cost slot row % R8_SLOTS, values into
- * h8 slot row % R8_SLOTS. With up to 256 disparities the chains of both
- * rows run interleaved with their state in registers (kept in
- * r->chain[set] between the parts), both directions at once where four
- * chains fit in the registers, else one after the other. */
-R8_TARGET static void r8_chains(r8_job *r, int y, int two, int part, int set) {
+/* The horizontal chains of row y (and of row y + 1 where `two`) in
+ * direction dir over columns [xs, xe), continuing from the segment
+ * before (the one nearer the chain's start, run at an earlier row of the
+ * sweep): costs in cost slot row % R8_SLOTS, values into h8 slot
+ * row % R8_SLOTS; with up to 256 disparities the state in registers,
+ * kept in r->chain[set][dir] between the segments, else the previous
+ * pixel's values from h8. */
+R8_TARGET static void r8_chains(r8_job *r, int y, int two, int dir, int xs, int xe, int set) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
   int w = d->w;
+  if (xe > w) xe = w;
+  if (xs >= xe) return;
+  /* steps [k0, k1): pixel k (left to right) or w - 1 - k; step 0, the
+   * first pixel, where the segment holds it */
+  int k0 = dir ? w - xe : xs, k1 = dir ? w - xs : xe, start = k0 == 0;
   const __m512i vp1 = _mm512_set1_epi8((char)d->p1);
   if (r->ndq <= 256) {
     int yb = two ? y + 1 : y; /* one row: its chains twice, the same values */
-    /* the steps from pixel 1 on, cut in R8_PARTS */
-    int k0 = 1 + (int)((int64_t)(w - 1) * part / R8_PARTS), k1 = 1 + (int)((int64_t)(w - 1) * (part + 1) / R8_PARTS);
+    r8_chain *st = r->chain[set][dir];
+    int a = k0 > 1 ? k0 : 1;
     switch (r->ndq / 64) {
-    case 1: r8_chains_1(r, y, yb, part, set, k0, k1); break;
-    case 2: r8_chains_2(r, y, yb, part, set, k0, k1); break;
-    case 3: r8_chains_3(r, y, yb, part, set, k0, k1); break;
-    default: r8_chains_4(r, y, yb, part, set, k0, k1); break;
+    case 1: r8_chains_1(r, y, yb, dir, start, st, a, k1); break;
+    case 2: r8_chains_2(r, y, yb, dir, start, st, a, k1); break;
+    case 3: r8_chains_3(r, y, yb, dir, start, st, a, k1); break;
+    default: r8_chains_4(r, y, yb, dir, start, st, a, k1); break;
     }
     return;
   }
-  /* more than 256 disparities: the previous pixel's values from memory;
-   * part 0 runs row y from the left, 1 from the right, 2 and 3 row y + 1 */
-  int row = y + part / 2, dir = part & 1, slot = row % R8_SLOTS;
-  if (row == y || two) {
+  /* more than 256 disparities: the previous pixel's values from memory */
+  for (int row = y; row <= y + (two ? 1 : 0); row++) {
+    int slot = row % R8_SLOTS, dx = dir ? -1 : 1;
     const uint8_t *e = wk->e8 + (size_t)slot * r->wv; /* P2' (r8_p2_row) */
     const uint8_t *cost = wk->cx8 + (size_t)slot * r->wv * r->ndq;
-    {
-      int dx = dir ? -1 : 1, x = dir ? w - 1 : 0, m = 0;
-      for (int n = 0; n < w; n++, x += dx) {
-        const uint8_t *c = cost + (size_t)x * r->ndq;
-        uint8_t *cur = r8_hslot(r, slot, dir, x);
-        const uint8_t *lp = n ? r8_hslot(r, slot, dir, x - dx) : NULL;
-        int p2 = n ? e[dir ? x + 1 : x] : 0;
-        __m512i mb = _mm512_set1_epi8((char)m), mp2 = _mm512_adds_epu8(mb, _mm512_set1_epi8((char)p2));
-        __m512i vmin = _mm512_set1_epi8((char)0xFF);
-        for (size_t k = 0; k < r->ndq; k += 64) {
-          __m512i v = _mm512_load_si512((const void *)(c + k));
-          if (lp) {
-            __m512i lm = _mm512_loadu_si512((const void *)(lp + k - 1)), lq = _mm512_loadu_si512((const void *)(lp + k + 1));
-            __m512i t = _mm512_min_epu8(_mm512_adds_epu8(_mm512_min_epu8(lm, lq), vp1),
-                                        _mm512_load_si512((const void *)(lp + k)));
-            v = _mm512_add_epi8(_mm512_sub_epi8(_mm512_min_epu8(t, mp2), mb), v);
-          }
-          v = _mm512_max_epu8(v, _mm512_loadu_si512((const void *)(wk->padmask8 + k)));
-          _mm512_store_si512((void *)(cur + k), v);
-          vmin = _mm512_min_epu8(vmin, v);
+    int m = 0;
+    if (!start) { /* the previous pixel's minimum */
+      const uint8_t *lp = r8_hslot(r, slot, dir, dir ? w - 1 - (k0 - 1) : k0 - 1);
+      __m512i vmin = _mm512_set1_epi8((char)0xFF);
+      for (size_t k = 0; k < r->ndq; k += 64) vmin = _mm512_min_epu8(vmin, _mm512_load_si512((const void *)(lp + k)));
+      m = (uint8_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(r8_bmin(vmin)));
+    }
+    for (int n = k0; n < k1; n++) {
+      int x = dir ? w - 1 - n : n;
+      const uint8_t *c = cost + (size_t)x * r->ndq;
+      uint8_t *cur = r8_hslot(r, slot, dir, x);
+      const uint8_t *lp = n ? r8_hslot(r, slot, dir, x - dx) : NULL;
+      int p2 = n ? e[dir ? x + 1 : x] : 0;
+      __m512i mb = _mm512_set1_epi8((char)m), mp2 = _mm512_adds_epu8(mb, _mm512_set1_epi8((char)p2));
+      __m512i vmin = _mm512_set1_epi8((char)0xFF);
+      for (size_t k = 0; k < r->ndq; k += 64) {
+        __m512i v = _mm512_load_si512((const void *)(c + k));
+        if (lp) {
+          __m512i lm = _mm512_loadu_si512((const void *)(lp + k - 1)), lq = _mm512_loadu_si512((const void *)(lp + k + 1));
+          __m512i t = _mm512_min_epu8(_mm512_adds_epu8(_mm512_min_epu8(lm, lq), vp1),
+                                      _mm512_load_si512((const void *)(lp + k)));
+          v = _mm512_add_epi8(_mm512_sub_epi8(_mm512_min_epu8(t, mp2), mb), v);
         }
-        m = (uint8_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(r8_bmin(vmin)));
+        v = _mm512_max_epu8(v, _mm512_loadu_si512((const void *)(wk->padmask8 + k)));
+        _mm512_store_si512((void *)(cur + k), v);
+        vmin = _mm512_min_epu8(vmin, v);
       }
+      m = (uint8_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(r8_bmin(vmin)));
     }
   }
 }
@@ -1624,13 +1623,15 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
   {
     int nt = omp_get_num_threads(), t = omp_get_thread_num(), adapt = nt > 1 && nt <= R8_MAXT;
     int cut[R8_MAXT + 1], xa, xb, ha, hb;
-    /* forward: the costs R8_AHEAD rows ahead; the chains of two pairs of
-     * rows, a part of each (pair p, p even, in the R8_PARTS rows before
-     * p - 1: one pair on thread 0, the other on the last thread); the
-     * next row's horizontal sums; this row's paths from above */
+    /* forward: the costs R8_AHEAD rows ahead; the chains' segments; the
+     * next row's horizontal sums; this row's paths from above (see
+     * R8_AHEAD) */
     chunk_span((d->w + 63) / 64, nt, t, &xa, &xb);
     xa *= 64;
     xb *= 64;
+    /* the chains' segments meet at the first thread's chunks' end (with
+     * 2 threads; one thread runs both) */
+    int cs = nt == 1 ? 0 : (d->w + 127) / 128 * 64;
     ha = xa; /* (the thread's own chunks where the cuts do not adapt) */
     hb = xb;
     if (adapt) hsum_cuts(d->w, nt, cut);
@@ -1645,10 +1646,13 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
         r8_costs_x(&r, i + R8_AHEAD, (i + R8_AHEAD) % R8_SLOTS, xa, xb);
         r8_p2_row(&r, i + R8_AHEAD, (i + R8_AHEAD) % R8_SLOTS, xa, xb);
       }
-      for (int p = (i + 3) & ~1; p <= i + 1 + R8_PARTS; p += 2) { /* the even p in [i + 2, i + 1 + R8_PARTS] */
-        int set = (p >> 1) & 1;
-        if (p >= 0 && p < d->h && t == (set ? nt - 1 : 0)) r8_chains(&r, p, p + 1 < d->h, i - (p - 1 - R8_PARTS), set);
-      }
+      for (int sg = 0; sg < 2; sg++) /* segment sg: [0, cs) on thread 0, [cs, w) on the last thread */
+        if (t == (sg ? nt - 1 : 0))
+          for (int dir = 0; dir < 2; dir++) {
+            int p = i + 3 - (sg ^ dir); /* (the pair whose chains in direction dir reach segment sg at this row) */
+            if (!(p & 1) && p >= 0 && p < d->h)
+              r8_chains(&r, p, p + 1 < d->h, dir, sg ? cs : 0, sg ? d->w : cs, (p >> 1) & 1);
+          }
       if (i + 1 >= 0 && i + 1 < d->h) r8_hsum(&r, (i + 1) % R8_SLOTS, wk->hsum8 + (size_t)((i + 1) & 1) * rowsum, ha, hb);
       if (i >= 0) fwd(&r, i, i, wk->hsum8 + (size_t)(i & 1) * rowsum, wk->sum + (size_t)i * rowsum, xa, xb);
       if (adapt) clk.busy[i & 1][t] = __rdtsc() - t0;
