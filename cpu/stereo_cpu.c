@@ -51,7 +51,7 @@ static inline size_t slot_len(int ndp) { return (size_t)ndp + SLOT_PAD; }
 #define R8_RING (R8_AHEAD + 1)
 #define R8_SLOTS 5
 static inline size_t r8_wv(int w) { return ((size_t)w + 63) / 64 * 64; }
-static inline size_t r8_ls(size_t wv, size_t hmax) { return wv + hmax + 2 * R8_PAD; }
+static inline size_t r8_ls(size_t wv) { return wv + 2 * R8_PAD; }
 static inline size_t r8_ndq(int nd) { return ((size_t)nd + 63) / 64 * 64; }
 static inline size_t r8_hs(int nd) { return r8_ndq(nd) + R8_PAD; }
 
@@ -63,8 +63,8 @@ static inline size_t r8_at(int nd, int x0, int k) { return (size_t)x0 * (size_t)
 /* (The planner needs these bytes bilinear in w and h: wv is counted as
  * w + 63, its largest value, which keeps them so.) */
 static uint64_t r8_bytes(int w, int h, int ndp) {
-  uint64_t wv = (uint64_t)w + 63, ls = r8_ls(wv, (uint64_t)h), ndq = r8_ndq(ndp);
-  return ((uint64_t)h + R8_RING) * (uint64_t)ndp * wv + R8_SLOTS * wv * (ndq + 1) + 3 * ((uint64_t)ndp + 2) * ls + 3 * ls +
+  uint64_t wv = (uint64_t)w + 63, ls = r8_ls(wv), ndq = r8_ndq(ndp);
+  return ((uint64_t)h + R8_RING) * (uint64_t)ndp * wv + R8_SLOTS * wv * (ndq + 1) + 5 * ((uint64_t)ndp + 2) * ls + 5 * ls +
          2 * R8_SLOTS * wv * (ndq + R8_PAD) +
          R8_PAD + (uint64_t)ndp * wv * 4 + ndq;
 }
@@ -127,10 +127,10 @@ static void reset_slots(tsr__stereo_work *wk) {
   /* the 8-bit route: every path value 255 (the sentinel rows and pads
    * keep it), no costs past nd */
   size_t wv = (size_t)wk->wv, ndq = r8_ndq(wk->nd);
-  memset(wk->lv8, 0xFF, 3 * ((size_t)wk->nd + 2) * r8_ls(wv, (size_t)wk->max_h));
+  memset(wk->lv8, 0xFF, 5 * ((size_t)wk->nd + 2) * r8_ls(wv));
   memset(wk->h8, 0xFF, 2 * R8_SLOTS * wv * r8_hs(wk->nd) + R8_PAD);
   memset(wk->cx8, 0, R8_SLOTS * wv * ndq);
-  memset(wk->mv8, 0, 3 * r8_ls(wv, (size_t)wk->max_h));
+  memset(wk->mv8, 0, 5 * r8_ls(wv));
   memset(wk->hsum8, 0, (size_t)wk->ndp * wv * 4);
   for (size_t d = 0; d < ndq; d++) wk->padmask8[d] = d < (size_t)wk->nd ? 0 : 0xFF;
 }
@@ -158,7 +158,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   if (outputs_only) return TSR_OK;
   wk->censl = zalloc(px * 8);
   wk->censr = zalloc((size_t)max_rw * (size_t)max_h * 8);
-  size_t wv = r8_wv(max_w), ls = r8_ls(wv, (size_t)max_h), ndq = r8_ndq(nd);
+  size_t wv = r8_wv(max_w), ls = r8_ls(wv), ndq = r8_ndq(nd);
   wk->wv = (int)wv;
   wk->sum = zalloc(wv * (size_t)max_h * (size_t)ndp * 2);
   wk->crow = zalloc(2 * (size_t)max_w * (size_t)ndp * 2);
@@ -167,8 +167,8 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->cr8 = zalloc(R8_RING * (size_t)ndp * wv);
   wk->cx8 = zalloc(R8_SLOTS * wv * ndq);
   wk->e8 = zalloc(R8_SLOTS * wv);
-  wk->lv8 = zalloc(3 * ((size_t)ndp + 2) * ls);
-  wk->mv8 = zalloc(3 * ls);
+  wk->lv8 = zalloc(5 * ((size_t)ndp + 2) * ls);
+  wk->mv8 = zalloc(5 * ls);
   wk->h8 = zalloc(2 * R8_SLOTS * wv * (ndq + R8_PAD) + R8_PAD);
   wk->hsum8 = zalloc((size_t)ndp * wv * 4);
   wk->padmask8 = zalloc(ndq);
@@ -879,22 +879,23 @@ typedef struct {
 
 typedef struct {
   tile_job j;
-  size_t wv, ls, ndq, hs, hmax;
+  size_t wv, ls, ndq, hs;
   uint8_t p2lut[256];
   r8_chain chain[2][2][2]; /* [set][direction][row]: the state of two pairs' chains between the segments of their run */
 } r8_job;
 
-/* The paths from above or below keep one row each, updated in place: row
- * n of the sweep stores pixel x at column x - dx n of its path's rows
- * (dx: the path's step in x), so that a pixel's previous value (at x -
- * dx in row n - 1) sits in the very column it replaces. A path's rows
- * are wv + max_h + 2 R8_PAD wide (r->ls); column 0 of path 1 (dx = 1,
- * whose columns go down to -(h - 1)) starts max_h in. */
-static inline size_t r8_origin(const r8_job *r, int p) { return R8_PAD + (p == 1 ? r->hmax : 0); }
-static inline uint8_t *r8_lrow(const r8_job *r, int p, int k) { /* path row k (-1 .. nd) */
-  return r->j.wk->lv8 + ((size_t)p * ((size_t)r->j.d->nd + 2) + (size_t)(k + 1)) * r->ls + r8_origin(r, p);
+/* The paths from above or below: the vertical one (p = 0) keeps one row,
+ * updated in place (a pixel's previous value sits in the very column
+ * it replaces); the diagonal ones (p = 1, 2: dx = 1, -1) a row for
+ * each parity of n, the row before read while the next is written, so
+ * that no cache line holds the values of two threads' columns. Rows of
+ * wv + 2 R8_PAD (r->ls), blocks of nd + 2 rows: p = 0, then (p, set)
+ * at 1 + 2 (p - 1) + set. */
+static inline size_t r8_block(int p, int set) { return p ? 1 + 2 * ((size_t)p - 1) + (size_t)set : 0; }
+static inline uint8_t *r8_lrow(const r8_job *r, int p, int set, int k) { /* path row k (-1 .. nd) */
+  return r->j.wk->lv8 + (r8_block(p, set) * ((size_t)r->j.d->nd + 2) + (size_t)(k + 1)) * r->ls + R8_PAD;
 }
-static inline uint8_t *r8_mrow(const r8_job *r, int p) { return r->j.wk->mv8 + (size_t)p * r->ls + r8_origin(r, p); }
+static inline uint8_t *r8_mrow(const r8_job *r, int p, int set) { return r->j.wk->mv8 + r8_block(p, set) * r->ls + R8_PAD; }
 static inline uint8_t *r8_hslot(const r8_job *r, int slot, int dir, int x) { /* dir 0: left to right */
   return r->j.wk->h8 + (((size_t)slot * 2 + (size_t)dir) * r->wv + (size_t)x) * r->hs + R8_PAD;
 }
@@ -1070,13 +1071,13 @@ R8_TARGET static inline void r8_path_start(const r8_job *r, r8_path *q, int p, i
   __m512i gp = _mm512_maskz_loadu_epi8(kp, gprev + x0 - dx);
   __m512i diff = _mm512_or_si512(_mm512_subs_epu8(gi, gp), _mm512_subs_epu8(gp, gi));
   __m512i p2v = _mm512_maskz_mov_epi8(kp, r8_p2(tab, diff));
-  ptrdiff_t col = (ptrdiff_t)x0 - (ptrdiff_t)dx * n;
-  q->mout = r8_mrow(r, p) + col;
-  q->mpr = _mm512_maskz_loadu_epi8(kp, q->mout);
+  int set = n & 1;
+  q->mout = r8_mrow(r, p, set) + x0;
+  q->mpr = _mm512_maskz_loadu_epi8(kp, r8_mrow(r, p, set ^ 1) + x0 - dx);
   q->mp2 = _mm512_adds_epu8(q->mpr, p2v);
-  const uint8_t *lold = r8_lrow(r, p, -1) + col;
+  const uint8_t *lold = r8_lrow(r, p, set ^ 1, -1) + x0 - dx;
   q->ls = r->ls;
-  q->lnew = r8_lrow(r, p, 0) + col;
+  q->lnew = r8_lrow(r, p, set, 0) + x0;
   q->lm = _mm512_loadu_si512((const void *)lold);
   q->l0 = _mm512_loadu_si512((const void *)(lold + q->ls));
   q->lq = lold + 2 * q->ls;
@@ -1605,8 +1606,7 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
   r8_job r;
   r.j = *j;
   r.wv = (size_t)wk->wv;
-  r.hmax = (size_t)wk->max_h;
-  r.ls = r8_ls(r.wv, r.hmax);
+  r.ls = r8_ls(r.wv);
   r.ndq = r8_ndq(d->nd);
   r.hs = r.ndq <= 256 ? r.ndq : r8_hs(d->nd); /* the pads only for the chains whose state is in memory */
   for (int k = 0; k < 256; k++) r.p2lut[k] = (uint8_t)j->p2lut[k];

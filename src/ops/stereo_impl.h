@@ -33,8 +33,8 @@ typedef struct {
   uint8_t *cr8;      /* 8 rows x nd x wv: the forward sweep's rows of costs in cache */
   uint8_t *cx8;      /* 8 rows x wv x ndq: costs by pixel (ndq: nd rounded up to 64), for the horizontal paths */
   uint8_t *e8;       /* 8 rows x wv: the horizontal paths' P2' between each pixel and the one on its left */
-  uint8_t *lv8;      /* 3 paths x (nd + 2) x (wv + max_h + 128): the paths from above/below, updated in place, a sentinel row each side */
-  uint8_t *mv8;      /* 3 x (wv + max_h + 128): their minimums over d */
+  uint8_t *lv8;      /* 5 x (nd + 2) x (wv + 128): the paths from above/below (r8_lrow), a sentinel row each side */
+  uint8_t *mv8;      /* 5 x (wv + 128): their minimums over d */
   uint8_t *h8;       /* 8 rows x 2 directions x wv x (ndq + 64): the horizontal paths by pixel, a sentinel pad each */
   uint16_t *hsum8;   /* 2 rows x nd x wv: the two horizontal paths' sum, by disparity */
   uint8_t *padmask8; /* ndq: 0 below nd, 255 above */
