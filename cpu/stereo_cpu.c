@@ -1099,6 +1099,25 @@ R8_TARGET static inline __m512i r8_path_step(r8_path *q, __m512i c, __m512i vp1)
   return v;
 }
 
+/* The lines of the previous row's diagonal paths that this row's chunks
+ * [xa, xb) read from the threads beside (column xa - 1 of the path
+ * going right, xb of the one going left), asked for into L2 as the row
+ * begins: they come from another core, and the row's other work runs
+ * while they do. */
+/* (an asm statement: GCC deletes a loop of nothing but _mm_prefetch) */
+#define R8_FETCH_L2(p) __asm__ volatile("prefetcht1 %0" : : "m"(*(const char *)(p)))
+static void r8_fetch_edges(const r8_job *r, int n, int xa, int xb) {
+  int prev = (n & 1) ^ 1, nd = r->j.d->nd;
+  if (xa > 0) {
+    R8_FETCH_L2(r8_mrow(r, 1, prev) + xa - 1);
+    for (int k = 0; k < nd; k++) R8_FETCH_L2(r8_lrow(r, 1, prev, k) + xa - 1);
+  }
+  if (xb < r->j.d->w) {
+    R8_FETCH_L2(r8_mrow(r, 2, prev) + xb);
+    for (int k = 0; k < nd; k++) R8_FETCH_L2(r8_lrow(r, 2, prev, k) + xb);
+  }
+}
+
 R8_TARGET static inline __m512i r8_lo16(__m512i v) { return _mm512_cvtepu8_epi16(_mm512_castsi512_si256(v)); }
 R8_TARGET static inline __m512i r8_hi16(__m512i v) { return _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(v, 1)); }
 
@@ -1120,7 +1139,12 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
   __m512i tab[4];
   for (int i = 0; i < 4; i++) tab[i] = _mm512_loadu_si512((const void *)(r->p2lut + 64 * i));
   const __m512i vp1 = _mm512_set1_epi8((char)d->p1);
-  for (int x0 = xa; x0 < xb; x0 += 64) {
+  /* the chunks from the second on, the first last: the diagonals of a
+   * thread's first chunk read the previous row of the thread before,
+   * whose lines r8_fetch_edges asked for when the row began */
+  int nc = (xb - xa) / 64;
+  for (int c = 0; c < nc; c++) {
+    int x0 = xa + 64 * ((c + 1) % nc);
     __mmask64 kw = w - x0 >= 64 ? ~(__mmask64)0 : w > x0 ? ((__mmask64)1 << (w - x0)) - 1 : 0;
     __m512i gi = _mm512_maskz_loadu_epi8(kw, grow + x0);
     r8_path q0, q1, q2;
@@ -1200,9 +1224,9 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
     if (!stream) {
       /* while the winners run, the next chunk's sums (or the next row's
        * first chunk's) come into L2 */
-      const uint16_t *next = x0 + 64 < xb ? sin + r8_at(nd, x0 + 64, 0)
-                             : y > 0       ? sin - (size_t)nd * r->wv + r8_at(nd, xa, 0)
-                                           : NULL;
+      const uint16_t *next = c + 1 < nc ? sin + r8_at(nd, xa + 64 * ((c + 2) % nc), 0)
+                             : y > 0     ? sin - (size_t)nd * r->wv + r8_at(nd, xa + 64 * (1 % nc), 0)
+                                         : NULL;
       r8_winners(r, y, sout, x0, set, x0, x0 + 64, next);
     }
     _mm512_storeu_si512((void *)q0.mout, q0.vmin);
@@ -1641,6 +1665,7 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
         ha = cut[t];
         hb = cut[t + 1];
       }
+      if (np == 3 && nt > 1 && i >= 1) r8_fetch_edges(&r, i, xa, xb);
       if (i + R8_AHEAD < d->h) {
         r8_costs_v(&r, i + R8_AHEAD, xa, xb);
         r8_costs_x(&r, i + R8_AHEAD, (i + R8_AHEAD) % R8_SLOTS, xa, xb);
@@ -1667,6 +1692,7 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
     uint16_t *cbuf = wk->trow + r8_at(d->nd, xa < (int)r.wv ? xa : 0, 0);
     for (int i = 0; i <= d->h; i++) {
       int y = d->h - 1 - i;
+      if (np == 3 && nt > 1 && i >= 1 && i < d->h) r8_fetch_edges(&r, i, xa, xb);
       if (i < d->h && xa < xb) bwd(&r, i, y, wk->sum + (size_t)y * rowsum, cbuf, xa, xb);
       if (t == nt - 1 && i >= 1) r8_finish(&r, y + 1, (i - 1) & 1);
 #pragma omp barrier
