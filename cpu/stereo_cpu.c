@@ -1607,7 +1607,7 @@ R8_TARGET static void r8_finish(const r8_job *r, int y, int set) {
  * that the busier of the two threads beside it gets less, from the same
  * times, so that all threads keep the same cuts. A core that the
  * machine slows then gets less work; the output never depends on the
- * cuts. */
+ * cuts. (Not with two threads: see r8_tile.) */
 #define R8_MAXT 64
 typedef struct {
   uint64_t busy[2][R8_MAXT];
@@ -1645,7 +1645,12 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
   r8_clock clk;
 #pragma omp parallel num_threads(threads)
   {
-    int nt = omp_get_num_threads(), t = omp_get_thread_num(), adapt = nt > 1 && nt <= R8_MAXT;
+    /* (with two threads the sums' cut stays at the chunks', cs: each
+     * thread's horizontal sums are of its own chains' values, for its
+     * own paths from above; moving the cut moves those across cores,
+     * which costs more than the balance gains where the cores sit far
+     * apart: Aloe 10 % slower then, no faster otherwise) */
+    int nt = omp_get_num_threads(), t = omp_get_thread_num(), adapt = nt > 2 && nt <= R8_MAXT;
     int cut[R8_MAXT + 1], xa, xb, ha, hb;
     /* forward: the costs R8_AHEAD rows ahead; the chains' segments; the
      * next row's horizontal sums; this row's paths from above (see
