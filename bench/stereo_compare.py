@@ -11,6 +11,12 @@ scratch on the context). Accuracy: both disparity maps go through
 `tessera stereo-eval` (Middlebury's rules: unknown ground truth skipped,
 invalid pixels counted bad).
 
+Each round begins with bench_core_distance (where built): a cache line's
+round trip between two threads, about 80 ns where the two cores share a
+cache and several hundred where the virtual machine has put them far
+apart; tessera's sweeps, which exchange a little data between threads
+every row, slow down then and OpenCV's stripes hardly do.
+
 usage: stereo_compare.py SCENE_DIR NDISP [--rounds N] [--threads N]
        [--build DIR] [--json OUT.json]
 SCENE_DIR holds im0.png, im1.png and disp0GT.pfm (Middlebury's names).
@@ -66,7 +72,14 @@ def main():
         configs.append({"name": "tessera %d paths" % paths, "tool": "tessera", "paths": paths})
     times = {c["name"]: [] for c in configs}
     pfm = {}
+    # how far apart the machine has put the two cores, each round (a VM's
+    # cores move; tessera's sweeps exchange data between threads row by
+    # row, OpenCV's stripes hardly do)
+    distance, probe = [], os.path.join(build, "bench_core_distance")
     for rnd in range(rounds):
+        if os.path.exists(probe):
+            distance.append(json.loads(subprocess.run([probe], check=True, capture_output=True,
+                                                      text=True).stdout)["round_trip_ns"])
         for c in configs:
             out = os.path.join(tmp, c["name"].replace(" ", "_") + ".pfm")
             if c["tool"] == "opencv":
@@ -104,9 +117,13 @@ def main():
                                                             x["invalid"], x["seconds"] / threeway["seconds"]))
     print("\nOpenCV's best bad-2: %s (%.2f %%); fastest 3WAY: %s (%.4f s); %d rounds, %d threads"
           % (best_cv["config"], best_cv["bad2"], threeway["config"], threeway["seconds"], rounds, threads))
+    if distance:
+        print("a cache line's round trip between two threads, per round: %s ns (bench_core_distance)"
+              % ", ".join("%.0f" % x for x in distance))
     if opts["--json"]:
         with open(opts["--json"], "w") as f:
-            json.dump({"scene": scene, "ndisp": ndisp, "threads": threads, "rounds": rounds, "rows": rows}, f,
+            json.dump({"scene": scene, "ndisp": ndisp, "threads": threads, "rounds": rounds,
+                       "core_round_trip_ns": distance, "rows": rows}, f,
                       indent=1)
 
 
