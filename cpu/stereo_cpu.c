@@ -78,7 +78,7 @@ uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp) {
          + r8_bytes(w, h, ndp)                         /* the 8-bit route's rows */
          + (2 * 3 * W + 1) * sl + 2 * 3 * W * 4     /* paths from above/below */
          + 3 * sl + W * 24 + R * 4 + 512             /* horizontal path, a row's winners, the right map */
-         + (uint64_t)ndp * 2 + px * 9 + R * (uint64_t)h * 2 + 4096; /* outputs */
+         + (uint64_t)ndp * 2 + px * 12 + R * (uint64_t)h * 2 + 4096; /* outputs */
 }
 
 static void *zalloc(size_t n) {
@@ -117,6 +117,8 @@ void tsr__stereo_work_free(tsr__stereo_work *wk) {
   free(wk->conf);
   free(wk->wbest);
   free(wk->wsmin);
+  free(wk->wsub);
+  free(wk->wuq);
   memset(wk, 0, sizeof *wk);
 }
 
@@ -151,7 +153,9 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->conf = zalloc(px);
   wk->wbest = zalloc(px * 2);
   wk->wsmin = zalloc(px * 2);
-  if (!wk->raw || !wk->disp || !wk->dispr || !wk->conf || !wk->wbest || !wk->wsmin) {
+  wk->wsub = zalloc(px * 2);
+  wk->wuq = zalloc(px);
+  if (!wk->raw || !wk->disp || !wk->dispr || !wk->conf || !wk->wbest || !wk->wsmin || !wk->wsub || !wk->wuq) {
     tsr__stereo_work_free(wk);
     return TSR_E_NOMEM;
   }
@@ -601,18 +605,10 @@ __attribute__((target("avx2"))) static winner winner_avx2(const uint16_t *s, con
 
 #endif
 
-/* A row's scratch (wk->rscratch): the winners (the 16-bit route's), the
- * right map's owners, and two sets of subpixel offsets and uniqueness
- * flags (the 8-bit route picks one row's while it finishes the row
- * before). */
+/* A row's scratch (wk->rscratch): the winners (the 16-bit route's) and
+ * the right map's owners. */
 static winner *scr_win(const tsr__stereo_work *wk) { return (winner *)wk->rscratch; }
 static int32_t *scr_owner(const tsr__stereo_work *wk) { return (int32_t *)(scr_win(wk) + wk->max_w); }
-static int16_t *scr_sub(const tsr__stereo_work *wk, int set) {
-  return (int16_t *)(scr_owner(wk) + wk->max_rw + 16) + (size_t)set * ((size_t)wk->max_w + 32);
-}
-static uint8_t *scr_unique(const tsr__stereo_work *wk, int set) {
-  return (uint8_t *)scr_sub(wk, 2) + (size_t)set * ((size_t)wk->max_w + 64);
-}
 
 /* Winner, uniqueness, subpixel and confidence of each pixel of row y
  * (its summed costs in sums). First every winner; then the right image's
@@ -1050,7 +1046,7 @@ R8_TARGET static void r8_costs_x(const r8_job *r, int y, int slot, int xa, int x
   }
 }
 
-R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int sx0, int set, int xa, int xb,
+R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int sx0, int xa, int xb,
                               const uint16_t *pf);
 
 /* One path's state over a chunk of 64 pixels (the 8-bit route). */
@@ -1133,7 +1129,7 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
                                                                              uint16_t *sout, const int stream,
                                                                              const int pack, int xa, int xb) {
   const tsr_stereo_desc *d = r->j.d;
-  int set = n & 1, w = d->w, nd = d->nd;
+  int w = d->w, nd = d->nd;
   const uint8_t *grow = r->j.left + (size_t)(d->y0 + y) * (size_t)r->j.stride + (size_t)d->x0;
   const uint8_t *gprev = grow - (ptrdiff_t)dy * r->j.stride;
   __m512i tab[4];
@@ -1227,7 +1223,7 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
       const uint16_t *next = c + 1 < nc ? sin + r8_at(nd, xa + 64 * ((c + 2) % nc), 0)
                              : y > 0     ? sin - (size_t)nd * r->wv + r8_at(nd, xa + 64 * (1 % nc), 0)
                                          : NULL;
-      r8_winners(r, y, sout, x0, set, x0, x0 + 64, next);
+      r8_winners(r, y, sout, x0, x0, x0 + 64, next);
     }
     _mm512_storeu_si512((void *)q0.mout, q0.vmin);
     if (np == 3) {
@@ -1507,12 +1503,12 @@ R8_TARGET static void r8_sub_conf(__m512i smin, __m512i best, __m512i sa, __m512
  * disparity (S: r8_at, from column sx0), 32 pixels at a time, as winner_avx2 and the
  * header compute them, into scratch set `set` with their subpixel
  * offsets and confidences. */
-R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int sx0, int set, int xa, int xb,
+R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int sx0, int xa, int xb,
                               const uint16_t *pf) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
-  int16_t *sub = scr_sub(wk, set), *wbest = wk->wbest + (size_t)y * (size_t)d->w;
-  uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w, *uq = scr_unique(wk, set);
+  int16_t *sub = wk->wsub + (size_t)y * (size_t)d->w, *wbest = wk->wbest + (size_t)y * (size_t)d->w;
+  uint8_t *conf = wk->conf + (size_t)y * (size_t)d->w, *uq = wk->wuq + (size_t)y * (size_t)d->w;
   uint16_t *wsmin = wk->wsmin + (size_t)y * (size_t)d->w;
   int u = d->uniqueness;
   if (xb > d->w) xb = d->w;
@@ -1552,8 +1548,10 @@ R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int 
     }
     __mmask32 fail = _mm512_cmplt_epu16_mask(s2, _mm512_loadu_si512((const void *)th));
     uint8_t cf[32];
-    r8_sub_conf(smin, best, sa, sc, s2, d->nd, sub + x0, cf);
+    int16_t sb[32]; /* (32 of them: the row's own may end sooner) */
+    r8_sub_conf(smin, best, sa, sc, s2, d->nd, sb, cf);
     for (int i = 0; i < 32 && x0 + i < d->w; i++) {
+      sub[x0 + i] = sb[i];
       wbest[x0 + i] = (int16_t)bs[i];
       wsmin[x0 + i] = sm[i];
       conf[x0 + i] = cf[i];
@@ -1565,13 +1563,13 @@ R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int 
 /* The rest of row y's winners (picked into scratch set `set`): the right
  * map, then tsr_stereo_finish_sub of 16 pixels at a time (the right map
  * gathered where the check reads it). */
-R8_TARGET static void r8_finish(const r8_job *r, int y, int set) {
+R8_TARGET static void r8_finish(const r8_job *r, int y) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
   right_map_row(&r->j, y);
-  const int16_t *best = wk->wbest + (size_t)y * (size_t)d->w, *sub = scr_sub(wk, set);
+  const int16_t *best = wk->wbest + (size_t)y * (size_t)d->w, *sub = wk->wsub + (size_t)y * (size_t)d->w;
   const int16_t *dr = wk->dispr + (size_t)y * (size_t)d->rw;
-  const uint8_t *uq = scr_unique(wk, set);
+  const uint8_t *uq = wk->wuq + (size_t)y * (size_t)d->w;
   int16_t *raw = wk->raw + (size_t)y * (size_t)d->w;
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i zero = _mm512_setzero_si512(), inv = _mm512_set1_epi32(TSR_DISP_INVALID);
@@ -1699,7 +1697,7 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
       int y = d->h - 1 - i;
       if (np == 3 && nt > 1 && i >= 1 && i < d->h) r8_fetch_edges(&r, i, xa, xb);
       if (i < d->h && xa < xb) bwd(&r, i, y, wk->sum + (size_t)y * rowsum, cbuf, xa, xb);
-      if (t == nt - 1 && i >= 1) r8_finish(&r, y + 1, (i - 1) & 1);
+      if (t == nt - 1 && i >= 1) r8_finish(&r, y + 1);
 #pragma omp barrier
     }
   }

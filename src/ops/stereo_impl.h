@@ -43,6 +43,8 @@ typedef struct {
   int16_t *dispr;          /* h x max_rw: the right image's map for the check (1/16 px) */
   int16_t *wbest;          /* h x w: every pixel's winner index */
   uint16_t *wsmin;         /* h x w: and its summed cost */
+  int16_t *wsub;           /* h x w: its subpixel offset (the 8-bit route; a row's own, so that the thread */
+  uint8_t *wuq;            /* h x w: and uniqueness     that finishes it never writes where another read) */
   uint8_t *conf;           /* h x w */
 } tsr__stereo_work;
 
