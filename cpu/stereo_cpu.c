@@ -760,19 +760,46 @@ static void chunk_span(int nc, int nt, int t, int *c0, int *c1) {
   *c1 = *c0 + base + (t < rem);
 }
 
+/* The forward sweep's chunks [*c0, *c1) for thread t of nt: a chunk at
+ * the image's edges (its costs through masked loads, r8_costs_v) counts
+ * 1.25, the others 1 (measured: Aloe's 4 edge chunks of 21 weigh one
+ * chunk more), each thread taking the chunks whose middles fall in its
+ * share. */
+static void fwd_span(const tsr_stereo_desc *d, int nt, int t, int *c0, int *c1) {
+  int nc = (d->w + 63) / 64, lo = d->dmin + d->nd - 1 - d->x0, hi = d->width + d->dmin - d->x0;
+  if (hi > d->w) hi = d->w;
+  double total = 0;
+  for (int c = 0; c < nc; c++) total += c * 64 >= lo && c * 64 + 64 <= hi ? 1.0 : 1.25;
+  double pos = 0;
+  *c0 = nc;
+  *c1 = nc;
+  for (int c = 0; c < nc; c++) {
+    double wc = c * 64 >= lo && c * 64 + 64 <= hi ? 1.0 : 1.25;
+    int owner = (int)((pos + wc / 2) * nt / total); /* the thread whose share holds the chunk's middle */
+    if (owner > nt - 1) owner = nt - 1;
+    if (owner >= t && *c0 == nc) *c0 = c;
+    if (owner > t) {
+      *c1 = c;
+      break;
+    }
+    pos += wc;
+  }
+  if (*c1 < *c0) *c1 = *c0;
+}
+
 /* The forward sweep's cut: the costs and the paths from above by whole
- * chunks (chunk_span); the horizontal sums' columns, cut[t] .. cut[t + 1]
+ * chunks (fwd_span); the horizontal sums' columns, cut[t] .. cut[t + 1]
  * for thread t (cut[nt] = w), at multiples of 16 where they even out
  * every thread's total. Costs, measured, in units of a chunk's costs and
  * paths: the horizontal sums of 64 pixels 0.22 (the chains are shared by
  * the first and the last thread alike). */
-static void hsum_cuts(int w, int nt, int *cut) {
-  int nc = (w + 63) / 64;
+static void hsum_cuts(const tsr_stereo_desc *d, int nt, int *cut) {
+  int w = d->w, nc = (w + 63) / 64;
   double H = 0.22 / 64, target = (nc + w * H) / nt, pos = 0;
   cut[0] = 0;
   for (int i = 0; i < nt; i++) {
     int c0, c1;
-    chunk_span(nc, nt, i, &c0, &c1);
+    fwd_span(d, nt, i, &c0, &c1);
     double px = (target - (c1 - c0)) / H;
     pos += px < 0 ? 0 : px;
     int b = i == nt - 1 ? w : ((int)(pos + 8) & ~15);
@@ -1653,15 +1680,18 @@ static void r8_tile(tsr__stereo_work *wk, const tsr_stereo_desc *d, tile_job *j,
     /* forward: the costs R8_AHEAD rows ahead; the chains' segments; the
      * next row's horizontal sums; this row's paths from above (see
      * R8_AHEAD) */
-    chunk_span((d->w + 63) / 64, nt, t, &xa, &xb);
+    fwd_span(d, nt, t, &xa, &xb);
     xa *= 64;
     xb *= 64;
-    /* the chains' segments meet at the first thread's chunks' end (with
-     * 2 threads; one thread runs both) */
-    int cs = nt == 1 ? 0 : (d->w + 127) / 128 * 64;
+    /* the chains' segments meet at the first thread's chunks' end with 2
+     * threads, in the middle with more; one thread runs both */
+    int cs = 0, c0;
+    if (nt == 2) fwd_span(d, nt, 0, &c0, &cs);
+    if (nt > 2) cs = ((d->w + 63) / 64 + 1) / 2;
+    cs *= 64;
     ha = xa; /* (the thread's own chunks where the cuts do not adapt) */
     hb = xb;
-    if (adapt) hsum_cuts(d->w, nt, cut);
+    if (adapt) hsum_cuts(d, nt, cut);
     for (int i = -R8_AHEAD; i < d->h; i++) {
       uint64_t t0 = __rdtsc();
       if (adapt) {
