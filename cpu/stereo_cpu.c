@@ -46,10 +46,12 @@ static inline size_t slot_len(int ndp) { return (size_t)ndp + SLOT_PAD; }
  * right to left, the right segment at p - 3 and the left one at p - 2;
  * the horizontal sums of row i + 1 (from the chains' values in slot
  * row % R8_SLOTS); row i's paths from above, with the sums made at row
- * i - 1 (two buffers, row % 2). Rows i + 1 to i + 5 are in flight. */
+ * i - 1 (two buffers, row % 2). Row r's costs by pixel are in use from
+ * row r - 5 to r - 2 of the sweep, its chains' values from r - 4 to
+ * r - 1: four rows of each at a time, so four slots. */
 #define R8_AHEAD 5
 #define R8_RING (R8_AHEAD + 1)
-#define R8_SLOTS 5
+#define R8_SLOTS 4
 static inline size_t r8_wv(int w) { return ((size_t)w + 63) / 64 * 64; }
 static inline size_t r8_ls(size_t wv) { return wv + 2 * R8_PAD; }
 static inline size_t r8_ndq(int nd) { return ((size_t)nd + 63) / 64 * 64; }
