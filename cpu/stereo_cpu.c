@@ -1530,8 +1530,8 @@ R8_TARGET static void r8_sub_conf(__m512i smin, __m512i best, __m512i sa, __m512
 
 /* The winners of a row's pixels [xa, min(xb, w)) from its sums by
  * disparity (S: r8_at, from column sx0), 32 pixels at a time, as winner_avx2 and the
- * header compute them, into scratch set `set` with their subpixel
- * offsets and confidences. */
+ * header compute them, into the row's wbest, wsmin, wsub, wuq and conf;
+ * while they run, the sums at pf (the next chunk's) are asked for. */
 R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int sx0, int xa, int xb,
                               const uint16_t *pf) {
   const tsr_stereo_desc *d = r->j.d;
@@ -1589,7 +1589,7 @@ R8_TARGET static void r8_winners(const r8_job *r, int y, const uint16_t *S, int 
   }
 }
 
-/* The rest of row y's winners (picked into scratch set `set`): the right
+/* The rest of row y's winners (r8_winners picked them): the right
  * map, then tsr_stereo_finish_sub of 16 pixels at a time (the right map
  * gathered where the check reads it). */
 R8_TARGET static void r8_finish(const r8_job *r, int y) {
