@@ -79,7 +79,7 @@ uint64_t tsr__stereo_work_bytes(int w, int h, int rw, int ndp) {
          + wv * (uint64_t)ndp * (2 * 2 + 3 * 2)     /* cost rows, backward row sums */
          + r8_bytes(w, h, ndp)                         /* the 8-bit route's rows */
          + (2 * 3 * W + 1) * sl + 2 * 3 * W * 4     /* paths from above/below */
-         + 3 * sl + W * 24 + R * 4 + 512             /* horizontal path, a row's winners, the right map */
+         + 3 * sl + W * sizeof(tsr_stereo_win) + R * 4 + 512 /* horizontal path, a row's winners, the right map */
          + (uint64_t)ndp * 2 + px * 12 + R * (uint64_t)h * 2 + 4096; /* outputs */
 }
 
@@ -181,7 +181,7 @@ tsr_status tsr__stereo_work_alloc(tsr__stereo_work *wk, int max_w, int max_h, in
   wk->rows = zalloc((2 * 3 * (size_t)max_w + 1) * sl * 2);
   wk->rowmin = zalloc(2 * 3 * (size_t)max_w * 4);
   wk->hrows = zalloc(3 * sl * 2);
-  wk->rscratch = zalloc((size_t)max_w * 24 + (size_t)max_rw * 4 + 512);
+  wk->rscratch = zalloc((size_t)max_w * sizeof(tsr_stereo_win) + (size_t)max_rw * 4 + 512);
   wk->padmask = zalloc((size_t)ndp * 2);
   if (!wk->censl || !wk->censr || !wk->sum || !wk->crow || !wk->trow || !wk->rows || !wk->rowmin || !wk->hrows ||
       !wk->rscratch || !wk->padmask || !wk->cv8 || !wk->cr8 || !wk->cx8 || !wk->e8 || !wk->lv8 || !wk->mv8 || !wk->h8 || !wk->hsum8 ||
@@ -767,16 +767,27 @@ static void chunk_span(int nc, int nt, int t, int *c0, int *c1) {
  * 1.25, the others 1 (measured: Aloe's 4 edge chunks of 21 weigh one
  * chunk more), each thread taking the chunks whose middles fall in its
  * share. */
+/* The tile's columns [*lo, *hi) whose every match lies in the right
+ * image: pixel x matches right column x + x0 - dmin - k, k < nd. */
+static void inside_cols(const tsr_stereo_desc *d, int *lo, int *hi) {
+  *lo = d->dmin + d->nd - 1 - d->x0;
+  *hi = d->width + d->dmin - d->x0;
+  if (*hi > d->w) *hi = d->w;
+}
+static double chunk_weight(const tsr_stereo_desc *d, int c) {
+  int lo, hi;
+  inside_cols(d, &lo, &hi);
+  return c * 64 >= lo && c * 64 + 64 <= hi ? 1.0 : 1.25;
+}
 static void fwd_span(const tsr_stereo_desc *d, int nt, int t, int *c0, int *c1) {
-  int nc = (d->w + 63) / 64, lo = d->dmin + d->nd - 1 - d->x0, hi = d->width + d->dmin - d->x0;
-  if (hi > d->w) hi = d->w;
+  int nc = (d->w + 63) / 64;
   double total = 0;
-  for (int c = 0; c < nc; c++) total += c * 64 >= lo && c * 64 + 64 <= hi ? 1.0 : 1.25;
+  for (int c = 0; c < nc; c++) total += chunk_weight(d, c);
   double pos = 0;
   *c0 = nc;
   *c1 = nc;
   for (int c = 0; c < nc; c++) {
-    double wc = c * 64 >= lo && c * 64 + 64 <= hi ? 1.0 : 1.25;
+    double wc = chunk_weight(d, c);
     int owner = (int)((pos + wc / 2) * nt / total); /* the thread whose share holds the chunk's middle */
     if (owner > nt - 1) owner = nt - 1;
     if (owner >= t && *c0 == nc) *c0 = c;
@@ -955,11 +966,8 @@ R8_TARGET static void r8_costs_v(const r8_job *r, int y, int xa, int xb) {
   const tsr_stereo_desc *d = r->j.d;
   tsr__stereo_work *wk = r->j.wk;
   const uint64_t *cl = wk->censl + (size_t)y * (size_t)d->w, *cr = wk->censr + (size_t)y * (size_t)d->rw;
-  int nd = d->nd;
-  /* pixel x matches right column x + x0 - dmin - k, inside the image
-   * for every k where x is in [lo, hi) */
-  int lo = d->dmin + nd - 1 - d->x0, hi = d->width + d->dmin - d->x0;
-  if (hi > d->w) hi = d->w;
+  int nd = d->nd, lo, hi;
+  inside_cols(d, &lo, &hi); /* whole chunks in [lo, hi): plain loads */
   static const uint8_t order[64] = {0,  8,  16, 24, 32, 40, 48, 56, 1,  9,  17, 25, 33, 41, 49, 57,
                                     2,  10, 18, 26, 34, 42, 50, 58, 3,  11, 19, 27, 35, 43, 51, 59,
                                     4,  12, 20, 28, 36, 44, 52, 60, 5,  13, 21, 29, 37, 45, 53, 61,
@@ -1228,7 +1236,7 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_vertical_with(con
         if (!stream) {
           _mm_prefetch((const char *)(si + 1024), _MM_HINT_T0);
           _mm_prefetch((const char *)(si + 1024 + 32), _MM_HINT_T0);
-          _mm_prefetch((const char *)(cv + 1024), _MM_HINT_T0); /* the ring and the horizontal sums from L3: -1.5 % */
+          _mm_prefetch((const char *)(cv + 1024), _MM_HINT_T0);
         }
         slo = _mm512_add_epi16(slo, _mm512_load_si512((const void *)si));
         shi = _mm512_add_epi16(shi, _mm512_load_si512((const void *)(si + 32)));
@@ -1360,7 +1368,7 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_chains_reg(r8_job
   const uint8_t *ea = wk->e8 + (size_t)sa * r->wv, *eb = wk->e8 + (size_t)sb * r->wv;
   const uint8_t *ca = wk->cx8 + (size_t)sa * r->wv * ndq, *cb = wk->cx8 + (size_t)sb * r->wv * ndq;
   r8_chain q[2];
-  int x0 = dir ? w - 1 : 0, e = dir; /* P2' of pixel x: e[x + dir] */
+  int x0 = dir ? w - 1 : 0; /* (P2' of pixel x: e8[x + dir], the step from the chain's previous pixel) */
   for (int b = 0; b < 2; b++) {
     if (start)
       r8_hfirst(nq, &q[b], (b ? cb : ca) + (size_t)x0 * ndq, &k, r8_hslot(r, b ? sb : sa, dir, x0));
@@ -1373,8 +1381,8 @@ R8_TARGET __attribute__((always_inline)) static inline void r8_chains_reg(r8_job
   uint8_t *oa = r8_hslot(r, sa, dir, 0), *ob = r8_hslot(r, sb, dir, 0);
   for (int i = k0; i < k1; i++) {
     int x = dir ? w - 1 - i : i;
-    r8_hstep(nq, &q[0], ca + (size_t)x * ndq, ea[x + e], &k, oa + (size_t)x * hs);
-    r8_hstep(nq, &q[1], cb + (size_t)x * ndq, eb[x + e], &k, ob + (size_t)x * hs);
+    r8_hstep(nq, &q[0], ca + (size_t)x * ndq, ea[x + dir], &k, oa + (size_t)x * hs);
+    r8_hstep(nq, &q[1], cb + (size_t)x * ndq, eb[x + dir], &k, ob + (size_t)x * hs);
   }
   for (int b = 0; b < 2; b++)
     for (int j = 0; j <= nq; j++) st[b].v[j] = q[b].v[j];
@@ -1437,7 +1445,7 @@ R8_TARGET static void r8_chains(r8_job *r, int y, int two, int dir, int xs, int 
       const uint8_t *c = cost + (size_t)x * r->ndq;
       uint8_t *cur = r8_hslot(r, slot, dir, x);
       const uint8_t *lp = n ? r8_hslot(r, slot, dir, x - dx) : NULL;
-      int p2 = n ? e[dir ? x + 1 : x] : 0;
+      int p2 = n ? e[x + dir] : 0;
       __m512i mb = _mm512_set1_epi8((char)m), mp2 = _mm512_adds_epu8(mb, _mm512_set1_epi8((char)p2));
       __m512i vmin = _mm512_set1_epi8((char)0xFF);
       for (size_t k = 0; k < r->ndq; k += 64) {
