@@ -30,12 +30,12 @@ typedef struct {
    * hold nd x wv sums per row. */
   int wv;
   uint8_t *cv8;      /* h x nd x wv: the costs, kept from the forward sweep for the backward one */
-  uint8_t *cr8;      /* 8 rows x nd x wv: the forward sweep's rows of costs in cache */
-  uint8_t *cx8;      /* 8 rows x wv x ndq: costs by pixel (ndq: nd rounded up to 64), for the horizontal paths */
-  uint8_t *e8;       /* 8 rows x wv: the horizontal paths' P2' between each pixel and the one on its left */
+  uint8_t *cr8;      /* R8_RING rows x nd x wv: the forward sweep's rows of costs in cache (cpu/stereo_cpu.c) */
+  uint8_t *cx8;      /* R8_SLOTS rows x wv x ndq: costs by pixel (ndq: nd rounded up to 64), for the horizontal paths */
+  uint8_t *e8;       /* R8_SLOTS rows x wv: the horizontal paths' P2' between each pixel and the one on its left */
   uint8_t *lv8;      /* 5 x (nd + 2) x (wv + 128): the paths from above/below (r8_lrow), a sentinel row each side */
   uint8_t *mv8;      /* 5 x (wv + 128): their minimums over d */
-  uint8_t *h8;       /* 8 rows x 2 directions x wv x (ndq + 64): the horizontal paths by pixel, a sentinel pad each */
+  uint8_t *h8;       /* R8_SLOTS rows x 2 directions x wv x (ndq + 64): the horizontal paths by pixel, a sentinel pad each */
   uint16_t *hsum8;   /* 2 rows x nd x wv: the two horizontal paths' sum, by disparity */
   uint8_t *padmask8; /* ndq: 0 below nd, 255 above */
   int16_t *raw;            /* h x w: winner-take-all disparities after the left-right check */
@@ -43,8 +43,8 @@ typedef struct {
   int16_t *dispr;          /* h x max_rw: the right image's map for the check (1/16 px) */
   int16_t *wbest;          /* h x w: every pixel's winner index */
   uint16_t *wsmin;         /* h x w: and its summed cost */
-  int16_t *wsub;           /* h x w: its subpixel offset (the 8-bit route; a row's own, so that the thread */
-  uint8_t *wuq;            /* h x w: and uniqueness     that finishes it never writes where another read) */
+  int16_t *wsub;           /* h x w: its subpixel offset (8-bit route: per row, so that no thread writes */
+  uint8_t *wuq;            /* h x w: and uniqueness       lines the one finishing an earlier row read) */
   uint8_t *conf;           /* h x w */
 } tsr__stereo_work;
 
